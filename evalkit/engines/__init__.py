@@ -1,0 +1,15 @@
+"""Translation systems behind one interface, created by name from a spec string."""
+
+from evalkit.engines import copy, files  # noqa: F401  (register the built-in kinds)
+from evalkit.engines.base import PrecomputedSystem, System, TranslationEngine
+from evalkit.engines.registry import NamedSystem, create_system, create_systems, register
+
+__all__ = [
+    "NamedSystem",
+    "PrecomputedSystem",
+    "System",
+    "TranslationEngine",
+    "create_system",
+    "create_systems",
+    "register",
+]

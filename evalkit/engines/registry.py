@@ -1,0 +1,69 @@
+"""Systems by name: `--system [LABEL=]KIND[:ARGUMENT]`, e.g. `copy`, `mt=files:out/`.
+
+Engine modules register their class with `@register`; heavy engines import their
+libraries inside the class, so listing or creating light systems stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from evalkit.engines.base import System
+from evalkit.errors import UserInputError
+
+_REGISTRY: dict[str, type[System]] = {}
+_LABEL = re.compile(r"^([A-Za-z0-9_.+\-]+)=(.+)$")
+
+
+def register(kind: str):
+    """Class decorator: make a system available under `kind` in `--system` specs."""
+
+    def decorate(cls: type[System]) -> type[System]:
+        if kind in _REGISTRY:
+            raise ValueError(f"system kind {kind!r} registered twice")
+        cls.kind = kind
+        _REGISTRY[kind] = cls
+        return cls
+
+    return decorate
+
+
+def registered_kinds() -> dict[str, type[System]]:
+    return dict(_REGISTRY)
+
+
+@dataclass(frozen=True)
+class NamedSystem:
+    """A system with the label it carries in tables and run records."""
+
+    label: str
+    spec: str
+    system: System
+
+
+def create_system(spec: str) -> NamedSystem:
+    """Parse a spec string and build the system it names."""
+    label = None
+    body = spec
+    match = _LABEL.match(spec)
+    if match and ":" not in match.group(1):
+        label, body = match.group(1), match.group(2)
+    kind, _, argument = body.partition(":")
+    if kind not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UserInputError(f"unknown system kind {kind!r} in {spec!r} (known: {known})")
+    system = _REGISTRY[kind](argument or None)
+    return NamedSystem(label=label or body, spec=spec, system=system)
+
+
+def create_systems(specs: list[str]) -> list[NamedSystem]:
+    """Build all systems first, so a typo in the last one fails before any work starts."""
+    systems = [create_system(spec) for spec in specs]
+    labels = [named.label for named in systems]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise UserInputError(
+            f"two systems share the label {duplicates[0]!r}; name them with LABEL=SPEC"
+        )
+    return systems

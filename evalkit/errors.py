@@ -1,0 +1,30 @@
+"""Errors that the command line turns into one clear message and exit code 2.
+
+Everything a user can get wrong (a missing file, a bad line, an unknown system) raises
+`UserInputError` before any result is written, so a failed command never leaves a
+half-written run behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class UserInputError(Exception):
+    """Bad input from the user: the message says what is wrong and where."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}"
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        return f"{where}{self.args[0]}"

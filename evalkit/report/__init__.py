@@ -1,0 +1,1 @@
+"""Presenting runs: terminal tables and machine-readable summaries."""

@@ -1,0 +1,119 @@
+"""Rich tables for the terminal, and the JSON summary printed by `--json`.
+
+Tables only read a RunRecord; they never compute a score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from evalkit.results import RunRecord, Score
+
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def _format(value: Score) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _best(values: list[Score], higher_is_better: bool) -> Score:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return max(present) if higher_is_better else min(present)
+
+
+def _metric_header(record: RunRecord) -> list[tuple[str, bool]]:
+    return [(m.name, m.higher_is_better) for m in record.metrics]
+
+
+def leaderboard(record: RunRecord) -> Table:
+    """One row per system, one column per metric, the best value of each column in bold."""
+    metrics = _metric_header(record)
+    table = Table(title=f"{record.test_set.name} · run {record.run_id}", title_justify="left")
+    table.add_column("system", style="cyan", no_wrap=True)
+    for name, higher in metrics:
+        table.add_column(f"{name} {'↑' if higher else '↓'}", justify="right")
+    table.add_column("seconds", justify="right", style="dim")
+    best = {
+        name: _best([record.scores[s.label].corpus.get(name) for s in record.systems], higher)
+        for name, higher in metrics
+    }
+    for system in record.systems:
+        cells = []
+        for name, _ in metrics:
+            value = record.scores[system.label].corpus.get(name)
+            text = _format(value)
+            if value is not None and value == best[name] and len(record.systems) > 1:
+                text = f"[bold]{text}[/bold]"
+            cells.append(text)
+        table.add_row(system.label, *cells, f"{system.seconds:.1f}")
+    return table
+
+
+def by_document(record: RunRecord) -> Table:
+    """Scores per document and system, with how each document was scored."""
+    metrics = _metric_header(record)
+    table = Table(title=f"{record.test_set.name} · per document", title_justify="left")
+    table.add_column("doc", style="magenta", no_wrap=True)
+    table.add_column("scored as", style="dim")
+    table.add_column("system", style="cyan", no_wrap=True)
+    for name, higher in metrics:
+        table.add_column(f"{name} {'↑' if higher else '↓'}", justify="right")
+    for doc in record.test_set.documents:
+        for i, system in enumerate(record.systems):
+            doc_scores = record.scores[system.label].documents.get(doc.id, {})
+            table.add_row(
+                doc.id if i == 0 else "",
+                doc.scored_as if i == 0 else "",
+                system.label,
+                *(_format(doc_scores.get(name)) for name, _ in metrics),
+                end_section=i == len(record.systems) - 1,
+            )
+    return table
+
+
+def runs_table(records: list[RunRecord]) -> Table:
+    table = Table(title="runs", title_justify="left")
+    for column in ("run", "name", "finished", "test set", "systems", "metrics"):
+        table.add_column(column, no_wrap=column in ("run", "finished"))
+    for record in records:
+        table.add_row(
+            record.run_id,
+            record.name or "",
+            record.finished,
+            f"{record.test_set.name} ({record.test_set.hash[7:15]})",
+            ", ".join(s.label for s in record.systems),
+            ", ".join(m.name for m in record.metrics),
+        )
+    return table
+
+
+def footer_lines(record: RunRecord) -> list[str]:
+    """Signatures and notes: what a reader needs to trust or reproduce the numbers."""
+    lines = [f"{m.name}: {m.signature}" for m in record.metrics]
+    lines += [f"note: {note}" for note in record.notes]
+    return lines
+
+
+def run_summary(record: RunRecord, path: str | None = None) -> dict[str, Any]:
+    """The machine-readable summary of a run (`--json`)."""
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "run_id": record.run_id,
+        "path": path,
+        "test_set": {"name": record.test_set.name, "hash": record.test_set.hash},
+        "metrics": {m.name: m.signature for m in record.metrics},
+        "systems": {
+            s.label: {
+                "spec": s.spec,
+                "fingerprint": s.fingerprint_hash,
+                "corpus": record.scores[s.label].corpus,
+                "documents": record.scores[s.label].documents,
+            }
+            for s in record.systems
+        },
+        "notes": record.notes,
+    }

@@ -1,0 +1,207 @@
+"""Runs on disk: the record schema, atomic writes, and reading old runs back.
+
+Layout of one run, `results/<run-id>/`:
+  run.json        the RunRecord below (schema_version says how to read it)
+  segments.jsonl  one SegmentRow per scoring unit, in test-set order
+
+A run is written into a hidden temporary folder beside its final place and renamed
+into place at the end, so a crash or Ctrl-C never leaves a half-written run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evalkit.errors import UserInputError
+
+SCHEMA_VERSION = 1
+RUN_FILE = "run.json"
+SEGMENTS_FILE = "segments.jsonl"
+DEFAULT_RESULTS_DIR = Path("results")
+
+Score = float | None
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentInfo(_Record):
+    id: str
+    src_lang: str
+    source_segments: int
+    reference_segments: int | None
+    aligned: bool
+    #: "segments" (line pairs), "document" (whole document, paragraphs joined) or "none"
+    scored_as: str
+
+
+class TestSetInfo(_Record):
+    __test__ = False
+    name: str
+    origin: str
+    hash: str
+    tgt_lang: str
+    documents: list[DocumentInfo]
+
+
+class SystemInfo(_Record):
+    label: str
+    spec: str
+    kind: str
+    fingerprint: dict[str, Any]
+    fingerprint_hash: str
+    seconds: float
+    segments: int
+
+
+class MetricInfo(_Record):
+    name: str
+    signature: str
+    higher_is_better: bool
+    needs_reference: bool
+
+
+class SystemResult(_Record):
+    corpus: dict[str, Score]
+    documents: dict[str, dict[str, Score]]
+
+
+class RunRecord(_Record):
+    """Everything needed to reproduce a run and to decide whether two runs compare."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    name: str | None
+    command: list[str]
+    unit: str
+    started: str
+    finished: str
+    duration_s: float
+    test_set: TestSetInfo
+    systems: list[SystemInfo]
+    metrics: list[MetricInfo]
+    scores: dict[str, SystemResult]
+    notes: list[str]
+    environment: dict[str, str]
+
+
+class SegmentRow(_Record):
+    doc_id: str
+    src_ids: list[int]
+    ref_ids: list[int]
+    src: str
+    ref: str | None
+    hyp: dict[str, str]
+    scores: dict[str, dict[str, Score]]
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id(name: str | None) -> str:
+    """Sortable by time, readable, and unique even for two runs in the same second."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:40] if name else ""
+    parts = [stamp, slug, secrets.token_hex(2)]
+    return "-".join(part for part in parts if part)
+
+
+def write_run(results_dir: Path, record: RunRecord, rows: Iterable[SegmentRow]) -> Path:
+    """Write a run atomically and return its folder."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    final = results_dir / record.run_id
+    if final.exists():
+        raise FileExistsError(final)
+    staging = results_dir / f".tmp-{record.run_id}"
+    staging.mkdir()
+    try:
+        with open(staging / SEGMENTS_FILE, "w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(row.model_dump_json() + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        with open(staging / RUN_FILE, "w", encoding="utf-8") as out:
+            out.write(record.model_dump_json(indent=2) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def list_runs(results_dir: Path) -> list[RunRecord]:
+    """Every readable run in `results_dir`, oldest first; unreadable folders are skipped."""
+    if not results_dir.is_dir():
+        return []
+    records = []
+    for folder in sorted(results_dir.iterdir()):
+        if folder.name.startswith(".") or not (folder / RUN_FILE).is_file():
+            continue
+        try:
+            records.append(read_record(folder))
+        except UserInputError:
+            continue
+    return records
+
+
+def find_run(results_dir: Path, ref: str) -> Path:
+    """A run folder from its id, a unique id prefix, `latest`, or a path."""
+    as_path = Path(ref)
+    if (as_path / RUN_FILE).is_file():
+        return as_path
+    ids = [record.run_id for record in list_runs(results_dir)]
+    if ref == "latest":
+        if not ids:
+            raise UserInputError("no runs yet", results_dir)
+        return results_dir / ids[-1]
+    matches = [run_id for run_id in ids if run_id == ref] or [
+        run_id for run_id in ids if run_id.startswith(ref)
+    ]
+    if len(matches) == 1:
+        return results_dir / matches[0]
+    if not matches:
+        raise UserInputError(f"no run {ref!r} (see `evalkit runs`)", results_dir)
+    raise UserInputError(f"{ref!r} matches {len(matches)} runs: {', '.join(matches)}")
+
+
+def read_record(folder: Path) -> RunRecord:
+    path = folder / RUN_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserInputError(f"unreadable run record: {err}", path) from None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version != SCHEMA_VERSION:
+        raise UserInputError(
+            f"run schema_version {version} is not readable by this evalkit "
+            f"(reads {SCHEMA_VERSION})",
+            path,
+        )
+    try:
+        return RunRecord.model_validate(raw)
+    except ValidationError as err:
+        raise UserInputError(f"invalid run record: {err.errors()[0]['msg']}", path) from None
+
+
+def read_segments(folder: Path) -> Iterator[SegmentRow]:
+    path = folder / SEGMENTS_FILE
+    with open(path, encoding="utf-8") as lines:
+        for line_no, line in enumerate(lines, start=1):
+            try:
+                yield SegmentRow.model_validate_json(line)
+            except ValidationError as err:
+                raise UserInputError(f"invalid row: {err.errors()[0]['msg']}", path, line_no) from None

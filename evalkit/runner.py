@@ -1,0 +1,175 @@
+"""One evaluation run: every system over the test set, every metric over every system.
+
+Plain data in, plain data out: the caller decides where the record goes and how
+progress is shown.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+
+from evalkit import __version__
+from evalkit.corpus.model import TestSet
+from evalkit.engines.registry import NamedSystem
+from evalkit.metrics.base import Metric
+from evalkit.results import (
+    DocumentInfo,
+    MetricInfo,
+    RunRecord,
+    SegmentRow,
+    SystemInfo,
+    SystemResult,
+    TestSetInfo,
+    new_run_id,
+    utc_now,
+)
+from evalkit.scoring import (
+    SCORED_AS_DOCUMENT,
+    score_system,
+    scored_as,
+    scoring_units,
+    unit_hypotheses,
+)
+from evalkit.translate import Unit, system_hypotheses
+
+#: called as (system label, units done, units in all)
+RunProgress = Callable[[str, int, int], None]
+
+_TRACKED_PACKAGES = ("sacrebleu", "pysbd", "typer", "pydantic", "transformers", "torch")
+
+
+@dataclass
+class Evaluation:
+    record: RunRecord
+    rows: list[SegmentRow]
+
+
+def evaluate(
+    test_set: TestSet,
+    systems: Sequence[NamedSystem],
+    metrics: Sequence[Metric],
+    unit: Unit = "sentence",
+    name: str | None = None,
+    command: Sequence[str] = (),
+    on_progress: RunProgress | None = None,
+) -> Evaluation:
+    started = utc_now()
+    clock = time.perf_counter()
+    units = scoring_units(test_set)
+    system_infos: list[SystemInfo] = []
+    scores: dict[str, SystemResult] = {}
+    unit_hyps: dict[str, list[str]] = {}
+    segment_scores = {}
+    for named in systems:
+        t0 = time.perf_counter()
+        progress = (
+            (lambda done, total, label=named.label: on_progress(label, done, total))
+            if on_progress
+            else None
+        )
+        hyps = system_hypotheses(named.system, test_set, unit=unit, on_progress=progress)
+        seconds = time.perf_counter() - t0
+        unit_hyps[named.label] = unit_hypotheses(units, hyps)
+        result = score_system(units, unit_hyps[named.label], metrics)
+        scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
+        segment_scores[named.label] = result.segments
+        system_infos.append(
+            SystemInfo(
+                label=named.label,
+                spec=named.spec,
+                kind=named.system.kind,
+                fingerprint=named.system.fingerprint(),
+                fingerprint_hash=named.system.fingerprint_hash(),
+                seconds=round(seconds, 3),
+                segments=sum(len(doc.source.segments) for doc in test_set.documents),
+            )
+        )
+    rows = [
+        SegmentRow(
+            doc_id=u.doc_id,
+            src_ids=list(u.src_ids),
+            ref_ids=list(u.ref_ids),
+            src=u.src,
+            ref=u.ref,
+            hyp={label: unit_hyps[label][i] for label in unit_hyps},
+            scores={label: segment_scores[label][i] for label in segment_scores},
+        )
+        for i, u in enumerate(units)
+    ]
+    record = RunRecord(
+        run_id=new_run_id(name),
+        name=name,
+        command=list(command),
+        unit=unit,
+        started=started,
+        finished=utc_now(),
+        duration_s=round(time.perf_counter() - clock, 3),
+        test_set=_test_set_info(test_set),
+        systems=system_infos,
+        metrics=[
+            MetricInfo(
+                name=m.name,
+                signature=m.signature(),
+                higher_is_better=m.higher_is_better,
+                needs_reference=m.needs_reference,
+            )
+            for m in metrics
+        ],
+        scores=scores,
+        notes=_notes(test_set),
+        environment=environment(),
+    )
+    return Evaluation(record=record, rows=rows)
+
+
+def _test_set_info(test_set: TestSet) -> TestSetInfo:
+    return TestSetInfo(
+        name=test_set.name,
+        origin=test_set.origin,
+        hash=test_set.content_hash(),
+        tgt_lang=test_set.tgt_lang,
+        documents=[
+            DocumentInfo(
+                id=doc.id,
+                src_lang=doc.source.lang,
+                source_segments=len(doc.source.segments),
+                reference_segments=len(doc.reference.segments) if doc.reference else None,
+                aligned=doc.aligned,
+                scored_as=scored_as(doc),
+            )
+            for doc in test_set.documents
+        ],
+    )
+
+
+def _notes(test_set: TestSet) -> list[str]:
+    notes = []
+    whole = [doc.id for doc in test_set.documents if scored_as(doc) == SCORED_AS_DOCUMENT]
+    if whole:
+        notes.append(
+            "reference not aligned to the source line by line; scored on the whole "
+            f"document (paragraphs joined), no segment-level scores: {', '.join(whole)}"
+        )
+    without = [doc.id for doc in test_set.documents if doc.reference is None]
+    if without:
+        notes.append(f"no reference, not in reference-based scores: {', '.join(without)}")
+    return notes
+
+
+def environment() -> dict[str, str]:
+    env = {
+        "evalkit": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+    for package in _TRACKED_PACKAGES:
+        try:
+            env[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return env
