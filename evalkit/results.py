@@ -204,4 +204,6 @@ def read_segments(folder: Path) -> Iterator[SegmentRow]:
             try:
                 yield SegmentRow.model_validate_json(line)
             except ValidationError as err:
-                raise UserInputError(f"invalid row: {err.errors()[0]['msg']}", path, line_no) from None
+                raise UserInputError(
+                    f"invalid row: {err.errors()[0]['msg']}", path, line_no
+                ) from None

@@ -9,9 +9,7 @@ from evalkit.corpus.textfile import read_lines
 from evalkit.errors import UserInputError
 
 
-def load_parallel(
-    src: Path | None, ref: Path | None, src_lang: str, tgt_lang: str
-) -> TestSet:
+def load_parallel(src: Path | None, ref: Path | None, src_lang: str, tgt_lang: str) -> TestSet:
     """One document whose segments are the files' lines (blank lines included, as in sacrebleu).
 
     Either file may be missing but not both: `score` needs only references, `run` on
@@ -39,9 +37,7 @@ def load_parallel(
         else None,
         aligned=True,
     )
-    return TestSet(
-        name=main.stem, origin=str(main), tgt_lang=tgt_lang, documents=(document,)
-    )
+    return TestSet(name=main.stem, origin=str(main), tgt_lang=tgt_lang, documents=(document,))
 
 
 def _non_empty_file(path: Path) -> list[str]:

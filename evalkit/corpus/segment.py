@@ -8,7 +8,8 @@ colon, which cuts news prose into clauses; the Arabic rules here end sentences o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
+from typing import ClassVar
 
 import pysbd
 from pysbd.lang.arabic import Arabic
@@ -24,17 +25,23 @@ class Span:
 
 
 class _ArabicSentenceRules(Arabic):
-    Punctuations = ["?", "!", ".", "؟"]
+    Punctuations: ClassVar[list[str]] = ["?", "!", ".", "؟"]
     SENTENCE_BOUNDARY_REGEX = r".*?[\.!\?؟]|.*?\Z|.*?$"
 
     class Abbreviation(Arabic.Abbreviation):
-        ABBREVIATIONS = [*Arabic.Abbreviation.ABBREVIATIONS, "د", "أ", "ص", "ق"]
+        ABBREVIATIONS: ClassVar[list[str]] = [
+            *Arabic.Abbreviation.ABBREVIATIONS,
+            "د",
+            "أ",
+            "ص",
+            "ق",
+        ]
 
 
 _CUSTOM_RULES = {"ar": _ArabicSentenceRules}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _segmenter(lang: str) -> pysbd.Segmenter:
     base = lang if lang in pysbd.languages.LANGUAGE_CODES else "en"
     segmenter = pysbd.Segmenter(language=base, clean=False, char_span=True)
@@ -58,9 +65,26 @@ def split_sentences(paragraph: str, lang: str) -> list[Span]:
         return []
     spans: list[Span] = []
     for piece in _segmenter(lang).segment(paragraph):
-        text = piece.sent.strip()
-        if not text:
-            continue
-        start = piece.start + (len(piece.sent) - len(piece.sent.lstrip()))
-        spans.append(Span(text=text, start=start, end=start + len(text)))
+        start = piece.start
+        end = piece.start + len(piece.sent)
+        # A closing quote or bracket pysbd left at the start belongs to the sentence before.
+        while spans and start < end and paragraph[start] in _CLOSERS:
+            start += 1
+            previous = spans[-1]
+            spans[-1] = Span(paragraph[previous.start : start], previous.start, start)
+        span = _trimmed(paragraph, start, end)
+        if span is not None:
+            spans.append(span)
     return spans
+
+
+_CLOSERS = frozenset("\"'»”’)]}")
+
+
+def _trimmed(paragraph: str, start: int, end: int) -> Span | None:
+    text = paragraph[start:end]
+    stripped = text.strip()
+    if not stripped:
+        return None
+    start += len(text) - len(text.lstrip())
+    return Span(text=stripped, start=start, end=start + len(stripped))

@@ -27,7 +27,5 @@ def create_metrics(names: Sequence[str] | None = None) -> list[Metric]:
     chosen = list(dict.fromkeys(names or DEFAULT_METRICS))
     unknown = [name for name in chosen if name not in _FACTORIES]
     if unknown:
-        raise UserInputError(
-            f"unknown metric {unknown[0]!r} (known: {', '.join(_FACTORIES)})"
-        )
+        raise UserInputError(f"unknown metric {unknown[0]!r} (known: {', '.join(_FACTORIES)})")
     return [_FACTORIES[name]() for name in chosen]

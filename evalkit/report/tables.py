@@ -77,16 +77,16 @@ def by_document(record: RunRecord) -> Table:
 
 def runs_table(records: list[RunRecord]) -> Table:
     table = Table(title="runs", title_justify="left")
-    for column in ("run", "name", "finished", "test set", "systems", "metrics"):
-        table.add_column(column, no_wrap=column in ("run", "finished"))
+    table.add_column("run", no_wrap=True, style="cyan")
+    table.add_column("finished (UTC)", no_wrap=True)
+    table.add_column("test set", no_wrap=True)
+    table.add_column("systems", overflow="fold")
     for record in records:
         table.add_row(
             record.run_id,
-            record.name or "",
-            record.finished,
-            f"{record.test_set.name} ({record.test_set.hash[7:15]})",
+            record.finished[:16].replace("T", " "),
+            f"{record.test_set.name} {record.test_set.hash[7:15]}",
             ", ".join(s.label for s in record.systems),
-            ", ".join(m.name for m in record.metrics),
         )
     return table
 

@@ -1,0 +1,98 @@
+"""Every bad input: one clear message naming the file (and line), exit code 2, no run left."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_manifest_dir
+
+AR = "مرحبا بالعالم\n"
+EN = "Hello world\n"
+
+
+def _assert_refused(result, results_dir: Path, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    for fragment in fragments:
+        assert fragment in result.stderr
+    leftovers = list(results_dir.iterdir()) if results_dir.exists() else []
+    assert leftovers == [], f"something was written: {leftovers}"
+
+
+def test_missing_source_file(cli, results_dir, tmp_path):
+    missing = tmp_path / "nope.ar"
+    (tmp_path / "r.en").write_text(EN, encoding="utf-8")
+    result = cli("run", "--src", missing, "--ref", tmp_path / "r.en")
+    _assert_refused(result, results_dir, str(missing), "file not found")
+
+
+def test_missing_file_named_in_manifest(cli, results_dir, tmp_path):
+    folder = write_manifest_dir(
+        tmp_path / "set", [{"id": "a", "source": {"file": "gone.txt", "lang": "ar"}}], {}
+    )
+    result = cli("run", "--data", folder)
+    _assert_refused(result, results_dir, str(folder / "gone.txt"), "file not found")
+
+
+def test_undecodable_bytes_name_the_line(cli, results_dir, tmp_path):
+    (tmp_path / "s.ar").write_bytes(AR.encode() + b"second \xff line\n")
+    (tmp_path / "r.en").write_text(EN + EN, encoding="utf-8")
+    result = cli("run", "--src", tmp_path / "s.ar", "--ref", tmp_path / "r.en")
+    _assert_refused(result, results_dir, f"{tmp_path / 's.ar'}:2:", "not valid UTF-8")
+
+
+def test_line_count_mismatch_in_parallel_files(cli, results_dir, tmp_path):
+    (tmp_path / "s.ar").write_text(AR * 3, encoding="utf-8")
+    (tmp_path / "r.en").write_text(EN * 2, encoding="utf-8")
+    result = cli("run", "--src", tmp_path / "s.ar", "--ref", tmp_path / "r.en")
+    _assert_refused(result, results_dir, "line-count mismatch", "3 lines", "2 in")
+
+
+def test_duplicate_document_ids(cli, results_dir, tmp_path):
+    doc = {"id": "a", "source": {"file": "a.txt", "lang": "ar"}}
+    folder = write_manifest_dir(tmp_path / "set", [doc, doc], {"a.txt": AR})
+    result = cli("run", "--data", folder)
+    _assert_refused(result, results_dir, "manifest.json", "duplicate document id 'a'")
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n\n"])
+def test_empty_document(cli, results_dir, tmp_path, content):
+    folder = write_manifest_dir(
+        tmp_path / "set",
+        [{"id": "a", "source": {"file": "a.txt", "lang": "ar"}}],
+        {"a.txt": content},
+    )
+    result = cli("run", "--data", folder)
+    _assert_refused(result, results_dir, str(folder / "a.txt"), "empty document")
+
+
+def test_empty_parallel_file(cli, results_dir, tmp_path):
+    (tmp_path / "s.ar").write_text("", encoding="utf-8")
+    result = cli("run", "--src", tmp_path / "s.ar")
+    _assert_refused(result, results_dir, str(tmp_path / "s.ar"), "empty file")
+
+
+def test_invalid_manifest_names_the_field(cli, results_dir, tmp_path):
+    folder = write_manifest_dir(tmp_path / "set", [{"id": "a", "source": {"lang": "ar"}}], {})
+    result = cli("run", "--data", folder)
+    _assert_refused(result, results_dir, "manifest.json", "documents.0.source.file")
+
+
+def test_hypothesis_file_with_wrong_line_count(cli, results_dir, tmp_path):
+    (tmp_path / "s.ar").write_text(AR * 2, encoding="utf-8")
+    (tmp_path / "r.en").write_text(EN * 2, encoding="utf-8")
+    (tmp_path / "h.en").write_text(EN * 3, encoding="utf-8")
+    result = cli(
+        "run",
+        "--src",
+        tmp_path / "s.ar",
+        "--ref",
+        tmp_path / "r.en",
+        "--system",
+        f"files:{tmp_path / 'h.en'}",
+    )
+    _assert_refused(result, results_dir, str(tmp_path / "h.en"), "expected 2 lines")
+
+
+def test_unknown_system_and_metric(cli, results_dir):
+    _assert_refused(cli("run", "--system", "nmt:x"), results_dir, "unknown system kind 'nmt'")
+    _assert_refused(cli("run", "--metric", "meteor"), results_dir, "unknown metric 'meteor'")

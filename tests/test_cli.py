@@ -1,0 +1,90 @@
+"""One end-to-end test per command, through the real CLI."""
+
+import json
+from pathlib import Path
+
+from evalkit.results import read_record, read_segments
+
+
+def test_run_scores_the_seeds_and_stores_the_run(cli, results_dir: Path):
+    result = cli("run", "--system", "copy", "--name", "smoke")
+    assert result.exit_code == 0, result.output
+    assert "copy" in result.stdout and "bleu ↑" in result.stdout and "ter ↓" in result.stdout
+    assert "whole document" in result.stdout  # doc 000's reference is not line-aligned
+    (folder,) = [p for p in results_dir.iterdir()]
+    record = read_record(folder)
+    assert record.name == "smoke" and record.test_set.name == "seeds"
+    assert [s.label for s in record.systems] == ["copy"]
+    assert record.environment["sacrebleu"]
+    rows = list(read_segments(folder))
+    # doc 000 as one whole-document unit, then one row per source paragraph of 001-003
+    assert rows[0].doc_id == "000" and rows[0].ref_ids == list(range(1, 16))
+    assert all(row.ref is None for row in rows[1:])
+    assert rows[1].hyp["copy"] == rows[1].src
+
+
+def test_run_json_summary(cli, tmp_path: Path):
+    src, ref, hyp = (tmp_path / n for n in ("s.ar", "r.en", "h.en"))
+    src.write_text("قطة\nكلب\n", encoding="utf-8")
+    ref.write_text("a cat\na dog\n", encoding="utf-8")
+    hyp.write_text("a cat\nthe dog\n", encoding="utf-8")
+    result = cli(
+        "run",
+        "--src",
+        src,
+        "--ref",
+        ref,
+        "--system",
+        f"mine=files:{hyp}",
+        "--system",
+        "copy",
+        "--metric",
+        "chrf",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["schema_version"] == 1
+    assert set(summary["systems"]) == {"mine", "copy"}
+    mine = summary["systems"]["mine"]
+    assert mine["corpus"]["chrf"] > summary["systems"]["copy"]["corpus"]["chrf"]
+    assert Path(summary["path"], "run.json").is_file()
+
+
+def test_score_prints_one_row_per_hypothesis(cli, tmp_path: Path):
+    ref = tmp_path / "ref.txt"
+    ref.write_text("the cat sat on the mat\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("the cat sat on the mat\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("a dog stood\n", encoding="utf-8")
+    result = cli("score", "--ref", ref, "--hyp", tmp_path / "a.txt", "--hyp", tmp_path / "b.txt")
+    assert result.exit_code == 0, result.output
+    assert "a.txt" in result.stdout and "b.txt" in result.stdout
+    assert "100.00" in result.stdout  # a.txt is the reference itself
+
+
+def test_runs_lists_stored_runs(cli):
+    assert "no runs" in cli("runs").stdout
+    cli("run", "--name", "first")
+    cli("run", "--name", "second")
+    listing = cli("runs", "--json")
+    assert listing.exit_code == 0
+    assert [r["run_id"].split("-")[2] for r in json.loads(listing.stdout)] == ["first", "second"]
+    table = cli("runs")
+    assert "first" in table.stdout and "second" in table.stdout
+
+
+def test_show_by_system_and_by_document(cli):
+    run = json.loads(cli("run", "--json").stdout)
+    shown = cli("show", run["run_id"][:20])
+    assert shown.exit_code == 0 and run["run_id"] in shown.stdout
+    by_doc = cli("show", "latest", "--by", "doc")
+    assert by_doc.exit_code == 0
+    for doc_id in ("000", "001", "002", "003"):
+        assert doc_id in by_doc.stdout
+    as_json = json.loads(cli("show", "latest", "--json").stdout)
+    assert as_json["systems"]["copy"]["corpus"] == run["systems"]["copy"]["corpus"]
+
+
+def test_show_unknown_run_fails_cleanly(cli):
+    result = cli("show", "nope")
+    assert result.exit_code == 2 and "no run 'nope'" in result.stderr

@@ -1,0 +1,43 @@
+"""Runs are written atomically and read back unchanged."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from evalkit.corpus.resolve import load_test_set
+from evalkit.engines import create_systems
+from evalkit.errors import UserInputError
+from evalkit.metrics import create_metrics
+from evalkit.results import RUN_FILE, find_run, read_record, read_segments, write_run
+from evalkit.runner import evaluate
+
+
+@pytest.fixture
+def evaluation():
+    return evaluate(load_test_set(), create_systems(["copy"]), create_metrics(["chrf"]))
+
+
+def test_round_trip(tmp_path: Path, evaluation):
+    folder = write_run(tmp_path, evaluation.record, evaluation.rows)
+    assert read_record(folder) == evaluation.record
+    assert list(read_segments(folder)) == evaluation.rows
+    assert find_run(tmp_path, "latest") == folder
+
+
+def test_crash_while_writing_leaves_nothing(tmp_path: Path, evaluation, monkeypatch):
+    def crash(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "rename", crash)
+    with pytest.raises(KeyboardInterrupt):
+        write_run(tmp_path, evaluation.record, evaluation.rows)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_schema_version_is_refused(tmp_path: Path, evaluation):
+    folder = write_run(tmp_path, evaluation.record, evaluation.rows)
+    path = folder / RUN_FILE
+    path.write_text(path.read_text().replace('"schema_version": 1', '"schema_version": 99'))
+    with pytest.raises(UserInputError, match="schema_version 99"):
+        read_record(folder)
