@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 from evalkit import __version__
+from evalkit.cache import TranslationCache, default_cache_path
 from evalkit.corpus.resolve import load_test_set
 from evalkit.engines import create_systems
 from evalkit.errors import UserInputError
@@ -34,6 +35,7 @@ from evalkit.report.tables import (
 )
 from evalkit.results import DEFAULT_RESULTS_DIR, find_run, list_runs, read_record, write_run
 from evalkit.runner import evaluate
+from evalkit.translate import Progress as TranslationProgress
 from evalkit.translate import Unit
 
 app = typer.Typer(
@@ -100,12 +102,20 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache", envvar="EVALKIT_CACHE", help="Translation cache file (SQLite)."),
+]
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
+        TextColumn("eta"),
         TimeRemainingColumn(),
         console=err,
         transient=True,
@@ -135,29 +145,44 @@ def run(
         Unit, typer.Option("--unit", help="What engines translate at a time.")
     ] = "sentence",
     results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
+    cache_path: CacheOpt = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Translate everything again; store nothing.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Translate a test set with each system, score every output, store the run."""
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
     systems = create_systems(system or ["copy"])
     metrics = create_metrics(metric)
+    cache = None if no_cache else TranslationCache(cache_path)
     with _progress() as progress:
         tasks: dict[str, Any] = {}
 
-        def on_progress(label: str, done: int, total: int) -> None:
+        def on_progress(label: str, state: TranslationProgress) -> None:
+            rate = (
+                f"{state.generated_tokens / state.seconds:.1f} tok/s"
+                if state.generated_tokens and state.seconds
+                else ""
+            )
             if label not in tasks:
-                tasks[label] = progress.add_task(label, total=total)
-            progress.update(tasks[label], completed=done, total=total)
+                tasks[label] = progress.add_task(label, total=state.total, rate=rate)
+            progress.update(tasks[label], completed=state.done, total=state.total, rate=rate)
 
-        evaluation = evaluate(
-            test_set,
-            systems,
-            metrics,
-            unit=unit,
-            name=name,
-            command=sys.argv,
-            on_progress=on_progress,
-        )
+        try:
+            evaluation = evaluate(
+                test_set,
+                systems,
+                metrics,
+                unit=unit,
+                name=name,
+                command=sys.argv,
+                cache=cache,
+                on_progress=on_progress,
+            )
+        finally:
+            if cache:
+                cache.close()
     folder = write_run(results_dir, evaluation.record, evaluation.rows)
     if as_json:
         _print_json(run_summary(evaluation.record, str(folder)))
@@ -244,6 +269,47 @@ def show(
         _print_json(run_summary(record, str(folder)))
         return
     _print_record(record, by=by)
+
+
+cache_app = typer.Typer(help="Inspect or clear the translation cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+@reports_user_errors
+def cache_info(cache_path: CacheOpt = None, as_json: JsonOpt = False) -> None:
+    """Where the cache is, how many translations it holds, and its size."""
+    with TranslationCache(cache_path or default_cache_path()) as cache:
+        info = cache.info()
+    if as_json:
+        _print_json(
+            {
+                "path": str(info.path),
+                "entries": info.entries,
+                "engines": info.engines,
+                "size_bytes": info.size_bytes,
+            }
+        )
+        return
+    out.print(
+        f"{info.path}\n{info.entries} translations from {info.engines} engine configurations, "
+        f"{info.size_bytes / 1e6:.1f} MB",
+        highlight=False,
+    )
+
+
+@cache_app.command("clear")
+@reports_user_errors
+def cache_clear(
+    cache_path: CacheOpt = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="Only this engine fingerprint hash.")
+    ] = None,
+) -> None:
+    """Delete cached translations (all, or one engine configuration's)."""
+    with TranslationCache(cache_path or default_cache_path()) as cache:
+        removed = cache.clear(engine)
+    out.print(f"removed {removed} cached translations", highlight=False)
 
 
 def _print_record(record: Any, by: str) -> None:

@@ -61,8 +61,14 @@ class SystemInfo(_Record):
     kind: str
     fingerprint: dict[str, Any]
     fingerprint_hash: str
+    #: wall-clock seconds to get the hypotheses (translation, or reading files)
     seconds: float
-    segments: int
+    #: translation units (sentences or paragraphs) in the test set
+    units: int
+    #: distinct units found in the translation cache / translated in this run
+    cache_hits: int = 0
+    translated: int = 0
+    generated_tokens: int = 0
 
 
 class MetricInfo(_Record):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from evalkit import __version__
+from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
 from evalkit.engines.registry import NamedSystem
 from evalkit.metrics.base import Metric
@@ -35,10 +36,10 @@ from evalkit.scoring import (
     scoring_units,
     unit_hypotheses,
 )
-from evalkit.translate import Unit, system_hypotheses
+from evalkit.translate import Progress, Unit, system_hypotheses
 
-#: called as (system label, units done, units in all)
-RunProgress = Callable[[str, int, int], None]
+#: called as (system label, progress of that system)
+RunProgress = Callable[[str, Progress], None]
 
 _TRACKED_PACKAGES = ("sacrebleu", "pysbd", "typer", "pydantic", "transformers", "torch")
 
@@ -56,6 +57,7 @@ def evaluate(
     unit: Unit = "sentence",
     name: str | None = None,
     command: Sequence[str] = (),
+    cache: TranslationCache | None = None,
     on_progress: RunProgress | None = None,
 ) -> Evaluation:
     started = utc_now()
@@ -66,15 +68,13 @@ def evaluate(
     unit_hyps: dict[str, list[str]] = {}
     segment_scores = {}
     for named in systems:
-        t0 = time.perf_counter()
         progress = (
-            (lambda done, total, label=named.label: on_progress(label, done, total))
-            if on_progress
-            else None
+            (lambda state, label=named.label: on_progress(label, state)) if on_progress else None
         )
-        hyps = system_hypotheses(named.system, test_set, unit=unit, on_progress=progress)
-        seconds = time.perf_counter() - t0
-        unit_hyps[named.label] = unit_hypotheses(units, hyps)
+        output = system_hypotheses(
+            named.system, test_set, unit=unit, cache=cache, on_progress=progress
+        )
+        unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses)
         result = score_system(units, unit_hyps[named.label], metrics)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
@@ -85,8 +85,11 @@ def evaluate(
                 kind=named.system.kind,
                 fingerprint=named.system.fingerprint(),
                 fingerprint_hash=named.system.fingerprint_hash(),
-                seconds=round(seconds, 3),
-                segments=sum(len(doc.source.segments) for doc in test_set.documents),
+                seconds=round(output.seconds, 3),
+                units=output.units,
+                cache_hits=output.cache_hits,
+                translated=output.translated,
+                generated_tokens=output.generated_tokens,
             )
         )
     rows = [

@@ -1,43 +1,72 @@
 """Get one hypothesis line per source segment of every document from a system.
 
-Engines translate units (sentences or whole paragraphs); the translated units of a
-paragraph are joined back into one line, so every later stage sees hypotheses laid out
-exactly like the source.
+Engines translate units (sentences or whole paragraphs). Units go through the cache
+first; what is missing is sorted by length (a batch decodes until its longest member
+ends, so similar lengths waste less), translated batch by batch, and stored in the cache
+as each batch completes. The translated units of a paragraph are then joined back into
+one line, so every later stage sees hypotheses laid out exactly like the source.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from evalkit.cache import TranslationCache, cache_key
 from evalkit.corpus.model import TestSet
 from evalkit.corpus.segment import split_sentences
 from evalkit.engines.base import PrecomputedSystem, System, TranslationEngine
 
 Unit = Literal["sentence", "paragraph"]
-ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    generated_tokens: int = 0
+    seconds: float = 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
 class _Piece:
     doc_id: str
     segment: int  # 0-based segment index within the document
+    lang: str
     text: str
+
+
+@dataclass
+class SystemOutput:
+    """Hypotheses plus what it took to get them."""
+
+    hypotheses: dict[str, list[str]]
+    units: int = 0
+    cache_hits: int = 0
+    translated: int = 0
+    generated_tokens: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
 
 def translation_units(test_set: TestSet, unit: Unit) -> list[_Piece]:
     """Every non-blank unit of the test set, in document and reading order."""
     pieces: list[_Piece] = []
     for doc in test_set.documents:
+        lang = doc.source.lang
         for index, paragraph in enumerate(doc.source.segments):
             if not paragraph.strip():
                 continue
             if unit == "sentence":
-                texts = [span.text for span in split_sentences(paragraph, doc.source.lang)]
+                texts = [span.text for span in split_sentences(paragraph, lang)]
             else:
                 texts = [paragraph.strip()]
-            pieces.extend(_Piece(doc.id, index, text) for text in texts)
+            pieces.extend(_Piece(doc.id, index, lang, text) for text in texts)
     return pieces
 
 
@@ -45,42 +74,82 @@ def system_hypotheses(
     system: System,
     test_set: TestSet,
     unit: Unit = "sentence",
-    batch_size: int = 16,
+    cache: TranslationCache | None = None,
     on_progress: ProgressCallback | None = None,
-) -> dict[str, list[str]]:
+) -> SystemOutput:
     """Map document id to hypothesis lines (one per source segment)."""
+    started = time.perf_counter()
     if isinstance(system, PrecomputedSystem):
         hypotheses = system.hypotheses(test_set)
+        total = sum(len(lines) for lines in hypotheses.values())
         if on_progress:
-            total = sum(len(lines) for lines in hypotheses.values())
-            on_progress(total, total)
-        return hypotheses
+            on_progress(Progress(total, total))
+        return SystemOutput(hypotheses, units=total, seconds=time.perf_counter() - started)
     if not isinstance(system, TranslationEngine):
         raise TypeError(f"{type(system).__name__} is neither an engine nor precomputed")
+
     pieces = translation_units(test_set, unit)
-    languages = {doc.id: doc.source.lang for doc in test_set.documents}
-    outputs: list[str] = [""] * len(pieces)
-    order = sorted(range(len(pieces)), key=lambda i: languages[pieces[i].doc_id])
-    done = 0
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        # a batch never mixes source languages: split it where the language changes
-        for lang in dict.fromkeys(languages[pieces[i].doc_id] for i in batch):
-            members = [i for i in batch if languages[pieces[i].doc_id] == lang]
-            translated = system.translate(
-                [pieces[i].text for i in members], lang, test_set.tgt_lang
-            )
-            if len(translated) != len(members):
-                raise RuntimeError(
-                    f"{system.kind} returned {len(translated)} translations "
-                    f"for {len(members)} segments"
-                )
-            for i, text in zip(members, translated, strict=True):
-                outputs[i] = text
-        done += len(batch)
+    engine = system.fingerprint_hash()
+    tgt = test_set.tgt_lang
+    # one entry per distinct (language, text): repeated lines are translated once
+    distinct = list(dict.fromkeys((p.lang, p.text) for p in pieces))
+    keys = {item: cache_key(engine, item[0], tgt, item[1]) for item in distinct}
+    found = cache.get_many(list(keys.values())) if cache else {}
+    translations = {item: found[keys[item]] for item in distinct if keys[item] in found}
+    todo = [item for item in distinct if item not in translations]
+    todo.sort(key=lambda item: (item[0], -len(item[1])))
+    output = SystemOutput({}, units=len(pieces), cache_hits=len(distinct) - len(todo))
+    tokens_before = system.generated_tokens
+    done = output.cache_hits
+
+    def report() -> None:
         if on_progress:
-            on_progress(done, len(pieces))
-    return _reassemble(test_set, pieces, outputs)
+            on_progress(
+                Progress(
+                    done,
+                    len(distinct),
+                    system.generated_tokens - tokens_before,
+                    time.perf_counter() - started,
+                )
+            )
+
+    report()
+    for batch in _batches(todo, system.batch_size):
+        lang = batch[0][0]
+        result = system.translate([text for _, text in batch], lang, tgt)
+        if len(result) != len(batch):
+            raise RuntimeError(
+                f"{system.kind} returned {len(result)} translations for {len(batch)} segments"
+            )
+        translations.update(zip(batch, result, strict=True))
+        if cache:
+            cache.put_many(
+                engine,
+                lang,
+                tgt,
+                [(text, hyp) for (_, text), hyp in zip(batch, result, strict=True)],
+            )
+        done += len(batch)
+        report()
+    system.close()
+    output.translated = len(todo)
+    output.generated_tokens = system.generated_tokens - tokens_before
+    output.seconds = time.perf_counter() - started
+    output.hypotheses = _reassemble(
+        test_set, pieces, [translations[(p.lang, p.text)] for p in pieces]
+    )
+    return output
+
+
+def _batches(items: list[tuple[str, str]], size: int) -> list[list[tuple[str, str]]]:
+    """Consecutive batches of at most `size` that never mix source languages."""
+    batches: list[list[tuple[str, str]]] = []
+    for item in items:
+        if batches and len(batches[-1]) < size and batches[-1][0][0] == item[0]:
+            batches[-1].append(item)
+        else:
+            batches.append([item])
+    return batches
 
 
 def _reassemble(

@@ -25,6 +25,7 @@ def results_dir(tmp_path: Path) -> Path:
 def cli(results_dir: Path, monkeypatch: pytest.MonkeyPatch):
     """Invoke the CLI with results going to a temporary folder; returns the click Result."""
     monkeypatch.setenv("EVALKIT_RESULTS", str(results_dir))
+    monkeypatch.setenv("EVALKIT_CACHE", str(results_dir.parent / "cache.sqlite"))
     monkeypatch.setenv("COLUMNS", "200")
     runner = CliRunner()
 

@@ -1,13 +1,14 @@
 """What a translation system is to the harness.
 
 Two kinds exist. A `TranslationEngine` translates lists of text segments (a model, an
-API, the `copy` floor); the harness splits documents into units, batches them and puts the
-translations back together. A `PrecomputedSystem` already has one output line per source
-segment of each document (files made elsewhere) and is only read.
+API, the `copy` floor); the harness splits documents into units, batches them, caches the
+results and puts the translations back together. A `PrecomputedSystem` already has one
+output line per source segment of each document (files made elsewhere) and is only read.
 
 Every system has a fingerprint: a JSON-able dict that changes whenever its output could
 change (model, weights, decoding settings, engine version). It is stored in every run and
-keys the translation cache.
+keys the translation cache. Options come from the spec string (`kind:arg,key=value`) and
+are validated by the system's `Options` model, so a typo is an error, not a default.
 """
 
 from __future__ import annotations
@@ -15,19 +16,41 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.corpus.model import TestSet
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DecodingOptions(BaseModel):
+    """Settings shared by model engines; every one of them is part of the fingerprint."""
+
+    model_config = ConfigDict(extra="forbid")
+    batch_size: int = Field(8, ge=1)
+    beam_size: int = Field(1, ge=1)
+    #: hard cap on generated tokens per segment
+    max_new_tokens: int = Field(256, ge=1)
+    #: generated tokens allowed per source token (plus 16), so a looping model stops early
+    max_length_ratio: float = Field(3.0, gt=0)
+    threads: int = Field(0, ge=0)  # 0: all cores
+    seed: int = 0
 
 
 class System(ABC):
     """Anything that produces hypotheses for a test set."""
 
     #: the registry name of this kind of system (e.g. "copy", "files")
-    kind: str = ""
+    kind: ClassVar[str] = ""
+    Options: ClassVar[type[BaseModel]] = NoOptions
 
-    def __init__(self, argument: str | None) -> None:
+    def __init__(self, argument: str | None, options: BaseModel | None = None) -> None:
         self.argument = argument
+        self.options = options if options is not None else self.Options()
 
     @abstractmethod
     def fingerprint(self) -> dict[str, Any]:
@@ -35,15 +58,25 @@ class System(ABC):
 
     def fingerprint_hash(self) -> str:
         blob = json.dumps(self.fingerprint(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 class TranslationEngine(System):
-    """A system that translates text; batching and document handling live in the harness."""
+    """A system that translates text; batching, caching and documents live in the harness."""
+
+    #: tokens generated so far (engines that count them add to it; shown as tokens/s)
+    generated_tokens: int = 0
+
+    @property
+    def batch_size(self) -> int:
+        return int(getattr(self.options, "batch_size", 16))
 
     @abstractmethod
     def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
         """Translate each segment; the result has the same length and order."""
+
+    def close(self) -> None:
+        """Free the model; called once the system has translated everything."""
 
 
 class PrecomputedSystem(System):

@@ -12,10 +12,10 @@ from evalkit.errors import UserInputError
 
 @register("copy")
 class CopyEngine(TranslationEngine):
-    def __init__(self, argument: str | None) -> None:
+    def __init__(self, argument: str | None, options=None) -> None:
         if argument:
             raise UserInputError(f"the copy system takes no argument (got {argument!r})")
-        super().__init__(argument)
+        super().__init__(argument, options)
 
     def fingerprint(self) -> dict[str, Any]:
         return {"kind": "copy", "version": 1}

@@ -22,10 +22,10 @@ from evalkit.errors import UserInputError
 
 @register("files")
 class FilesSystem(PrecomputedSystem):
-    def __init__(self, argument: str | None) -> None:
+    def __init__(self, argument: str | None, options=None) -> None:
         if not argument:
             raise UserInputError("the files system needs a path: files:PATH")
-        super().__init__(argument)
+        super().__init__(argument, options)
         self.path = Path(argument)
         if not self.path.exists():
             raise UserInputError("system output not found", self.path)

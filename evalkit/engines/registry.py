@@ -1,4 +1,6 @@
-"""Systems by name: `--system [LABEL=]KIND[:ARGUMENT]`, e.g. `copy`, `mt=files:out/`.
+"""Systems by name: `--system [LABEL=]KIND[:ARGUMENT][,KEY=VALUE...]`.
+
+Examples: `copy`, `mt=files:out/`, `hf-seq2seq:Helsinki-NLP/opus-mt-ar-en,beam_size=4`.
 
 Engine modules register their class with `@register`; heavy engines import their
 libraries inside the class, so listing or creating light systems stays fast.
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from pydantic import ValidationError
 
 from evalkit.engines.base import System
 from evalkit.errors import UserInputError
@@ -49,12 +53,35 @@ def create_system(spec: str) -> NamedSystem:
     match = _LABEL.match(spec)
     if match and ":" not in match.group(1):
         label, body = match.group(1), match.group(2)
-    kind, _, argument = body.partition(":")
+    kind, _, rest = body.partition(":")
+    argument, options = _split_options(rest, spec)
     if kind not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
         raise UserInputError(f"unknown system kind {kind!r} in {spec!r} (known: {known})")
-    system = _REGISTRY[kind](argument or None)
+    cls = _REGISTRY[kind]
+    try:
+        parsed = cls.Options.model_validate(options)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UserInputError(f"bad option {where!r} in {spec!r}: {first['msg']}") from None
+    system = cls(argument or None, parsed)
     return NamedSystem(label=label or body, spec=spec, system=system)
+
+
+def _split_options(rest: str, spec: str) -> tuple[str, dict[str, str]]:
+    """`ARG,key=value,key=value` -> ARG and the options (values validated by the system)."""
+    argument, *pairs = rest.split(",")
+    if "=" in argument:  # no argument, options only: `copy,x=1` is `copy:` + options
+        pairs.insert(0, argument)
+        argument = ""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserInputError(f"expected KEY=VALUE after ',' in {spec!r}, got {pair!r}")
+        options[key.strip()] = value.strip()
+    return argument, options
 
 
 def create_systems(specs: list[str]) -> list[NamedSystem]:

@@ -1,0 +1,131 @@
+"""A content-addressed translation cache in SQLite.
+
+Key: sha256 of (engine fingerprint, source language, target language, source text). A
+translation is stored as soon as its batch is done, in WAL mode, so an interrupted run
+(Ctrl-C or kill -9) loses at most the batch in flight and a rerun translates only what is
+missing. Identical inputs to an identical engine are never translated twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS translations (
+    key TEXT PRIMARY KEY,
+    engine TEXT NOT NULL,
+    src_lang TEXT NOT NULL,
+    tgt_lang TEXT NOT NULL,
+    source TEXT NOT NULL,
+    translation TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def default_cache_path() -> Path:
+    return Path(platformdirs.user_cache_dir("evalkit")) / "translations.sqlite"
+
+
+def engine_key(fingerprint: dict) -> str:
+    """A stable id for an engine configuration."""
+    blob = json.dumps(fingerprint, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def cache_key(engine: str, src_lang: str, tgt_lang: str, source: str) -> str:
+    blob = json.dumps([engine, src_lang, tgt_lang, source], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CacheInfo:
+    path: Path
+    entries: int
+    engines: int
+    size_bytes: int
+
+
+class TranslationCache:
+    """get_many / put_many over one SQLite file; counts hits and misses of this session."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_cache_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._db.commit()
+        self.hits = 0
+        self.misses = 0
+
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT key, translation FROM translations WHERE key IN ({marks})", chunk
+            )
+            found.update(rows.fetchall())
+        self.hits += len(found)
+        self.misses += len(keys) - len(found)
+        return found
+
+    def put_many(self, engine: str, src_lang: str, tgt_lang: str, pairs: Iterable[tuple[str, str]]):
+        """Store (source, translation) pairs and commit at once: one batch, one transaction."""
+        now = time.time()
+        self._db.executemany(
+            "INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    cache_key(engine, src_lang, tgt_lang, src),
+                    engine,
+                    src_lang,
+                    tgt_lang,
+                    src,
+                    hyp,
+                    now,
+                )
+                for src, hyp in pairs
+            ],
+        )
+        self._db.commit()
+
+    def info(self) -> CacheInfo:
+        entries, engines = self._db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT engine) FROM translations"
+        ).fetchone()
+        size = sum(
+            p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file()
+        )
+        return CacheInfo(self.path, entries, engines, size)
+
+    def clear(self, engine: str | None = None) -> int:
+        if engine is None:
+            removed = self._db.execute("DELETE FROM translations").rowcount
+        else:
+            removed = self._db.execute(
+                "DELETE FROM translations WHERE engine = ?", (engine,)
+            ).rowcount
+        self._db.commit()
+        self._db.execute("VACUUM")
+        return removed
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> TranslationCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
