@@ -1,0 +1,183 @@
+"""Turning a translation request into a chat prompt, and an LLM's reply into a translation.
+
+The default prompt (one system turn, one user turn holding only the text):
+
+    system: You are a professional translator. Translate the user's text from {source}
+            to {target}. Reply with the translation only: no notes, no explanations, no
+            quotation marks around it.
+    user:   {text}
+
+Few-shot examples (a JSONL file of {"src": ..., "tgt": ...}) become earlier user/assistant
+turns. Models without a chat template (base models) get a plain completion prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.corpus.textfile import read_lines
+from evalkit.engines.langcodes import language_name
+from evalkit.errors import UserInputError
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a professional translator. Translate the user's text from {source} to "
+    "{target}. Reply with the translation only: no notes, no explanations, no quotation "
+    "marks around it."
+)
+
+PLAIN_TEMPLATE = "{source} text:\n{text}\n\n{target} translation:\n"
+
+
+@dataclass(frozen=True)
+class Example:
+    src: str
+    tgt: str
+
+
+def read_examples(path: Path) -> list[Example]:
+    examples = []
+    for line_no, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            examples.append(Example(str(row["src"]), str(row["tgt"])))
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise UserInputError(
+                'each line must be a JSON object {"src": ..., "tgt": ...}', path, line_no
+            ) from None
+    return examples
+
+
+def chat_messages(
+    text: str,
+    src_lang: str,
+    tgt_lang: str,
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    examples: list[Example] | tuple[Example, ...] = (),
+) -> list[dict[str, str]]:
+    names = {"source": language_name(src_lang), "target": language_name(tgt_lang)}
+    messages = [{"role": "system", "content": system_prompt.format(**names)}]
+    for example in examples:
+        messages.append({"role": "user", "content": example.src})
+        messages.append({"role": "assistant", "content": example.tgt})
+    messages.append({"role": "user", "content": text})
+    return messages
+
+
+def render_prompt(
+    tokenizer: Any, messages: list[dict[str, str]], src_lang: str, tgt_lang: str
+) -> str:
+    """The exact prompt text: the model's chat template, or the plain prompt without one."""
+    if getattr(tokenizer, "chat_template", None):
+        return str(
+            tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        )
+    return PLAIN_TEMPLATE.format(
+        source=language_name(src_lang), target=language_name(tgt_lang), text=messages[-1]["content"]
+    )
+
+
+_END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<end_of_turn>", "<|eot_id|>", "</s>")
+_PREAMBLE = re.compile(
+    r"^\s*(?:sure[,!.]?\s*)?(?:here(?:'s| is)\s+(?:the|my|your)?\s*(?:english\s+)?"
+    r"translation[^:\n]*:|(?:english\s+)?translation\s*:|english\s*:)\s*",
+    re.IGNORECASE,
+)
+_NOTE = re.compile(r"^\s*\(?\s*(?:note|explanation|translation note)s?\s*:", re.IGNORECASE)
+_QUOTES = {'"': '"', "“": "”", "«": "»", "'": "'"}
+
+
+def clean_output(text: str, source: str) -> str:
+    """Keep only the translation from an LLM reply.
+
+    Cuts at the first end-of-turn marker, drops a "Here is the translation:" style
+    preamble, drops lines that are notes or explanations, joins what is left into one
+    line, and removes quotes wrapped around the whole reply when the source had none.
+    """
+    for marker in _END_MARKERS:
+        text = text.split(marker, 1)[0]
+    text = _PREAMBLE.sub("", text, count=1)
+    lines = []
+    for line in text.splitlines():
+        if _NOTE.match(line):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    result = " ".join(lines).strip()
+    source = source.strip()
+    wrapped = len(result) >= 2 and result[0] in _QUOTES and result[-1] == _QUOTES[result[0]]
+    if wrapped and not (source and source[0] in _QUOTES):
+        result = result[1:-1].strip()
+    return result
+
+
+_STOP_CANDIDATES = ("<|im_end|>", "<|endoftext|>", "<end_of_turn>", "<|eot_id|>")
+
+
+class PromptBuilder:
+    """Everything prompt-related for one model: shared by the transformers and ct2 engines."""
+
+    def __init__(
+        self, tokenizer: Any, system_prompt_file: str | None, examples_file: str | None
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.system_prompt = (
+            "\n".join(read_lines(Path(system_prompt_file)))
+            if system_prompt_file
+            else DEFAULT_SYSTEM_PROMPT
+        )
+        self.examples = read_examples(Path(examples_file)) if examples_file else []
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def prompts(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        return [
+            render_prompt(
+                self.tokenizer,
+                chat_messages(text, src_lang, tgt_lang, self.system_prompt, self.examples),
+                src_lang,
+                tgt_lang,
+            )
+            for text in segments
+        ]
+
+    def stop_tokens(self) -> list[str]:
+        """End-of-turn tokens the vocabulary has, plus the tokenizer's own EOS."""
+        vocab = self.tokenizer.get_vocab()
+        stops = [token for token in _STOP_CANDIDATES if token in vocab]
+        eos = self.tokenizer.eos_token
+        if eos and eos not in stops:
+            stops.append(eos)
+        return stops
+
+    def fingerprint(self) -> dict[str, Any]:
+        examples = json.dumps([[e.src, e.tgt] for e in self.examples], ensure_ascii=False)
+        template = getattr(self.tokenizer, "chat_template", None) or PLAIN_TEMPLATE
+        return {
+            "system_prompt": self.system_prompt,
+            "examples_sha256": _sha256(examples),
+            "template_sha256": _sha256(str(template)),
+        }
+
+    def clean(self, outputs: list[str], sources: list[str]) -> list[str]:
+        specials = [t for t in self.tokenizer.all_special_tokens if t]
+        cleaned = []
+        for text, source in zip(outputs, sources, strict=True):
+            text = clean_output(text, source)
+            for token in specials:
+                text = text.replace(token, "")
+            cleaned.append(text.strip())
+        return cleaned
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,124 @@
+"""`hf-causal:MODEL`: an instruct LLM translating through its chat template (transformers).
+
+Greedy by default. Loads safetensors folders, hub ids, and GGUF files
+(`hf-causal:FOLDER,gguf_file=model.gguf`; slow: the weights are dequantized on every load,
+which is why packaged models convert once and cache a float checkpoint).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from evalkit.engines.base import DecodingOptions, TranslationEngine
+from evalkit.engines.chat_prompt import PromptBuilder
+from evalkit.engines.decoding import new_token_budget, setup_torch
+from evalkit.engines.model_source import ModelSource, resolve_model
+from evalkit.engines.registry import register
+from evalkit.errors import UserInputError
+
+ENGINE_VERSION = 1
+
+
+class CausalOptions(DecodingOptions):
+    gguf_file: str | None = None
+    #: a text file holding the system prompt ({source} and {target} are filled in)
+    system_prompt_file: str | None = None
+    #: JSONL of {"src": ..., "tgt": ...} pairs shown to the model before each segment
+    examples_file: str | None = None
+
+
+@register("hf-causal")
+class HFCausalEngine(TranslationEngine):
+    Options = CausalOptions
+    options: CausalOptions
+
+    def __init__(self, argument: str | None, options: CausalOptions | None = None) -> None:
+        if not argument:
+            raise UserInputError("hf-causal needs a model: hf-causal:PATH_OR_HUB_ID")
+        super().__init__(argument, options)
+        self._model: Any = None
+
+    @cached_property
+    def source(self) -> ModelSource:
+        return resolve_model(self.argument or "")
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        from transformers import AutoTokenizer
+
+        kwargs = {"gguf_file": self.options.gguf_file} if self.options.gguf_file else {}
+        tokenizer = AutoTokenizer.from_pretrained(self.source.path, **kwargs)
+        tokenizer.padding_side = "left"  # generation continues on the right
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer
+
+    @cached_property
+    def prompt(self) -> PromptBuilder:
+        return PromptBuilder(
+            self.tokenizer, self.options.system_prompt_file, self.options.examples_file
+        )
+
+    def fingerprint(self) -> dict[str, Any]:
+        import transformers
+
+        return {
+            "kind": self.kind,
+            "engine_version": ENGINE_VERSION,
+            "model": self.source.name,
+            "revision": self.source.revision,
+            "options": self.options.model_dump(),
+            "prompt": self.prompt.fingerprint(),
+            "transformers": transformers.__version__,
+        }
+
+    def _load(self) -> Any:
+        if self._model is None:
+            import torch
+            from transformers import AutoModelForCausalLM
+
+            setup_torch(self.options)
+            kwargs = {"gguf_file": self.options.gguf_file} if self.options.gguf_file else {}
+            self._model = AutoModelForCausalLM.from_pretrained(
+                self.source.path, dtype=torch.float32, **kwargs
+            ).eval()
+        return self._model
+
+    def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        import torch
+
+        model = self._load()
+        tokenizer = self.tokenizer
+        prompts = self.prompt.prompts(segments, src_lang, tgt_lang)
+        batch = tokenizer(
+            prompts,
+            return_tensors="pt",
+            padding=True,
+            add_special_tokens=not self.prompt.has_chat_template,
+        )
+        source_lengths = [len(tokenizer(text).input_ids) for text in segments]
+        stop_ids = [tokenizer.convert_tokens_to_ids(t) for t in self.prompt.stop_tokens()]
+        with torch.inference_mode():
+            generated = model.generate(
+                **batch,
+                num_beams=self.options.beam_size,
+                do_sample=False,
+                max_new_tokens=new_token_budget(self.options, source_lengths),
+                eos_token_id=stop_ids,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        new_tokens = generated[:, batch["input_ids"].shape[1] :]
+        outputs = []
+        for row in new_tokens.tolist():
+            kept = []
+            for token in row:
+                kept.append(token)
+                if token in stop_ids:
+                    break
+            self.generated_tokens += len(kept)
+            outputs.append(tokenizer.decode(kept, skip_special_tokens=False))
+        return self.prompt.clean(outputs, segments)
+
+    def close(self) -> None:
+        self._model = None

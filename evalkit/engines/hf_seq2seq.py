@@ -1,0 +1,101 @@
+"""`hf-seq2seq:MODEL`: any transformers encoder-decoder translation model (path or hub id)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from evalkit.engines.base import DecodingOptions, TranslationEngine
+from evalkit.engines.decoding import new_token_budget, setup_torch
+from evalkit.engines.model_source import ModelSource, resolve_model
+from evalkit.engines.registry import register
+from evalkit.engines.seq2seq_plumbing import check_token, plan_for, seq2seq_family
+from evalkit.errors import UserInputError
+
+ENGINE_VERSION = 1
+
+
+@register("hf-seq2seq")
+class HFSeq2SeqEngine(TranslationEngine):
+    Options = DecodingOptions
+
+    def __init__(self, argument: str | None, options: DecodingOptions | None = None) -> None:
+        if not argument:
+            raise UserInputError("hf-seq2seq needs a model: hf-seq2seq:PATH_OR_HUB_ID")
+        super().__init__(argument, options)
+        self._model: Any = None
+
+    @cached_property
+    def source(self) -> ModelSource:
+        return resolve_model(self.argument or "")
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.source.path)
+
+    @cached_property
+    def model_type(self) -> str:
+        from transformers import AutoConfig
+
+        return str(AutoConfig.from_pretrained(self.source.path).model_type)
+
+    def fingerprint(self) -> dict[str, Any]:
+        import transformers
+
+        return {
+            "kind": self.kind,
+            "engine_version": ENGINE_VERSION,
+            "model": self.source.name,
+            "revision": self.source.revision,
+            "family": seq2seq_family(self.model_type, self.tokenizer),
+            "options": self.options.model_dump(),
+            "transformers": transformers.__version__,
+        }
+
+    def _load(self) -> Any:
+        if self._model is None:
+            from transformers import AutoModelForSeq2SeqLM
+
+            setup_torch(self.options)
+            self._model = AutoModelForSeq2SeqLM.from_pretrained(self.source.path).eval()
+        return self._model
+
+    def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        import torch
+
+        model = self._load()
+        tokenizer = self.tokenizer
+        plan = plan_for(self.model_type, tokenizer, src_lang, tgt_lang)
+        if plan.tokenizer_src_lang is not None:
+            check_token(tokenizer, plan.tokenizer_src_lang)
+            tokenizer.src_lang = plan.tokenizer_src_lang
+        kwargs: dict[str, Any] = {}
+        if plan.forced_bos_token is not None:
+            kwargs["forced_bos_token_id"] = check_token(tokenizer, plan.forced_bos_token)
+        batch = tokenizer(
+            [plan.source_prefix + text for text in segments],
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+        )
+        lengths = batch["attention_mask"].sum(dim=1).tolist()
+        with torch.inference_mode():
+            generated = model.generate(
+                **batch,
+                num_beams=self.options.beam_size,
+                do_sample=False,
+                max_new_tokens=new_token_budget(self.options, lengths),
+                **kwargs,
+            )
+        pad = tokenizer.pad_token_id
+        self.generated_tokens += (
+            int((generated != pad).sum()) if pad is not None else generated.numel()
+        )
+        return [
+            text.strip() for text in tokenizer.batch_decode(generated, skip_special_tokens=True)
+        ]
+
+    def close(self) -> None:
+        self._model = None
