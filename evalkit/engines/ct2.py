@@ -1,0 +1,201 @@
+"""`ct2:MODEL`: CTranslate2 decoding of a transformers model, for speed on CPU.
+
+The model (folder or hub id) is converted once and cached under the user cache directory,
+keyed by the source weights' digest and the compute type. The compute type is part of
+the system's identity: int8 weights decode differently from float32 ones, so they are a
+different system with a different fingerprint. Encoder-decoder models use the same
+language plumbing as `hf-seq2seq`; decoder-only instruct models use the same prompts and
+cleanup as `hf-causal`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+
+from evalkit.engines.base import TranslationEngine
+from evalkit.engines.chat_prompt import PromptBuilder
+from evalkit.engines.decoding import new_token_budget
+from evalkit.engines.hf_causal import CausalOptions
+from evalkit.engines.model_source import ModelSource, resolve_model
+from evalkit.engines.registry import register
+from evalkit.engines.seq2seq_plumbing import check_token, plan_for, seq2seq_family
+from evalkit.errors import UserInputError
+
+ENGINE_VERSION = 1
+
+
+class CT2Options(CausalOptions):
+    compute_type: Literal["float32", "int8", "int8_float32", "int16", "float16", "bfloat16"] = (
+        "float32"
+    )
+    device: Literal["cpu", "cuda"] = "cpu"
+
+
+def converted_models_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("evalkit")) / "ct2"
+
+
+def convert_once(source: ModelSource, compute_type: str) -> Path:
+    """The converted model folder, converting (atomically) on first use."""
+    target = converted_models_dir() / f"{_slug(source.revision)}-{compute_type}"
+    if (target / "model.bin").is_file():
+        return target
+    import ctranslate2
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        converter = ctranslate2.converters.TransformersConverter(
+            str(source.path), low_cpu_mem_usage=True
+        )
+        converter.convert(str(staging), quantization=compute_type, force=True)
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _slug(revision: str) -> str:
+    return revision.split(":", 1)[-1][:24]
+
+
+@register("ct2")
+class CT2Engine(TranslationEngine):
+    Options = CT2Options
+    options: CT2Options
+
+    def __init__(self, argument: str | None, options: CT2Options | None = None) -> None:
+        if not argument:
+            raise UserInputError("ct2 needs a model: ct2:PATH_OR_HUB_ID")
+        super().__init__(argument, options)
+        if self.options.gguf_file:
+            raise UserInputError("ct2 reads transformers checkpoints, not GGUF files")
+        self._model: Any = None
+
+    @cached_property
+    def source(self) -> ModelSource:
+        return resolve_model(self.argument or "")
+
+    @cached_property
+    def config(self) -> Any:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(self.source.path)
+
+    @property
+    def is_seq2seq(self) -> bool:
+        return bool(getattr(self.config, "is_encoder_decoder", False))
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.source.path)
+
+    @cached_property
+    def prompt(self) -> PromptBuilder:
+        return PromptBuilder(
+            self.tokenizer, self.options.system_prompt_file, self.options.examples_file
+        )
+
+    def fingerprint(self) -> dict[str, Any]:
+        import ctranslate2
+
+        fingerprint: dict[str, Any] = {
+            "kind": self.kind,
+            "engine_version": ENGINE_VERSION,
+            "model": self.source.name,
+            "revision": self.source.revision,
+            "options": self.options.model_dump(),
+            "ctranslate2": ctranslate2.__version__,
+        }
+        if self.is_seq2seq:
+            fingerprint["family"] = seq2seq_family(self.config.model_type, self.tokenizer)
+        else:
+            fingerprint["prompt"] = self.prompt.fingerprint()
+        return fingerprint
+
+    def _load(self) -> Any:
+        if self._model is None:
+            import ctranslate2
+
+            folder = convert_once(self.source, self.options.compute_type)
+            cls = ctranslate2.Translator if self.is_seq2seq else ctranslate2.Generator
+            self._model = cls(
+                str(folder),
+                device=self.options.device,
+                compute_type=self.options.compute_type,
+                intra_threads=self.options.threads,
+            )
+        return self._model
+
+    def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        if self.is_seq2seq:
+            return self._translate_seq2seq(segments, src_lang, tgt_lang)
+        return self._translate_causal(segments, src_lang, tgt_lang)
+
+    def _tokens(self, text: str, add_special_tokens: bool = True) -> list[str]:
+        ids = self.tokenizer(text, add_special_tokens=add_special_tokens).input_ids
+        return self.tokenizer.convert_ids_to_tokens(ids)
+
+    def _translate_seq2seq(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        translator = self._load()
+        tokenizer = self.tokenizer
+        plan = plan_for(self.config.model_type, tokenizer, src_lang, tgt_lang)
+        if plan.tokenizer_src_lang is not None:
+            check_token(tokenizer, plan.tokenizer_src_lang)
+            tokenizer.src_lang = plan.tokenizer_src_lang
+        sources = [self._tokens(plan.source_prefix + text) for text in segments]
+        prefix = None
+        if plan.forced_bos_token is not None:
+            check_token(tokenizer, plan.forced_bos_token)
+            prefix = [[plan.forced_bos_token] for _ in segments]
+        results = translator.translate_batch(
+            sources,
+            target_prefix=prefix,
+            beam_size=self.options.beam_size,
+            max_decoding_length=new_token_budget(self.options, [len(s) for s in sources]),
+        )
+        outputs = []
+        for result in results:
+            tokens = result.hypotheses[0]
+            if prefix is not None and tokens[:1] == [plan.forced_bos_token]:
+                tokens = tokens[1:]
+            self.generated_tokens += len(tokens)
+            ids = tokenizer.convert_tokens_to_ids(tokens)
+            outputs.append(tokenizer.decode(ids, skip_special_tokens=True).strip())
+        return outputs
+
+    def _translate_causal(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        generator = self._load()
+        chat = self.prompt.has_chat_template
+        prompts = [
+            self._tokens(p, add_special_tokens=not chat)
+            for p in self.prompt.prompts(segments, src_lang, tgt_lang)
+        ]
+        source_lengths = [len(self.tokenizer(text).input_ids) for text in segments]
+        results = generator.generate_batch(
+            prompts,
+            max_length=new_token_budget(self.options, source_lengths),
+            sampling_topk=1,
+            beam_size=self.options.beam_size,
+            include_prompt_in_result=False,
+            end_token=self.prompt.stop_tokens(),
+        )
+        outputs = []
+        for result in results:
+            ids = result.sequences_ids[0]
+            self.generated_tokens += len(ids)
+            outputs.append(self.tokenizer.decode(ids, skip_special_tokens=False))
+        return self.prompt.clean(outputs, segments)
+
+    def close(self) -> None:
+        self._model = None
