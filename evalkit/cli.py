@@ -271,6 +271,20 @@ def show(
     _print_record(record, by=by)
 
 
+@app.command()
+@reports_user_errors
+def models(as_json: JsonOpt = False) -> None:
+    """List engine kinds and packaged models: installed or not, converted (cached) or not."""
+    from evalkit.report.models_table import models_listing, models_tables
+
+    listing = models_listing()
+    if as_json:
+        _print_json(listing)
+        return
+    for table in models_tables(listing):
+        out.print(table)
+
+
 cache_app = typer.Typer(help="Inspect or clear the translation cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 

