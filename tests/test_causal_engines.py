@@ -38,8 +38,8 @@ def test_prompt_is_rendered_through_the_chat_template(tiny_chat_model):
     outputs = engine.translate(SENTENCES[:2], "ar", "en")
     assert len(outputs) == 2 and all(isinstance(o, str) for o in outputs)
     prompt = engine.tokenizer.decode(seen["input_ids"][0], skip_special_tokens=False)
-    assert "<|im_start|>system\nYou are a professional translator." in prompt
-    assert "from Arabic to English" in prompt
+    assert "<|im_start|>system\nYou are a professional translator.<|im_end|>" in prompt
+    assert "<|im_start|>user\nTranslate the following Arabic text into English." in prompt
     assert prompt.rstrip("\n").endswith("<|im_start|>assistant")
     assert SENTENCES[0] in prompt or SENTENCES[1] in prompt
     assert engine.tokenizer.convert_tokens_to_ids("<|im_end|>") in seen["eos_token_id"]

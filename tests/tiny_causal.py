@@ -12,8 +12,8 @@ CHATML = (
 )
 
 TEXT = [
-    "You are a professional translator. Translate the user's text from Arabic to English.",
-    "Reply with the translation only: no notes, no explanations, no quotation marks around it.",
+    "You are a professional translator.",
+    "Translate the following Arabic text into English. Output only the translation.",
     "The minister visited Basra after the killings of activists in the city.",
     "قال وزير الداخلية إن الحكومة ستحاسب المسؤولين عن الاغتيالات في البصرة.",
     "زار رئيس الوزراء المدينة بعد مقتل ناشطين.",

@@ -44,7 +44,7 @@ _CUSTOM_RULES = {"ar": _ArabicSentenceRules}
 @cache
 def _segmenter(lang: str) -> pysbd.Segmenter:
     base = lang if lang in pysbd.languages.LANGUAGE_CODES else "en"
-    segmenter = pysbd.Segmenter(language=base, clean=False, char_span=True)
+    segmenter = pysbd.Segmenter(language=base, clean=False, char_span=False)
     if lang in _CUSTOM_RULES:
         segmenter.language_module = _CUSTOM_RULES[lang]
     return segmenter
@@ -58,23 +58,31 @@ def paragraphs(lines: list[str]) -> list[str]:
 def split_sentences(paragraph: str, lang: str) -> list[Span]:
     """Split one paragraph into sentences; offsets index into `paragraph` itself.
 
-    Languages pysbd does not know fall back to its English rules, which split on
-    . ! ? and protect common abbreviations.
+    pysbd decides where sentences end; offsets are found here by searching each sentence
+    forward from the end of the previous one (pysbd's own spans can point to an earlier
+    copy of a repeated sentence). Languages pysbd does not know use its English rules.
     """
-    if not paragraph.strip():
-        return []
     spans: list[Span] = []
+    cursor = 0
     for piece in _segmenter(lang).segment(paragraph):
-        start = piece.start
-        end = piece.start + len(piece.sent)
-        # A closing quote or bracket pysbd left at the start belongs to the sentence before.
-        while spans and start < end and paragraph[start] in _CLOSERS:
+        text = piece.strip()
+        if not text:
+            continue
+        start = paragraph.find(text, cursor)
+        if start < 0:  # not found verbatim: keep the rest of the paragraph as one sentence
+            rest = _trimmed(paragraph, cursor, len(paragraph))
+            if rest is not None:
+                spans.append(rest)
+            return spans
+        end = start + len(text)
+        # A closing quote or bracket pysbd put first belongs to the sentence before it.
+        while spans and start < end and spans[-1].end == start and paragraph[start] in _CLOSERS:
             start += 1
-            previous = spans[-1]
-            spans[-1] = Span(paragraph[previous.start : start], previous.start, start)
+            spans[-1] = Span(paragraph[spans[-1].start : start], spans[-1].start, start)
         span = _trimmed(paragraph, start, end)
         if span is not None:
             spans.append(span)
+        cursor = end
     return spans
 
 

@@ -1,14 +1,18 @@
 """Turning a translation request into a chat prompt, and an LLM's reply into a translation.
 
-The default prompt (one system turn, one user turn holding only the text):
+The default prompt (a short system turn; the instruction and the text in the user turn):
 
-    system: You are a professional translator. Translate the user's text from {source}
-            to {target}. Reply with the translation only: no notes, no explanations, no
-            quotation marks around it.
-    user:   {text}
+    system: You are a professional translator.
+    user:   Translate the following {source} text into {target}. Output only the
+            translation.
 
-Few-shot examples (a JSONL file of {"src": ..., "tgt": ...}) become earlier user/assistant
-turns. Models without a chat template (base models) get a plain completion prompt.
+            {text}
+
+Small instruct models follow an instruction in the user turn better than one in the
+system turn: with a long system instruction, the 0.5B default model sometimes answered
+with the instruction itself. Few-shot examples (a JSONL file of {"src": ..., "tgt": ...})
+become earlier user/assistant turns in the same format. A model without a chat template
+(a base model) gets a plain completion prompt.
 """
 
 from __future__ import annotations
@@ -23,10 +27,9 @@ from evalkit.corpus.textfile import read_lines
 from evalkit.engines.langcodes import language_name
 from evalkit.errors import UserInputError
 
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a professional translator. Translate the user's text from {source} to "
-    "{target}. Reply with the translation only: no notes, no explanations, no quotation "
-    "marks around it."
+SYSTEM_PROMPT = "You are a professional translator."
+DEFAULT_INSTRUCTION = (
+    "Translate the following {source} text into {target}. Output only the translation.\n\n{text}"
 )
 
 PLAIN_TEMPLATE = "{source} text:\n{text}\n\n{target} translation:\n"
@@ -57,20 +60,20 @@ def chat_messages(
     text: str,
     src_lang: str,
     tgt_lang: str,
-    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    instruction: str = DEFAULT_INSTRUCTION,
     examples: list[Example] | tuple[Example, ...] = (),
 ) -> list[dict[str, str]]:
     names = {"source": language_name(src_lang), "target": language_name(tgt_lang)}
-    messages = [{"role": "system", "content": system_prompt.format(**names)}]
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for example in examples:
-        messages.append({"role": "user", "content": example.src})
+        messages.append({"role": "user", "content": instruction.format(text=example.src, **names)})
         messages.append({"role": "assistant", "content": example.tgt})
-    messages.append({"role": "user", "content": text})
+    messages.append({"role": "user", "content": instruction.format(text=text, **names)})
     return messages
 
 
 def render_prompt(
-    tokenizer: Any, messages: list[dict[str, str]], src_lang: str, tgt_lang: str
+    tokenizer: Any, messages: list[dict[str, str]], text: str, src_lang: str, tgt_lang: str
 ) -> str:
     """The exact prompt text: the model's chat template, or the plain prompt without one."""
     if getattr(tokenizer, "chat_template", None):
@@ -78,7 +81,7 @@ def render_prompt(
             tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         )
     return PLAIN_TEMPLATE.format(
-        source=language_name(src_lang), target=language_name(tgt_lang), text=messages[-1]["content"]
+        source=language_name(src_lang), target=language_name(tgt_lang), text=text
     )
 
 
@@ -123,14 +126,16 @@ class PromptBuilder:
     """Everything prompt-related for one model: shared by the transformers and ct2 engines."""
 
     def __init__(
-        self, tokenizer: Any, system_prompt_file: str | None, examples_file: str | None
+        self, tokenizer: Any, instruction_file: str | None, examples_file: str | None
     ) -> None:
         self.tokenizer = tokenizer
-        self.system_prompt = (
-            "\n".join(read_lines(Path(system_prompt_file)))
-            if system_prompt_file
-            else DEFAULT_SYSTEM_PROMPT
+        self.instruction = (
+            "\n".join(read_lines(Path(instruction_file)))
+            if instruction_file
+            else DEFAULT_INSTRUCTION
         )
+        if "{text}" not in self.instruction:
+            raise UserInputError("the instruction must contain {text}", instruction_file)
         self.examples = read_examples(Path(examples_file)) if examples_file else []
 
     @property
@@ -141,7 +146,8 @@ class PromptBuilder:
         return [
             render_prompt(
                 self.tokenizer,
-                chat_messages(text, src_lang, tgt_lang, self.system_prompt, self.examples),
+                chat_messages(text, src_lang, tgt_lang, self.instruction, self.examples),
+                text,
                 src_lang,
                 tgt_lang,
             )
@@ -161,7 +167,8 @@ class PromptBuilder:
         examples = json.dumps([[e.src, e.tgt] for e in self.examples], ensure_ascii=False)
         template = getattr(self.tokenizer, "chat_template", None) or PLAIN_TEMPLATE
         return {
-            "system_prompt": self.system_prompt,
+            "system_prompt": SYSTEM_PROMPT,
+            "instruction": self.instruction,
             "examples_sha256": _sha256(examples),
             "template_sha256": _sha256(str(template)),
         }

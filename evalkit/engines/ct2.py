@@ -112,7 +112,7 @@ class CT2Engine(TranslationEngine):
     @cached_property
     def prompt(self) -> PromptBuilder:
         return PromptBuilder(
-            self.tokenizer, self.options.system_prompt_file, self.options.examples_file
+            self.tokenizer, self.options.instruction_file, self.options.examples_file
         )
 
     def fingerprint(self) -> dict[str, Any]:

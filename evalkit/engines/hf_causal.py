@@ -22,8 +22,9 @@ ENGINE_VERSION = 1
 
 class CausalOptions(DecodingOptions):
     gguf_file: str | None = None
-    #: a text file holding the system prompt ({source} and {target} are filled in)
-    system_prompt_file: str | None = None
+    #: a text file holding the user-turn instruction; {source}, {target} and {text} are
+    #: filled in (default: chat_prompt.DEFAULT_INSTRUCTION)
+    instruction_file: str | None = None
     #: JSONL of {"src": ..., "tgt": ...} pairs shown to the model before each segment
     examples_file: str | None = None
 
@@ -64,7 +65,7 @@ class HFCausalEngine(TranslationEngine):
     @cached_property
     def prompt(self) -> PromptBuilder:
         return PromptBuilder(
-            self.tokenizer, self.options.system_prompt_file, self.options.examples_file
+            self.tokenizer, self.options.instruction_file, self.options.examples_file
         )
 
     def fingerprint(self) -> dict[str, Any]:
