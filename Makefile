@@ -18,16 +18,23 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e ".[models,dev]"
 	touch $(STAMP)
 
-# The main job: the built-in test set with the built-in systems.
+# The main job: the built-in test set with the built-in systems: the copy floor and the
+# packaged default model on CTranslate2, float32 and int8.
+MODEL  := packaged:qwen2.5-coder-0.5b-instruct
 eval: install
-	$(BIN)/evalkit run --data seeds --system copy --name seeds
+	$(BIN)/evalkit run --data seeds --name seeds --system copy \
+		--system qwen0.5b-f32=$(MODEL) --system qwen0.5b-int8=$(MODEL),compute_type=int8
+
+# Speed, memory and agreement of the engines on the default model (minutes, not a test).
+bench: install
+	$(BIN)/python bench/engines.py
 
 test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check evalkit tests
-	$(BIN)/ruff format --check evalkit tests
+	$(BIN)/ruff check evalkit tests bench
+	$(BIN)/ruff format --check evalkit tests bench
 
 format: install
 	$(BIN)/ruff check --fix evalkit tests

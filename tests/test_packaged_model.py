@@ -31,9 +31,10 @@ REFERENCES = [
     "Shafaq News/ What Basra is witnessing is no longer just meaningless security incidents "
     "and violations.",
 ]
-# Measured on this machine (2 cores): corpus chrF MEASURED for ct2 float32 on these three.
+# Measured on this machine (2 cores): corpus chrF 26.5 for ct2 float32 on these three
+# (copy: 0.3).
 # The floor sits below it with room for numeric noise, and far above `copy` (chrF ~0).
-CHRF_FLOOR = 25.0
+CHRF_FLOOR = 15.0
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,11 @@ from typing import Any, Literal
 
 import platformdirs
 
-from evalkit.engines.base import TranslationEngine
 from evalkit.engines.chat_prompt import PromptBuilder
 from evalkit.engines.decoding import new_token_budget
 from evalkit.engines.hf_causal import CausalOptions
-from evalkit.engines.model_source import ModelSource, resolve_model
+from evalkit.engines.model_engine import ModelEngine
+from evalkit.engines.model_source import ModelSource
 from evalkit.engines.registry import register
 from evalkit.engines.seq2seq_plumbing import check_token, plan_for, seq2seq_family
 from evalkit.errors import UserInputError
@@ -70,7 +70,7 @@ def _slug(revision: str) -> str:
 
 
 @register("ct2")
-class CT2Engine(TranslationEngine):
+class CT2Engine(ModelEngine):
     Options = CT2Options
     options: CT2Options
 
@@ -80,34 +80,13 @@ class CT2Engine(TranslationEngine):
         options: CT2Options | None = None,
         source: ModelSource | None = None,
     ) -> None:
-        if not argument:
-            raise UserInputError("ct2 needs a model: ct2:PATH_OR_HUB_ID")
-        super().__init__(argument, options)
+        super().__init__(argument, options, source)
         if self.options.gguf_file:
             raise UserInputError("ct2 reads transformers checkpoints, not GGUF files")
-        self._model: Any = None
-        if source is not None:  # already resolved by the caller (packaged models)
-            self.source = source
-
-    @cached_property
-    def source(self) -> ModelSource:
-        return resolve_model(self.argument or "")
-
-    @cached_property
-    def config(self) -> Any:
-        from transformers import AutoConfig
-
-        return AutoConfig.from_pretrained(self.source.path)
 
     @property
     def is_seq2seq(self) -> bool:
         return bool(getattr(self.config, "is_encoder_decoder", False))
-
-    @cached_property
-    def tokenizer(self) -> Any:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(self.source.path)
 
     @cached_property
     def prompt(self) -> PromptBuilder:
@@ -205,6 +184,3 @@ class CT2Engine(TranslationEngine):
             self.generated_tokens += len(ids)
             outputs.append(self.tokenizer.decode(ids, skip_special_tokens=False))
         return self.prompt.clean(outputs, segments)
-
-    def close(self) -> None:
-        self._model = None

@@ -10,12 +10,11 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from evalkit.engines.base import DecodingOptions, TranslationEngine
+from evalkit.engines.base import DecodingOptions
 from evalkit.engines.chat_prompt import PromptBuilder
 from evalkit.engines.decoding import new_token_budget, setup_torch
-from evalkit.engines.model_source import ModelSource, resolve_model
+from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.registry import register
-from evalkit.errors import UserInputError
 
 ENGINE_VERSION = 1
 
@@ -30,26 +29,9 @@ class CausalOptions(DecodingOptions):
 
 
 @register("hf-causal")
-class HFCausalEngine(TranslationEngine):
+class HFCausalEngine(ModelEngine):
     Options = CausalOptions
     options: CausalOptions
-
-    def __init__(
-        self,
-        argument: str | None,
-        options: CausalOptions | None = None,
-        source: ModelSource | None = None,
-    ) -> None:
-        if not argument:
-            raise UserInputError("hf-causal needs a model: hf-causal:PATH_OR_HUB_ID")
-        super().__init__(argument, options)
-        self._model: Any = None
-        if source is not None:  # already resolved by the caller (packaged models)
-            self.source = source
-
-    @cached_property
-    def source(self) -> ModelSource:
-        return resolve_model(self.argument or "")
 
     @cached_property
     def tokenizer(self) -> Any:
@@ -127,6 +109,3 @@ class HFCausalEngine(TranslationEngine):
             self.generated_tokens += len(kept)  # as CTranslate2 counts: without the stop token
             outputs.append(tokenizer.decode(kept, skip_special_tokens=False))
         return self.prompt.clean(outputs, segments)
-
-    def close(self) -> None:
-        self._model = None

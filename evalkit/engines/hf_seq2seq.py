@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
-from evalkit.engines.base import DecodingOptions, TranslationEngine
+from evalkit.engines.base import DecodingOptions
 from evalkit.engines.decoding import new_token_budget, setup_torch
-from evalkit.engines.model_source import ModelSource, resolve_model
+from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.registry import register
 from evalkit.engines.seq2seq_plumbing import check_token, plan_for, seq2seq_family
-from evalkit.errors import UserInputError
 
 ENGINE_VERSION = 1
 
 
 @register("hf-seq2seq")
-class HFSeq2SeqEngine(TranslationEngine):
+class HFSeq2SeqEngine(ModelEngine):
     Options = DecodingOptions
 
-    def __init__(self, argument: str | None, options: DecodingOptions | None = None) -> None:
-        if not argument:
-            raise UserInputError("hf-seq2seq needs a model: hf-seq2seq:PATH_OR_HUB_ID")
-        super().__init__(argument, options)
-        self._model: Any = None
-
-    @cached_property
-    def source(self) -> ModelSource:
-        return resolve_model(self.argument or "")
-
-    @cached_property
-    def tokenizer(self) -> Any:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(self.source.path)
-
-    @cached_property
+    @property
     def model_type(self) -> str:
-        from transformers import AutoConfig
-
-        return str(AutoConfig.from_pretrained(self.source.path).model_type)
+        return str(self.config.model_type)
 
     def fingerprint(self) -> dict[str, Any]:
         import transformers
@@ -96,6 +76,3 @@ class HFSeq2SeqEngine(TranslationEngine):
         return [
             text.strip() for text in tokenizer.batch_decode(generated, skip_special_tokens=True)
         ]
-
-    def close(self) -> None:
-        self._model = None

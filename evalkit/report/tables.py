@@ -37,6 +37,8 @@ def leaderboard(record: RunRecord) -> Table:
     for name, higher in metrics:
         table.add_column(f"{name} {'↑' if higher else '↓'}", justify="right")
     table.add_column("seconds", justify="right", style="dim")
+    table.add_column("tok/s", justify="right", style="dim")
+    table.add_column("cached", justify="right", style="dim")
     best = {
         name: _best([record.scores[s.label].corpus.get(name) for s in record.systems], higher)
         for name, higher in metrics
@@ -49,7 +51,16 @@ def leaderboard(record: RunRecord) -> Table:
             if value is not None and value == best[name] and len(record.systems) > 1:
                 text = f"[bold]{text}[/bold]"
             cells.append(text)
-        table.add_row(system.label, *cells, f"{system.seconds:.1f}")
+        rate = system.generated_tokens / system.seconds if system.generated_tokens else None
+        table.add_row(
+            system.label,
+            *cells,
+            f"{system.seconds:.1f}",
+            "–" if rate is None else f"{rate:.1f}",
+            f"{system.cache_hits}/{system.cache_hits + system.translated}"
+            if system.kind != "files"
+            else "–",
+        )
     return table
 
 

@@ -1,0 +1,107 @@
+"""Speed, memory and agreement of the engines on the default packaged model.
+
+Each engine runs in its own process (so peak memory is its own) on the same seed
+sentences, greedy, in batches. Prints tokens/s, load time, peak RSS, and how close each
+output is to the transformers reference (exact matches and chrF with the reference
+engine's output as reference). Usage: python bench/engines.py [--sentences N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+ENGINES = {
+    "transformers fp32": "packaged:qwen2.5-coder-0.5b-instruct,engine=transformers",
+    "ct2 float32": "packaged:qwen2.5-coder-0.5b-instruct",
+    "ct2 int8": "packaged:qwen2.5-coder-0.5b-instruct,compute_type=int8",
+}
+
+
+def seed_sentences(count: int) -> list[str]:
+    from evalkit.corpus.resolve import load_test_set
+    from evalkit.corpus.segment import split_sentences
+
+    sentences = []
+    for doc in load_test_set("seeds").documents:
+        for paragraph in doc.source.segments:
+            sentences += [s.text for s in split_sentences(paragraph, doc.source.lang)]
+    return sentences[:count]
+
+
+def measure(spec: str, count: int, batch_size: int) -> dict:
+    """Runs in the child process."""
+    from evalkit.engines import create_system
+
+    sentences = seed_sentences(count)
+    engine = create_system(f"{spec},batch_size={batch_size}").system
+    started = time.perf_counter()
+    engine.fingerprint()  # prepares the model files (cached after the first time)
+    engine.translate(sentences[:1], "ar", "en")  # loads the weights
+    load_s = time.perf_counter() - started
+    tokens_before = engine.generated_tokens
+    started = time.perf_counter()
+    outputs = []
+    for i in range(0, len(sentences), batch_size):
+        outputs += engine.translate(sentences[i : i + batch_size], "ar", "en")
+    seconds = time.perf_counter() - started
+    tokens = engine.generated_tokens - tokens_before
+    return {
+        "load_s": load_s,
+        "seconds": seconds,
+        "tokens": tokens,
+        "tokens_per_s": tokens / seconds,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "outputs": outputs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sentences", type=int, default=24)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.sentences, args.batch_size)))
+        return
+    from sacrebleu.metrics import CHRF
+
+    results = {}
+    for name, spec in ENGINES.items():
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                spec,
+                "--sentences",
+                str(args.sentences),
+                "--batch-size",
+                str(args.batch_size),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    reference = results["transformers fp32"]["outputs"]
+    print(f"{args.sentences} seed sentences, batch {args.batch_size}, greedy")
+    header = f"{'engine':<18} {'tok/s':>7} {'tokens':>7} {'load s':>7} {'peak GB':>8} "
+    print(header + f"{'same as ref':>12} {'chrF vs ref':>12}")
+    for name, r in results.items():
+        same = sum(a == b for a, b in zip(r["outputs"], reference, strict=True))
+        agreement = CHRF().corpus_score(r["outputs"], [reference]).score
+        print(
+            f"{name:<18} {r['tokens_per_s']:>7.1f} {r['tokens']:>7} {r['load_s']:>7.1f} "
+            f"{r['peak_rss_gb']:>8.2f} {same:>5}/{len(reference):<6} {agreement:>12.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
