@@ -36,7 +36,7 @@ def leaderboard(record: RunRecord) -> Table:
     table.add_column("system", style="cyan", no_wrap=True)
     for name, higher in metrics:
         table.add_column(f"{name} {'↑' if higher else '↓'}", justify="right")
-    table.add_column("seconds", justify="right", style="dim")
+    table.add_column("sec", justify="right", style="dim")
     table.add_column("tok/s", justify="right", style="dim")
     table.add_column("cached", justify="right", style="dim")
     best = {
