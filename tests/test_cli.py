@@ -88,3 +88,31 @@ def test_show_by_system_and_by_document(cli):
 def test_show_unknown_run_fails_cleanly(cli):
     result = cli("show", "nope")
     assert result.exit_code == 2 and "no run 'nope'" in result.stderr
+
+
+def test_models_lists_engines_and_packaged_models(cli):
+    listing = json.loads(cli("models", "--json").stdout)
+    kinds = {row["kind"] for row in listing["engines"]}
+    assert {"copy", "files", "hf-seq2seq", "hf-causal", "ct2", "packaged"} <= kinds
+    default = [row for row in listing["packaged"] if row["default"]]
+    assert [row["name"] for row in default] == ["qwen2.5-coder-0.5b-instruct"]
+    assert all(isinstance(row["installed"], bool) for row in listing["packaged"])
+    assert "packaged models" in cli("models").stdout
+
+
+def test_cache_info_and_clear(cli, tmp_path: Path):
+    from evalkit.corpus.resolve import load_test_set
+    from evalkit.translate import translation_units
+
+    distinct = len({(u.lang, u.text) for u in translation_units(load_test_set(), "sentence")})
+    cli("run", "--system", "copy")
+    info = json.loads(cli("cache", "info", "--json").stdout)
+    assert info["entries"] == distinct and info["engines"] == 1
+    rerun = json.loads(cli("run", "--system", "copy", "--json").stdout)
+    assert rerun["systems"]["copy"]["corpus"]
+    record = json.loads(Path(rerun["path"], "run.json").read_text())
+    assert record["systems"][0]["cache_hits"] == distinct
+    assert record["systems"][0]["translated"] == 0
+    cleared = cli("cache", "clear")
+    assert f"removed {distinct}" in cleared.stdout
+    assert json.loads(cli("cache", "info", "--json").stdout)["entries"] == 0
