@@ -57,7 +57,13 @@ def convert_once(source: ModelSource, compute_type: str) -> Path:
         converter = ctranslate2.converters.TransformersConverter(
             str(source.path), low_cpu_mem_usage=True
         )
-        converter.convert(str(staging), quantization=compute_type, force=True)
+        try:
+            converter.convert(str(staging), quantization=compute_type, force=True)
+        except (AttributeError, ValueError, NotImplementedError, KeyError) as error:
+            raise UserInputError(
+                f"CTranslate2 {ctranslate2.__version__} could not convert {source.name}: "
+                f"{type(error).__name__}: {error}; use the hf-seq2seq or hf-causal engine"
+            ) from None
         shutil.rmtree(target, ignore_errors=True)
         os.rename(staging, target)
     finally:
