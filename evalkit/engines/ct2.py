@@ -27,8 +27,6 @@ from evalkit.engines.registry import register
 from evalkit.engines.seq2seq_plumbing import check_token, plan_for, seq2seq_family
 from evalkit.errors import UserInputError
 
-ENGINE_VERSION = 1
-
 
 class CT2Options(CausalOptions):
     compute_type: Literal["float32", "int8", "int8_float32", "int16", "float16", "bfloat16"] = (
@@ -104,11 +102,7 @@ class CT2Engine(ModelEngine):
         import ctranslate2
 
         fingerprint: dict[str, Any] = {
-            "kind": self.kind,
-            "engine_version": ENGINE_VERSION,
-            "model": self.source.name,
-            "revision": self.source.revision,
-            "options": self.options.model_dump(),
+            **self.model_fingerprint(),
             "ctranslate2": ctranslate2.__version__,
         }
         if self.is_seq2seq:

@@ -16,8 +16,6 @@ from evalkit.engines.decoding import new_token_budget, setup_torch
 from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.registry import register
 
-ENGINE_VERSION = 1
-
 
 class CausalOptions(DecodingOptions):
     gguf_file: str | None = None
@@ -54,11 +52,7 @@ class HFCausalEngine(ModelEngine):
         import transformers
 
         return {
-            "kind": self.kind,
-            "engine_version": ENGINE_VERSION,
-            "model": self.source.name,
-            "revision": self.source.revision,
-            "options": self.options.model_dump(),
+            **self.model_fingerprint(),
             "prompt": self.prompt.fingerprint(),
             "transformers": transformers.__version__,
         }

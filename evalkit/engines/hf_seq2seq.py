@@ -10,8 +10,6 @@ from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.registry import register
 from evalkit.engines.seq2seq_plumbing import check_token, plan_for, seq2seq_family
 
-ENGINE_VERSION = 1
-
 
 @register("hf-seq2seq")
 class HFSeq2SeqEngine(ModelEngine):
@@ -25,12 +23,8 @@ class HFSeq2SeqEngine(ModelEngine):
         import transformers
 
         return {
-            "kind": self.kind,
-            "engine_version": ENGINE_VERSION,
-            "model": self.source.name,
-            "revision": self.source.revision,
+            **self.model_fingerprint(),
             "family": seq2seq_family(self.model_type, self.tokenizer),
-            "options": self.options.model_dump(),
             "transformers": transformers.__version__,
         }
 

@@ -15,6 +15,9 @@ from evalkit.errors import UserInputError
 
 
 class ModelEngine(TranslationEngine):
+    #: bump when a change to the engine's code can change its output
+    engine_version: int = 1
+
     def __init__(
         self,
         argument: str | None,
@@ -43,6 +46,16 @@ class ModelEngine(TranslationEngine):
         from transformers import AutoConfig
 
         return AutoConfig.from_pretrained(self.source.path)
+
+    def model_fingerprint(self) -> dict[str, Any]:
+        """The fields every model engine's fingerprint starts with."""
+        return {
+            "kind": self.kind,
+            "engine_version": self.engine_version,
+            "model": self.source.name,
+            "revision": self.source.revision,
+            "options": self.options.model_dump(),
+        }
 
     def close(self) -> None:
         self._model = None
