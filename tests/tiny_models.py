@@ -114,6 +114,29 @@ def _save(model: Any, tokenizer: Any, folder: Path) -> Path:
     return folder
 
 
+#: the sizes shared by the tiny Marian, M2M100/NLLB and mBART models
+TINY_BART_DIMENSIONS: dict[str, int] = {
+    "d_model": D_MODEL,
+    "encoder_layers": LAYERS,
+    "decoder_layers": LAYERS,
+    "encoder_attention_heads": HEADS,
+    "decoder_attention_heads": HEADS,
+    "encoder_ffn_dim": FFN_DIM,
+    "decoder_ffn_dim": FFN_DIM,
+    "max_position_embeddings": 128,
+}
+
+
+def _fairseq_special_ids(tokenizer: Any) -> dict[str, int]:
+    """Special ids of fairseq-style tokenizers; decoding starts from </s>, as in fairseq."""
+    return {
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "decoder_start_token_id": tokenizer.eos_token_id,
+    }
+
+
 def _seed() -> None:
     import torch
 
@@ -156,14 +179,7 @@ def build_marian(
     pad = vocab["<pad>"]
     config = MarianConfig(
         vocab_size=len(vocab),
-        d_model=D_MODEL,
-        encoder_layers=LAYERS,
-        decoder_layers=LAYERS,
-        encoder_attention_heads=HEADS,
-        decoder_attention_heads=HEADS,
-        encoder_ffn_dim=FFN_DIM,
-        decoder_ffn_dim=FFN_DIM,
-        max_position_embeddings=128,
+        **TINY_BART_DIMENSIONS,
         pad_token_id=pad,
         eos_token_id=0,
         decoder_start_token_id=pad,
@@ -236,18 +252,8 @@ def _m2m100_config(vocab_size: int, tokenizer: Any) -> Any:
 
     return M2M100Config(
         vocab_size=vocab_size,
-        d_model=D_MODEL,
-        encoder_layers=LAYERS,
-        decoder_layers=LAYERS,
-        encoder_attention_heads=HEADS,
-        decoder_attention_heads=HEADS,
-        encoder_ffn_dim=FFN_DIM,
-        decoder_ffn_dim=FFN_DIM,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.eos_token_id,
+        **TINY_BART_DIMENSIONS,
+        **_fairseq_special_ids(tokenizer),
     )
 
 
@@ -260,18 +266,8 @@ def build_mbart50(folder: Path) -> Path:
     tokenizer = MBart50Tokenizer(vocab=pieces)  # reorders to fairseq ids, adds the codes
     config = MBartConfig(
         vocab_size=len(tokenizer),
-        d_model=D_MODEL,
-        encoder_layers=LAYERS,
-        decoder_layers=LAYERS,
-        encoder_attention_heads=HEADS,
-        decoder_attention_heads=HEADS,
-        encoder_ffn_dim=FFN_DIM,
-        decoder_ffn_dim=FFN_DIM,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.eos_token_id,
+        **TINY_BART_DIMENSIONS,
+        **_fairseq_special_ids(tokenizer),
     )
     _seed()
     return _save(MBartForConditionalGeneration(config), tokenizer, Path(folder))
