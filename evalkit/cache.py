@@ -35,12 +35,6 @@ def default_cache_path() -> Path:
     return Path(platformdirs.user_cache_dir("evalkit")) / "translations.sqlite"
 
 
-def engine_key(fingerprint: dict) -> str:
-    """A stable id for an engine configuration."""
-    blob = json.dumps(fingerprint, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()
-
-
 def cache_key(engine: str, src_lang: str, tgt_lang: str, source: str) -> str:
     blob = json.dumps([engine, src_lang, tgt_lang, source], ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -16,6 +16,7 @@ from importlib import metadata
 from evalkit import __version__
 from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
+from evalkit.engines.base import fingerprint_digest
 from evalkit.engines.registry import NamedSystem
 from evalkit.metrics.base import Metric
 from evalkit.results import (
@@ -78,13 +79,14 @@ def evaluate(
         result = score_system(units, unit_hyps[named.label], metrics)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
+        fingerprint = named.system.fingerprint()
         system_infos.append(
             SystemInfo(
                 label=named.label,
                 spec=named.spec,
                 kind=named.system.kind,
-                fingerprint=named.system.fingerprint(),
-                fingerprint_hash=named.system.fingerprint_hash(),
+                fingerprint=fingerprint,
+                fingerprint_hash=fingerprint_digest(fingerprint),
                 seconds=round(output.seconds, 3),
                 units=output.units,
                 cache_hits=output.cache_hits,

@@ -23,6 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from evalkit.corpus.model import TestSet
 
 
+def fingerprint_digest(fingerprint: dict[str, Any]) -> str:
+    """sha256 of a fingerprint's canonical JSON: the engine's id in the cache and in runs."""
+    blob = json.dumps(fingerprint, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,8 +63,7 @@ class System(ABC):
         """Everything that determines the output, as JSON-able data."""
 
     def fingerprint_hash(self) -> str:
-        blob = json.dumps(self.fingerprint(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return fingerprint_digest(self.fingerprint())
 
 
 class TranslationEngine(System):

@@ -154,6 +154,10 @@ class PromptBuilder:
             for text in segments
         ]
 
+    def source_lengths(self, segments: list[str]) -> list[int]:
+        """Tokens per source text, which bound how much the model may generate."""
+        return [len(self.tokenizer(text).input_ids) for text in segments]
+
     def stop_tokens(self) -> list[str]:
         """End-of-turn tokens the vocabulary has, plus the tokenizer's own EOS."""
         vocab = self.tokenizer.get_vocab()

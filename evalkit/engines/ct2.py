@@ -169,10 +169,9 @@ class CT2Engine(ModelEngine):
             self._tokens(p, add_special_tokens=not chat)
             for p in self.prompt.prompts(segments, src_lang, tgt_lang)
         ]
-        source_lengths = [len(self.tokenizer(text).input_ids) for text in segments]
         results = generator.generate_batch(
             prompts,
-            max_length=new_token_budget(self.options, source_lengths),
+            max_length=new_token_budget(self.options, self.prompt.source_lengths(segments)),
             sampling_topk=1,
             beam_size=self.options.beam_size,
             include_prompt_in_result=False,

@@ -81,14 +81,13 @@ class HFCausalEngine(ModelEngine):
             padding=True,
             add_special_tokens=not self.prompt.has_chat_template,
         )
-        source_lengths = [len(tokenizer(text).input_ids) for text in segments]
         stop_ids = [tokenizer.convert_tokens_to_ids(t) for t in self.prompt.stop_tokens()]
         with torch.inference_mode():
             generated = model.generate(
                 **batch,
                 num_beams=self.options.beam_size,
                 do_sample=False,
-                max_new_tokens=new_token_budget(self.options, source_lengths),
+                max_new_tokens=new_token_budget(self.options, self.prompt.source_lengths(segments)),
                 eos_token_id=stop_ids,
                 pad_token_id=tokenizer.pad_token_id,
             )

@@ -44,10 +44,6 @@ class PackagedEngine(TranslationEngine):
                 f"use packaged:{self.model.name},engine=transformers"
             )
 
-    @property
-    def batch_size(self) -> int:
-        return self.options.batch_size
-
     @cached_property
     def inner(self) -> TranslationEngine:
         """The engine doing the work, on the float checkpoint made once from the GGUF."""
