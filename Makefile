@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[models,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[models,neural,dev]"
 	touch $(STAMP)
 
 # The main job: the built-in test set with the built-in systems: the copy floor and the
