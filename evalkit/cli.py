@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,11 +21,21 @@ from rich.progress import (
 )
 
 from evalkit import __version__
+from evalkit.align import Aligner
+from evalkit.align.pairing import (
+    DEFAULT_THRESHOLD,
+    pair_documents,
+    proposed_manifest,
+    read_folder,
+    write_manifest,
+)
 from evalkit.cache import TranslationCache, default_cache_path
 from evalkit.corpus.resolve import load_test_set
+from evalkit.embeddings import DEFAULT_ENCODER, load_encoder
 from evalkit.engines import create_systems
 from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics, metric_names
+from evalkit.report.alignment_table import alignment_json, alignment_table, skipped_lines
 from evalkit.report.tables import (
     by_document,
     footer_lines,
@@ -98,6 +108,30 @@ ResultsOpt = Annotated[
 ]
 
 
+AlignMethod = Literal["embedding", "length", "none"]
+AlignOpt = Annotated[
+    AlignMethod,
+    typer.Option(
+        "--align",
+        help="How to pair the paragraphs of documents whose reference does not follow the "
+        "source line by line: sentence embeddings plus lengths, lengths only "
+        "(Gale–Church, no model), or none (score such documents whole).",
+    ),
+]
+EncoderOpt = Annotated[
+    str,
+    typer.Option(
+        "--encoder",
+        help="Sentence encoder for embedding alignment: e5-small (built in) or "
+        "st:MODEL (a sentence-transformers path or hub id, e.g. LaBSE).",
+    ),
+]
+
+
+def _aligner(method: AlignMethod, encoder: str) -> Aligner | None:
+    return None if method == "none" else Aligner(method, encoder)
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -149,6 +183,8 @@ def run(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Translate everything again; store nothing.")
     ] = False,
+    align: AlignOpt = "embedding",
+    encoder: EncoderOpt = DEFAULT_ENCODER,
     as_json: JsonOpt = False,
 ) -> None:
     """Translate a test set with each system, score every output, store the run."""
@@ -179,6 +215,7 @@ def run(
                 command=sys.argv,
                 cache=cache,
                 on_progress=on_progress,
+                aligner=_aligner(align, encoder),
             )
         finally:
             if cache:
@@ -232,6 +269,105 @@ def score(
     out.print(leaderboard(record))
     for line in footer_lines(record):
         out.print(line, style="dim", highlight=False)
+
+
+@app.command("align")
+@reports_user_errors
+def align_command(
+    doc: Annotated[str, typer.Option("--doc", help="Document id (see the manifest).")],
+    data: DataOpt = None,
+    unit: Annotated[
+        Literal["paragraph", "sentence"],
+        typer.Option("--unit", help="Align paragraphs (non-empty lines) or sentences."),
+    ] = "paragraph",
+    method: Annotated[
+        Literal["embedding", "length"],
+        typer.Option("--method", help="Embeddings plus lengths, or lengths only."),
+    ] = "embedding",
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    width: Annotated[
+        int, typer.Option("--width", help="Characters shown per text cell (0: all).")
+    ] = 160,
+    as_json: JsonOpt = False,
+) -> None:
+    """Align one document with its reference and show the links for checking by eye."""
+    test_set = load_test_set(data, None, None, "ar", "en")
+    try:
+        document = test_set.document(doc)
+    except KeyError:
+        known = ", ".join(d.id for d in test_set.documents)
+        raise UserInputError(f"no document {doc!r} in {test_set.name} (has: {known})") from None
+    if document.reference is None:
+        raise UserInputError(f"document {doc!r} has no reference to align with")
+    alignment = Aligner(method, encoder).align(
+        document.source.segments,
+        document.reference.segments,
+        unit,
+        document.source.lang,
+        document.reference.lang,
+    )
+    if as_json:
+        _print_json(alignment_json(doc, alignment))
+        return
+    out.print(alignment_table(doc, alignment, width or None))
+    for line in skipped_lines(alignment):
+        out.print(line, style="dim", highlight=False)
+    out.print(f"signature: {alignment.signature}", style="dim", highlight=False)
+
+
+@app.command()
+@reports_user_errors
+def pair(
+    folder: Annotated[Path, typer.Argument(help="Folder of .txt files, one document each.")],
+    src_lang: SrcLangOpt = "ar",
+    tgt_lang: Annotated[
+        str, typer.Option("--ref-lang", help="Language of the reference documents.")
+    ] = "en",
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Least document similarity for a pair.")
+    ] = DEFAULT_THRESHOLD,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the proposed manifest (default: FOLDER/manifest.proposed.json).",
+        ),
+    ] = None,
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pair source and reference documents of a folder by content; propose a manifest."""
+    if not folder.is_dir():
+        raise UserInputError("not a folder", folder)
+    documents = read_folder(folder)
+    pairing = pair_documents(documents, src_lang, tgt_lang, load_encoder(encoder), threshold)
+    manifest = proposed_manifest(folder, pairing, tgt_lang)
+    target = output or folder / "manifest.proposed.json"
+    write_manifest(target, manifest)
+    if as_json:
+        _print_json(
+            {
+                "pairs": [
+                    {"source": s.path.name, "reference": r.path.name, "similarity": round(v, 4)}
+                    for s, r, v in pairing.pairs
+                ],
+                "unpaired": [{"file": d.path.name, "lang": d.lang} for d in pairing.unpaired],
+                "manifest": str(target),
+            }
+        )
+        return
+    for s, r, score in pairing.pairs:
+        out.print(
+            f"paired   {s.path.name} ↔ {r.path.name}  similarity {score:.3f}", highlight=False
+        )
+    for d in pairing.unpaired:
+        out.print(f"unpaired {d.path.name} ({d.lang})", highlight=False)
+    out.print(
+        f"proposed manifest written to [bold]{target}[/bold]; check it, then rename it to "
+        "manifest.json to use the folder with --data",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -24,7 +24,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalkit.errors import UserInputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: versions this code reads: 2 added alignment, skipped lines and per-row confidence, all
+#: with defaults, so version 1 records read as runs without alignment
+READABLE_VERSIONS = (1, 2)
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.jsonl"
 DEFAULT_RESULTS_DIR = Path("results")
@@ -36,14 +39,45 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SkippedLineInfo(_Record):
+    """A line set aside as carrying nothing to translate (see evalkit/align/lines.py)."""
+
+    line: int
+    text: str
+    reason: str
+
+
 class DocumentInfo(_Record):
     id: str
     src_lang: str
     source_segments: int
     reference_segments: int | None
     aligned: bool
-    #: "segments" (line pairs), "document" (whole document, paragraphs joined) or "none"
+    #: "segments" (line pairs), "aligned" (units found by alignment), "document" (whole
+    #: document, paragraphs joined) or "none" (no reference)
     scored_as: str
+    skipped_source_lines: list[SkippedLineInfo] = []
+    skipped_reference_lines: list[SkippedLineInfo] = []
+
+
+class LinkInfo(_Record):
+    src: list[int]
+    ref: list[int]
+    cost: float
+    confidence: float
+    low_confidence: bool
+
+
+class AlignmentInfo(_Record):
+    """How one document was aligned with its reference: enough to check and to compare."""
+
+    doc_id: str
+    unit: str
+    method: str
+    signature: str
+    mean_confidence: float
+    low_confidence_links: int
+    links: list[LinkInfo]
 
 
 class TestSetInfo(_Record):
@@ -100,6 +134,7 @@ class RunRecord(_Record):
     scores: dict[str, SystemResult]
     notes: list[str]
     environment: dict[str, str]
+    alignment: list[AlignmentInfo] = []
 
 
 class SegmentRow(_Record):
@@ -110,6 +145,10 @@ class SegmentRow(_Record):
     ref: str | None
     hyp: dict[str, str]
     scores: dict[str, dict[str, Score]]
+    #: the alignment link's confidence (0..1) when the unit came from alignment
+    confidence: float | None = None
+    #: e.g. "low-confidence" (check this pair by eye), "unlinked" (no counterpart found)
+    flags: list[str] = []
 
 
 def utc_now() -> str:
@@ -191,10 +230,10 @@ def read_record(folder: Path) -> RunRecord:
     except (OSError, json.JSONDecodeError) as err:
         raise UserInputError(f"unreadable run record: {err}", path) from None
     version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise UserInputError(
             f"run schema_version {version} is not readable by this evalkit "
-            f"(reads {SCHEMA_VERSION})",
+            f"(reads {', '.join(map(str, READABLE_VERSIONS))})",
             path,
         )
     try:

@@ -14,16 +14,21 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from evalkit import __version__
+from evalkit.align import Aligner
+from evalkit.align.lines import split_translatable
 from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
 from evalkit.engines.base import fingerprint_digest
 from evalkit.engines.registry import NamedSystem
 from evalkit.metrics.base import Metric
 from evalkit.results import (
+    AlignmentInfo,
     DocumentInfo,
+    LinkInfo,
     MetricInfo,
     RunRecord,
     SegmentRow,
+    SkippedLineInfo,
     SystemInfo,
     SystemResult,
     TestSetInfo,
@@ -32,6 +37,7 @@ from evalkit.results import (
 )
 from evalkit.scoring import (
     SCORED_AS_DOCUMENT,
+    Units,
     score_system,
     scored_as,
     scoring_units,
@@ -60,10 +66,14 @@ def evaluate(
     command: Sequence[str] = (),
     cache: TranslationCache | None = None,
     on_progress: RunProgress | None = None,
+    aligner: Aligner | None = None,
 ) -> Evaluation:
+    """Translate with every system and score; `aligner` pairs the paragraphs of documents
+    whose reference does not follow the source line by line (None: score them whole)."""
     started = utc_now()
     clock = time.perf_counter()
-    units = scoring_units(test_set)
+    found = scoring_units(test_set, aligner)
+    units = found.units
     system_infos: list[SystemInfo] = []
     scores: dict[str, SystemResult] = {}
     unit_hyps: dict[str, list[str]] = {}
@@ -103,6 +113,8 @@ def evaluate(
             ref=u.ref,
             hyp={label: unit_hyps[label][i] for label in unit_hyps},
             scores={label: segment_scores[label][i] for label in segment_scores},
+            confidence=u.confidence,
+            flags=list(u.flags),
         )
         for i, u in enumerate(units)
     ]
@@ -114,7 +126,7 @@ def evaluate(
         started=started,
         finished=utc_now(),
         duration_s=round(time.perf_counter() - clock, 3),
-        test_set=_test_set_info(test_set),
+        test_set=_test_set_info(test_set, aligner),
         systems=system_infos,
         metrics=[
             MetricInfo(
@@ -126,13 +138,21 @@ def evaluate(
             for m in metrics
         ],
         scores=scores,
-        notes=_notes(test_set),
+        notes=_notes(test_set, found),
         environment=environment(),
+        alignment=_alignment_info(found),
     )
     return Evaluation(record=record, rows=rows)
 
 
-def _test_set_info(test_set: TestSet) -> TestSetInfo:
+def _skipped(segments: tuple[str, ...] | None, line_by_line: bool) -> list[SkippedLineInfo]:
+    if segments is None or line_by_line:
+        return []
+    _, skipped = split_translatable(segments)
+    return [SkippedLineInfo(line=s.index, text=s.text, reason=s.reason) for s in skipped]
+
+
+def _test_set_info(test_set: TestSet, aligner: Aligner | None) -> TestSetInfo:
     return TestSetInfo(
         name=test_set.name,
         origin=test_set.origin,
@@ -145,16 +165,60 @@ def _test_set_info(test_set: TestSet) -> TestSetInfo:
                 source_segments=len(doc.source.segments),
                 reference_segments=len(doc.reference.segments) if doc.reference else None,
                 aligned=doc.aligned,
-                scored_as=scored_as(doc),
+                scored_as=scored_as(doc, aligner),
+                skipped_source_lines=_skipped(doc.source.segments, doc.aligned),
+                skipped_reference_lines=_skipped(
+                    doc.reference.segments if doc.reference else None, doc.aligned
+                ),
             )
             for doc in test_set.documents
         ],
     )
 
 
-def _notes(test_set: TestSet) -> list[str]:
+def _alignment_info(found: Units) -> list[AlignmentInfo]:
+    return [
+        AlignmentInfo(
+            doc_id=doc_id,
+            unit=alignment.unit,
+            method=alignment.method,
+            signature=alignment.signature,
+            mean_confidence=round(alignment.mean_confidence, 4),
+            low_confidence_links=sum(link.low_confidence for link in alignment.links),
+            links=[
+                LinkInfo(
+                    src=list(link.src),
+                    ref=list(link.ref),
+                    cost=link.cost,
+                    confidence=link.confidence,
+                    low_confidence=link.low_confidence,
+                )
+                for link in alignment.links
+            ],
+        )
+        for doc_id, alignment in found.alignments.items()
+    ]
+
+
+def _notes(test_set: TestSet, found: Units) -> list[str]:
     notes = []
-    whole = [doc.id for doc in test_set.documents if scored_as(doc) == SCORED_AS_DOCUMENT]
+    for doc_id, alignment in found.alignments.items():
+        low = sum(link.low_confidence for link in alignment.links)
+        notes.append(
+            f"{doc_id}: reference not aligned line by line; scored on {len(alignment.links)} "
+            f"aligned units ({alignment.method} alignment, mean confidence "
+            f"{alignment.mean_confidence:.2f}"
+            + (
+                f", {low} link(s) flagged low-confidence: check with `evalkit align`)"
+                if low
+                else ")"
+            )
+        )
+    whole = [
+        doc.id
+        for doc in test_set.documents
+        if scored_as(doc) == SCORED_AS_DOCUMENT and doc.id not in found.alignments
+    ]
     if whole:
         notes.append(
             "reference not aligned to the source line by line; scored on the whole "

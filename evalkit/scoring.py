@@ -2,9 +2,12 @@
 
 A scoring unit is the smallest piece a score is about. For a document whose reference
 follows the source line by line, a unit is one line pair. For a document whose reference
-does not (edited, split or merged paragraphs), the only honest unit is the whole
-document, paragraphs joined. A document without reference gives one unit per source
-segment, scored only by reference-free metrics.
+does not (edited, split or merged paragraphs), units are the links of a paragraph
+alignment (2 source paragraphs ↔ 1 reference paragraph, say); without an aligner, the only
+honest unit is the whole document. A document without reference gives one unit per
+source segment, scored only by reference-free metrics. Lines with nothing to translate
+(see evalkit/align/lines.py) are left out of units, except in line-by-line documents,
+where the manifest vouches for every pair.
 """
 
 from __future__ import annotations
@@ -12,38 +15,62 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from evalkit.align import Aligner, DocumentAlignment
+from evalkit.align.lines import split_translatable
 from evalkit.corpus.model import Document, TestSet
 from evalkit.metrics.base import Metric
 
 SCORED_AS_SEGMENTS = "segments"
+SCORED_AS_ALIGNED = "aligned"
 SCORED_AS_DOCUMENT = "document"
 SCORED_AS_NONE = "none"
+
+LOW_CONFIDENCE_FLAG = "low-confidence"
+UNLINKED_FLAG = "unlinked"
 
 
 @dataclass(frozen=True)
 class ScoringUnit:
     doc_id: str
-    src_ids: tuple[int, ...]  # 1-based source segment numbers
+    src_ids: tuple[int, ...]  # 1-based source segment numbers; empty for a reference-only unit
     ref_ids: tuple[int, ...]  # 1-based reference segment numbers; empty without reference
     src: str
     ref: str | None
+    #: confidence of the alignment link the unit came from (None: not aligned)
+    confidence: float | None = None
+    flags: tuple[str, ...] = ()
 
 
-def scored_as(doc: Document) -> str:
+def scored_as(doc: Document, aligner: Aligner | None = None) -> str:
     if doc.reference is None:
         return SCORED_AS_NONE
-    return SCORED_AS_SEGMENTS if doc.aligned else SCORED_AS_DOCUMENT
+    if doc.aligned:
+        return SCORED_AS_SEGMENTS
+    return SCORED_AS_ALIGNED if aligner is not None else SCORED_AS_DOCUMENT
 
 
-def scoring_units(test_set: TestSet) -> list[ScoringUnit]:
-    units: list[ScoringUnit] = []
+@dataclass
+class Units:
+    """The scoring units of a test set, and the alignments they were made from."""
+
+    units: list[ScoringUnit] = field(default_factory=list)
+    alignments: dict[str, DocumentAlignment] = field(default_factory=dict)
+
+
+def scoring_units(test_set: TestSet, aligner: Aligner | None = None) -> Units:
+    result = Units()
     for doc in test_set.documents:
+        how = scored_as(doc, aligner)
         src = doc.source.segments
-        how = scored_as(doc)
-        if how == SCORED_AS_DOCUMENT:
+        if how == SCORED_AS_ALIGNED:
+            assert doc.reference is not None and aligner is not None
+            alignment = aligner.align_paragraphs(src, doc.reference.segments)
+            result.alignments[doc.id] = alignment
+            result.units += _aligned_units(doc.id, alignment)
+        elif how == SCORED_AS_DOCUMENT:
             assert doc.reference is not None
             ref = doc.reference.segments
-            units.append(
+            result.units.append(
                 ScoringUnit(
                     doc.id,
                     tuple(range(1, len(src) + 1)),
@@ -52,13 +79,40 @@ def scoring_units(test_set: TestSet) -> list[ScoringUnit]:
                     " ".join(ref),
                 )
             )
-            continue
-        for i, text in enumerate(src, start=1):
-            if how == SCORED_AS_SEGMENTS:
-                assert doc.reference is not None
-                units.append(ScoringUnit(doc.id, (i,), (i,), text, doc.reference.segments[i - 1]))
-            else:
-                units.append(ScoringUnit(doc.id, (i,), (), text, None))
+        elif how == SCORED_AS_SEGMENTS:
+            assert doc.reference is not None
+            result.units += [
+                ScoringUnit(doc.id, (i,), (i,), text, doc.reference.segments[i - 1])
+                for i, text in enumerate(src, start=1)
+            ]
+        else:
+            kept, _ = split_translatable(src)
+            result.units += [ScoringUnit(doc.id, (i + 1,), (), src[i], None) for i in kept]
+    return result
+
+
+def _aligned_units(doc_id: str, alignment: DocumentAlignment) -> list[ScoringUnit]:
+    """One unit per link. An unlinked source paragraph is scored against an empty
+    reference and an unlinked reference paragraph against an empty hypothesis, so the
+    document's text is covered in full, as when it is scored whole."""
+    units = []
+    for link in alignment.links:
+        flags: tuple[str, ...] = ()
+        if not link.src or not link.ref:
+            flags = (UNLINKED_FLAG,)
+        elif link.low_confidence:
+            flags = (LOW_CONFIDENCE_FLAG,)
+        units.append(
+            ScoringUnit(
+                doc_id,
+                link.src,
+                link.ref,
+                " ".join(alignment.src_units[i - 1] for i in link.src),
+                " ".join(alignment.ref_units[j - 1] for j in link.ref),
+                link.confidence,
+                flags,
+            )
+        )
     return units
 
 

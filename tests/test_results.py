@@ -9,7 +9,14 @@ from evalkit.corpus.resolve import load_test_set
 from evalkit.engines import create_systems
 from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics
-from evalkit.results import RUN_FILE, find_run, read_record, read_segments, write_run
+from evalkit.results import (
+    RUN_FILE,
+    SCHEMA_VERSION,
+    find_run,
+    read_record,
+    read_segments,
+    write_run,
+)
 from evalkit.runner import evaluate
 
 
@@ -38,6 +45,8 @@ def test_crash_while_writing_leaves_nothing(tmp_path: Path, evaluation, monkeypa
 def test_unknown_schema_version_is_refused(tmp_path: Path, evaluation):
     folder = write_run(tmp_path, evaluation.record, evaluation.rows)
     path = folder / RUN_FILE
-    path.write_text(path.read_text().replace('"schema_version": 1', '"schema_version": 99'))
+    text = path.read_text()
+    assert f'"schema_version": {SCHEMA_VERSION}' in text
+    path.write_text(text.replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 99'))
     with pytest.raises(UserInputError, match="schema_version 99"):
         read_record(folder)

@@ -7,7 +7,7 @@ from evalkit.corpus.model import Document, Side, TestSet
 from evalkit.metrics import create_metrics
 from evalkit.scoring import score_system, scoring_units, unit_hypotheses
 
-SRC = Side("ar", ("أ", "ب"))
+SRC = Side("ar", ("جلس القط على الحصيرة.", "نبح كلب في الليل."))
 REF = Side("en", ("the cat sat on the mat", "a dog barked at night"))
 TEST_SET = TestSet(
     name="t",
@@ -27,7 +27,7 @@ HYPS = {
 
 
 def test_units_follow_how_each_document_can_be_scored():
-    units = scoring_units(TEST_SET)
+    units = scoring_units(TEST_SET).units
     assert [(u.doc_id, u.src_ids, u.ref_ids) for u in units] == [
         ("aligned", (1,), (1,)),
         ("aligned", (2,), (2,)),
@@ -40,7 +40,7 @@ def test_units_follow_how_each_document_can_be_scored():
 
 
 def test_scores_match_sacrebleu_at_every_level():
-    units = scoring_units(TEST_SET)
+    units = scoring_units(TEST_SET).units
     hyps = unit_hypotheses(units, HYPS)
     scores = score_system(units, hyps, create_metrics(["bleu", "chrf"]))
     scored = [i for i, u in enumerate(units) if u.ref is not None]

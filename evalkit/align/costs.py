@@ -1,0 +1,149 @@
+"""What a link costs: character lengths (Gale–Church), sentence embeddings, or both.
+
+Lengths need no model and are strong when units are long (paragraphs); embeddings see
+content, so they survive merges of units of similar length and segments of odd length.
+The two are added, as bertalign does with its length penalty.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalkit.embeddings import SentenceEncoder
+
+#: Gale & Church's variance of the length difference per character (1993, section 3)
+GALE_CHURCH_VARIANCE = 6.8
+#: cost of leaving one unit unlinked, in the units of `EmbeddingCost` (about what linking
+#: two unrelated units costs, so a skip is chosen only when nothing fits better)
+SKIP_COST = 1.0
+#: extra cost per unit beyond 1:1, so that equal evidence prefers the simpler link
+MERGE_PENALTY = 0.05
+#: weight of the length cost when both signals are used
+LENGTH_WEIGHT = 0.1
+
+
+def length_ratio(src_lengths: Sequence[int], ref_lengths: Sequence[int]) -> float:
+    """Reference characters per source character, estimated from the pair itself."""
+    src_total = sum(src_lengths)
+    return sum(ref_lengths) / src_total if src_total else 1.0
+
+
+@dataclass
+class LengthCost:
+    """Gale–Church: -log P(|delta|) for the length difference of the two spans."""
+
+    src_lengths: Sequence[int]
+    ref_lengths: Sequence[int]
+    #: reference characters per source character; estimated from these units when None
+    ratio: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.ratio is None:
+            self.ratio = length_ratio(self.src_lengths, self.ref_lengths)
+
+    def probability(self, i0: int, i1: int, j0: int, j1: int) -> float:
+        """Two-sided tail probability of the length difference (1.0: lengths agree)."""
+        assert self.ratio is not None
+        src = sum(self.src_lengths[i0:i1])
+        ref = sum(self.ref_lengths[j0:j1])
+        mean = (src + ref / self.ratio) / 2
+        if mean == 0:
+            return 1.0
+        delta = (ref - src * self.ratio) / math.sqrt(mean * GALE_CHURCH_VARIANCE * self.ratio)
+        return math.erfc(abs(delta) / math.sqrt(2))
+
+    def __call__(self, i0: int, i1: int, j0: int, j1: int) -> float:
+        return -math.log(max(self.probability(i0, i1, j0, j1), 1e-12))
+
+
+class EmbeddingCost:
+    """Cosine distance of span embeddings, normalised per span as vecalign does.
+
+    A span of consecutive units is embedded as one text. Its distance to the other side
+    is divided by its mean distance to every unit there, so a unit that resembles
+    everything (a generic paragraph) does not win every link: 1.0 means "no closer than
+    to anything else", values near 0 a clear match.
+    """
+
+    def __init__(
+        self,
+        src_texts: Sequence[str],
+        ref_texts: Sequence[str],
+        encoder: SentenceEncoder,
+        max_span: int = 2,
+        src_context: np.ndarray | None = None,
+        ref_context: np.ndarray | None = None,
+    ) -> None:
+        """`src_context`/`ref_context`: unit embeddings to normalise against (default: the
+        units given), e.g. all sentences of the document when aligning inside a paragraph."""
+        self._src = _span_embeddings(src_texts, encoder, max_span)
+        self._ref = _span_embeddings(ref_texts, encoder, max_span)
+        if src_context is None and src_texts:
+            src_context = np.stack([self._src[(i, i + 1)] for i in range(len(src_texts))])
+        if ref_context is None and ref_texts:
+            ref_context = np.stack([self._ref[(j, j + 1)] for j in range(len(ref_texts))])
+        self._src_spread = {span: _spread(v, ref_context) for span, v in self._src.items()}
+        self._ref_spread = {span: _spread(v, src_context) for span, v in self._ref.items()}
+
+    def similarity(self, i0: int, i1: int, j0: int, j1: int) -> float:
+        return float(self._src[(i0, i1)] @ self._ref[(j0, j1)])
+
+    def __call__(self, i0: int, i1: int, j0: int, j1: int) -> float:
+        spread = (self._src_spread[(i0, i1)] + self._ref_spread[(j0, j1)]) / 2
+        return (1 - self.similarity(i0, i1, j0, j1)) / max(spread, 1e-6)
+
+
+def _spread(vector: np.ndarray, others: np.ndarray | None) -> float:
+    """Mean cosine distance from one span to every unit of the other side."""
+    return float(np.mean(1 - others @ vector)) if others is not None and len(others) else 1.0
+
+
+def _span_embeddings(
+    texts: Sequence[str], encoder: SentenceEncoder, max_span: int
+) -> dict[tuple[int, int], np.ndarray]:
+    spans = [
+        (start, start + width)
+        for width in range(1, max_span + 1)
+        for start in range(len(texts) - width + 1)
+    ]
+    if not spans:
+        return {}
+    vectors = encoder.encode([" ".join(texts[a:b]) for a, b in spans])
+    return dict(zip(spans, vectors, strict=True))
+
+
+#: Gale & Church's prior probabilities of link shapes, as costs (-log p); shapes they did
+#: not count get the 2:2 figure
+GALE_CHURCH_PRIORS = {"1:1": 0.89, "1:0": 0.0099, "0:1": 0.0099, "2:1": 0.089, "1:2": 0.089}
+_RARE_SHAPE = 0.011
+
+
+@dataclass
+class CombinedCost:
+    """The link cost the aligner minimises.
+
+    Length only: Gale & Church's cost, -log P(length difference) - log P(shape).
+    With embeddings: the normalised embedding distance plus a little of the length cost,
+    weighted by the units the link covers (so one 2:2 link does not undercut two 1:1
+    links), a small penalty per unit beyond 1:1, and a fixed price per unlinked unit.
+    """
+
+    length: LengthCost
+    embedding: EmbeddingCost | None = None
+
+    def __call__(self, i0: int, i1: int, j0: int, j1: int) -> float:
+        size = (i1 - i0) + (j1 - j0)
+        if self.embedding is None:
+            shape = f"{i1 - i0}:{j1 - j0}"
+            prior = -math.log(GALE_CHURCH_PRIORS.get(shape, _RARE_SHAPE))
+            if i1 == i0 or j1 == j0:
+                return prior
+            return self.length(i0, i1, j0, j1) + prior
+        if i1 == i0 or j1 == j0:
+            return SKIP_COST * size
+        evidence = self.embedding(i0, i1, j0, j1) + LENGTH_WEIGHT * self.length(i0, i1, j0, j1)
+        return evidence * size / 2 + MERGE_PENALTY * (size - 2)

@@ -1,0 +1,246 @@
+"""Align one document with its reference: paragraphs first, then sentences inside them.
+
+Paragraphs are aligned over the whole document; sentences only inside each aligned group
+of paragraphs, which keeps the search small and stops a sentence link from crossing a
+paragraph link. Lines with nothing to translate are set aside first on both sides, so
+they cannot shift the rest (see `lines.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from evalkit.align.costs import (
+    LENGTH_WEIGHT,
+    MERGE_PENALTY,
+    SKIP_COST,
+    CombinedCost,
+    EmbeddingCost,
+    LengthCost,
+    length_ratio,
+)
+from evalkit.align.dp import DEFAULT_STEPS, align_sequences
+from evalkit.align.lines import SkippedLine, split_translatable
+from evalkit.corpus.segment import split_sentences
+from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, load_encoder
+
+AlignUnit = Literal["paragraph", "sentence"]
+Method = Literal["embedding", "length"]
+
+#: below this confidence a link is flagged for a human to check
+LOW_CONFIDENCE = 0.2
+ALIGNER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AlignedLink:
+    """Units `src` translate units `ref` (1-based; one side empty for an unlinked unit)."""
+
+    src: tuple[int, ...]
+    ref: tuple[int, ...]
+    cost: float
+    #: 0..1: for embeddings, how much closer the two sides are than to anything else;
+    #: for lengths, Gale–Church's probability of the length difference; 0 when unlinked
+    confidence: float
+
+    @property
+    def shape(self) -> str:
+        return f"{len(self.src)}:{len(self.ref)}"
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.confidence < LOW_CONFIDENCE
+
+
+@dataclass
+class DocumentAlignment:
+    unit: AlignUnit
+    method: str
+    signature: str
+    links: list[AlignedLink]
+    src_units: list[str]
+    ref_units: list[str]
+    skipped_src: list[SkippedLine] = field(default_factory=list)
+    skipped_ref: list[SkippedLine] = field(default_factory=list)
+
+    @property
+    def mean_confidence(self) -> float:
+        if not self.links:
+            return 0.0
+        return sum(link.confidence for link in self.links) / len(self.links)
+
+
+class Aligner:
+    """Aligns document pairs with one method; holds the encoder so it loads once."""
+
+    def __init__(self, method: Method = "embedding", encoder: str = DEFAULT_ENCODER) -> None:
+        self.method = method
+        self._encoder_spec = encoder
+        self._encoder: SentenceEncoder | None = None
+
+    @property
+    def encoder(self) -> SentenceEncoder | None:
+        if self.method == "length":
+            return None
+        if self._encoder is None:
+            self._encoder = load_encoder(self._encoder_spec)
+        return self._encoder
+
+    def signature(self) -> str:
+        steps = ",".join(f"{a}:{b}" for a, b in DEFAULT_STEPS)
+        parts = [f"align:v{ALIGNER_VERSION}", f"method:{self.method}", f"steps:{steps}"]
+        if self.method == "embedding":
+            encoder = self.encoder
+            assert encoder is not None
+            parts += [
+                f"encoder:{encoder.name}",
+                f"skip:{SKIP_COST}",
+                f"merge:{MERGE_PENALTY}",
+                f"length-weight:{LENGTH_WEIGHT}",
+            ]
+        else:
+            parts.append("cost:gale-church")
+        return "|".join(parts)
+
+    def align_units(
+        self,
+        src: Sequence[str],
+        ref: Sequence[str],
+        context: tuple[np.ndarray, np.ndarray] | None = None,
+        ratio: float | None = None,
+    ) -> list[AlignedLink]:
+        """Align two lists of units (0-based input, 0-based links); no units skipped.
+
+        `context`: source and reference unit embeddings of the whole document, to judge a
+        link against; `ratio`: the document's length ratio. Both matter when aligning a
+        few sentences inside one paragraph link, where local figures mean little.
+        """
+        if not src and not ref:
+            return []
+        # surrounding spaces are layout, not content: they must not move a link
+        src = [text.strip() for text in src]
+        ref = [text.strip() for text in ref]
+        length = LengthCost([len(t) for t in src], [len(t) for t in ref], ratio)
+        embedding = None
+        if self.encoder is not None and src and ref:
+            src_context, ref_context = context if context is not None else (None, None)
+            embedding = EmbeddingCost(
+                src, ref, self.encoder, src_context=src_context, ref_context=ref_context
+            )
+        cost = CombinedCost(length, embedding)
+        links = []
+        for link in align_sequences(len(src), len(ref), cost):
+            i0, i1 = (link.src[0], link.src[-1] + 1) if link.src else (0, 0)
+            j0, j1 = (link.ref[0], link.ref[-1] + 1) if link.ref else (0, 0)
+            if not link.src or not link.ref:
+                confidence = 0.0
+            elif embedding is not None:
+                confidence = max(0.0, 1.0 - embedding(i0, i1, j0, j1))
+            else:
+                confidence = length.probability(i0, i1, j0, j1)
+            links.append(AlignedLink(link.src, link.ref, round(link.cost, 4), round(confidence, 4)))
+        return links
+
+    def align_paragraphs(self, src: Sequence[str], ref: Sequence[str]) -> DocumentAlignment:
+        """Align non-empty lines; links are 1-based over each side's non-empty lines."""
+        src_kept, src_skipped = split_translatable(src)
+        ref_kept, ref_skipped = split_translatable(ref)
+        links = [
+            AlignedLink(
+                tuple(src_kept[i] + 1 for i in link.src),
+                tuple(ref_kept[j] + 1 for j in link.ref),
+                link.cost,
+                link.confidence,
+            )
+            for link in self.align_units([src[i] for i in src_kept], [ref[j] for j in ref_kept])
+        ]
+        return DocumentAlignment(
+            "paragraph",
+            self.method,
+            self.signature(),
+            links,
+            list(src),
+            list(ref),
+            src_skipped,
+            ref_skipped,
+        )
+
+    def align_sentences(
+        self, src: Sequence[str], ref: Sequence[str], src_lang: str, ref_lang: str
+    ) -> DocumentAlignment:
+        """Sentences aligned inside each paragraph link; 1-based over each side's sentences."""
+        paragraphs = self.align_paragraphs(src, ref)
+        src_sentences, src_of = _sentences(src, src_lang)
+        ref_sentences, ref_of = _sentences(ref, ref_lang)
+        context = None
+        if self.encoder is not None:
+            context = (self.encoder.encode(src_sentences), self.encoder.encode(ref_sentences))
+        ratio = length_ratio(
+            [len(src[p - 1]) for g in paragraphs.links for p in g.src],
+            [len(ref[p - 1]) for g in paragraphs.links for p in g.ref],
+        )
+        links: list[AlignedLink] = []
+        for group in paragraphs.links:
+            src_ids = [k for p in group.src for k in src_of[p]]
+            ref_ids = [k for p in group.ref for k in ref_of[p]]
+            for link in self.align_units(
+                [src_sentences[k] for k in src_ids],
+                [ref_sentences[k] for k in ref_ids],
+                context,
+                ratio,
+            ):
+                links.append(
+                    AlignedLink(
+                        tuple(src_ids[i] + 1 for i in link.src),
+                        tuple(ref_ids[j] + 1 for j in link.ref),
+                        link.cost,
+                        link.confidence,
+                    )
+                )
+        skipped_src = [
+            SkippedLine(k + 1, src_sentences[k], line.reason)
+            for line in paragraphs.skipped_src
+            for k in src_of[line.index]
+        ]
+        skipped_ref = [
+            SkippedLine(k + 1, ref_sentences[k], line.reason)
+            for line in paragraphs.skipped_ref
+            for k in ref_of[line.index]
+        ]
+        return DocumentAlignment(
+            "sentence",
+            self.method,
+            self.signature(),
+            links,
+            src_sentences,
+            ref_sentences,
+            skipped_src,
+            skipped_ref,
+        )
+
+    def align(
+        self,
+        src: Sequence[str],
+        ref: Sequence[str],
+        unit: AlignUnit = "paragraph",
+        src_lang: str = "ar",
+        ref_lang: str = "en",
+    ) -> DocumentAlignment:
+        if unit == "sentence":
+            return self.align_sentences(src, ref, src_lang, ref_lang)
+        return self.align_paragraphs(src, ref)
+
+
+def _sentences(paragraphs: Sequence[str], lang: str) -> tuple[list[str], dict[int, list[int]]]:
+    """All sentences of a document, and the 0-based sentence numbers of each 1-based line."""
+    sentences: list[str] = []
+    of_line: dict[int, list[int]] = {}
+    for number, paragraph in enumerate(paragraphs, start=1):
+        spans = [span.text for span in split_sentences(paragraph, lang)] or [paragraph.strip()]
+        of_line[number] = list(range(len(sentences), len(sentences) + len(spans)))
+        sentences.extend(spans)
+    return sentences, of_line

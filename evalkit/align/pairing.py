@@ -1,0 +1,140 @@
+"""Pair source and reference documents of a folder that has no manifest.
+
+Each file is one document. Its language is detected from its text; each source-language
+document is embedded (mean of its paragraph embeddings, multilingual, so an Arabic
+article and its English version land close) and pairs are taken one-to-one by
+competitive linking: the most similar pair first, then the most similar pair among the
+rest, and so on, down to a threshold. What stays unpaired is listed, never forced.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evalkit.corpus.manifest import MANIFEST_NAME
+from evalkit.corpus.textfile import read_lines
+from evalkit.embeddings import SentenceEncoder
+from evalkit.errors import UserInputError
+
+#: below this cosine similarity two documents are not proposed as a pair
+DEFAULT_THRESHOLD = 0.8
+#: languages considered when detecting a file's language
+_CANDIDATE_LANGUAGES = ("ar", "en", "fr", "de", "es", "fa", "ur", "tr", "ru", "zh")
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    path: Path
+    lang: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pairing:
+    pairs: list[tuple[DocumentFile, DocumentFile, float]]
+    unpaired: list[DocumentFile]
+    #: every source × reference similarity, for the user to see near-misses
+    similarities: dict[tuple[str, str], float]
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language among common news languages, or None."""
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = [getattr(IsoCode639_1, code.upper()) for code in _CANDIDATE_LANGUAGES]
+    detector = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+    language = detector.detect_language_of(text[:2000])
+    return language.iso_code_639_1.name.lower() if language is not None else None
+
+
+def read_folder(folder: Path) -> list[DocumentFile]:
+    """Every .txt file of the folder, with its detected language and its paragraphs."""
+    files = sorted(p for p in folder.glob("*.txt") if p.is_file())
+    if not files:
+        raise UserInputError("no .txt files to pair", folder)
+    documents = []
+    for path in files:
+        paragraphs = tuple(line for line in read_lines(path) if line.strip())
+        if not paragraphs:
+            raise UserInputError("empty document", path)
+        lang = detect_language(" ".join(paragraphs))
+        if lang is None:
+            raise UserInputError("could not tell the language of this file", path)
+        documents.append(DocumentFile(path, lang, paragraphs))
+    return documents
+
+
+def _document_vector(document: DocumentFile, encoder: SentenceEncoder) -> np.ndarray:
+    mean = encoder.encode(list(document.paragraphs)).mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def pair_documents(
+    documents: list[DocumentFile],
+    src_lang: str,
+    ref_lang: str,
+    encoder: SentenceEncoder,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Pairing:
+    sources = [d for d in documents if d.lang == src_lang]
+    references = [d for d in documents if d.lang == ref_lang]
+    vectors = {d.path: _document_vector(d, encoder) for d in sources + references}
+    similarity = {
+        (s.path.name, r.path.name): float(vectors[s.path] @ vectors[r.path])
+        for s in sources
+        for r in references
+    }
+    candidates = sorted(
+        ((similarity[(s.path.name, r.path.name)], s, r) for s in sources for r in references),
+        key=lambda item: -item[0],
+    )
+    taken: set[Path] = set()
+    pairs = []
+    for score, s, r in candidates:
+        if score < threshold:
+            break
+        if s.path in taken or r.path in taken:
+            continue
+        taken |= {s.path, r.path}
+        pairs.append((s, r, score))
+    pairs.sort(key=lambda pair: pair[0].path.name)
+    unpaired = [d for d in documents if d.path not in taken]
+    return Pairing(pairs, unpaired, similarity)
+
+
+def proposed_manifest(folder: Path, pairing: Pairing, ref_lang: str) -> dict:
+    """A manifest in the format `--data FOLDER` reads: paired documents with their
+    reference, unpaired source documents alone; `aligned` false, so runs align them."""
+    documents = []
+    for s, r, _ in pairing.pairs:
+        documents.append(
+            {
+                "id": s.path.stem,
+                "source": {"file": s.path.name, "lang": s.lang},
+                "reference": {"file": r.path.name, "lang": r.lang},
+                "aligned": False,
+            }
+        )
+    for d in pairing.unpaired:
+        if d.lang != ref_lang:
+            documents.append({"id": d.path.stem, "source": {"file": d.path.name, "lang": d.lang}})
+    documents.sort(key=lambda doc: doc["id"])
+    return {
+        "schema_version": 1,
+        "name": folder.name,
+        "target_lang": ref_lang,
+        "documents": documents,
+    }
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    """Write atomically; refuse to overwrite a manifest the user may have edited."""
+    if path.name == MANIFEST_NAME and path.exists():
+        raise UserInputError("a manifest already exists; write the proposal elsewhere (-o)", path)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    staging.replace(path)

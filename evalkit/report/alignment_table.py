@@ -1,0 +1,92 @@
+"""An alignment shown for checking by eye, and its JSON form (`evalkit align`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from evalkit.align import DocumentAlignment
+
+ALIGN_SCHEMA_VERSION = 1
+
+
+def _clip(text: str, width: int | None) -> str:
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def alignment_table(doc_id: str, alignment: DocumentAlignment, width: int | None) -> Table:
+    """One row per link: source | reference | link shape | confidence | cost.
+
+    Low-confidence and unlinked rows are marked in red, so they are the first ones a
+    reader checks.
+    """
+    table = Table(
+        title=f"doc {doc_id} · {alignment.unit} alignment · {alignment.method} · "
+        f"mean confidence {alignment.mean_confidence:.2f}",
+        title_justify="left",
+        show_lines=True,
+    )
+    table.add_column("src", justify="right", style="dim", no_wrap=True)
+    table.add_column("source", ratio=1, overflow="fold")
+    table.add_column("ref", justify="right", style="dim", no_wrap=True)
+    table.add_column("reference", ratio=1, overflow="fold")
+    table.add_column("link", justify="center", no_wrap=True)
+    table.add_column("conf", justify="right", no_wrap=True)
+    table.add_column("cost", justify="right", style="dim", no_wrap=True)
+    for link in alignment.links:
+        source = " ".join(alignment.src_units[i - 1] for i in link.src)
+        reference = " ".join(alignment.ref_units[j - 1] for j in link.ref)
+        confidence = f"{link.confidence:.2f}"
+        if link.low_confidence:
+            confidence = f"[red]{confidence} ![/red]"
+        table.add_row(
+            ",".join(map(str, link.src)) or "–",
+            _clip(source, width),
+            ",".join(map(str, link.ref)) or "–",
+            _clip(reference, width),
+            link.shape,
+            confidence,
+            f"{link.cost:.2f}",
+        )
+    return table
+
+
+def skipped_lines(alignment: DocumentAlignment) -> list[str]:
+    lines = []
+    for side, skipped in (("source", alignment.skipped_src), ("reference", alignment.skipped_ref)):
+        for item in skipped:
+            lines.append(
+                f"{side} {alignment.unit} {item.index} left out ({item.reason}): {item.text}"
+            )
+    return lines
+
+
+def alignment_json(doc_id: str, alignment: DocumentAlignment) -> dict[str, Any]:
+    """`{"doc", "unit", "links": [{"src", "ref", "score"}]}`; indices are 1-based over
+    non-empty lines (paragraphs) or over the document's sentences; score is confidence."""
+    return {
+        "schema_version": ALIGN_SCHEMA_VERSION,
+        "doc": doc_id,
+        "unit": alignment.unit,
+        "method": alignment.method,
+        "signature": alignment.signature,
+        "mean_confidence": round(alignment.mean_confidence, 4),
+        "links": [
+            {
+                "src": list(link.src),
+                "ref": list(link.ref),
+                "score": link.confidence,
+                "cost": link.cost,
+                "low_confidence": link.low_confidence,
+            }
+            for link in alignment.links
+        ],
+        "skipped": [
+            {"side": side, "index": item.index, "text": item.text, "reason": item.reason}
+            for side, skipped in (("src", alignment.skipped_src), ("ref", alignment.skipped_ref))
+            for item in skipped
+        ],
+    }
