@@ -77,7 +77,12 @@ def metric_data(pool: Pool, info: MetricInfo) -> MetricData:
             for k in keys
         }
         # float32 statistics, as sacrebleu resamples them; the point score from the exact ones
-        stats = {k: np.array(raw[k], dtype="float32").reshape(len(rows), -1) for k in keys}
+        stats = {
+            k: np.array(raw[k], dtype="float32").reshape(len(rows), -1)
+            if rows
+            else np.zeros((0, 1), dtype="float32")
+            for k in keys
+        }
         scores = {k: metric.corpus_score(raw[k]) if rows else float("nan") for k in keys}
         sacre = metric._corpus
 
