@@ -65,10 +65,11 @@ def _signed(value: float | None) -> str:
     return "–" if value is None else f"{value:+.2f}"
 
 
-def _p(value: float | None) -> str:
+def p_text(value: float | None) -> str:
+    """`p=0.123`, `p<0.001` (the floor with 1000 resamples is 1/1001), or `p=n/a`."""
     if value is None:
-        return "–"
-    return f"{value:.3f}" if value >= 0.001 else f"{value:.1e}"
+        return "p=n/a"
+    return f"p={value:.3f}" if value >= 0.001 else "p<0.001"
 
 
 def score_text(cell: Cell) -> str:
@@ -85,7 +86,7 @@ def score_text(cell: Cell) -> str:
 def delta_text(cell: Cell) -> str:
     if cell.delta is None:
         return "–"
-    text = f"{_signed(cell.delta)} p={_p(cell.p_value)}"
+    text = f"{_signed(cell.delta)} {p_text(cell.p_value)}"
     return text + (" *" if cell.significant else "")
 
 
