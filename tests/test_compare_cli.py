@@ -72,6 +72,9 @@ def test_compare_refuses_other_metric_signatures(cli, run_id, results_dir):
     assert result.exit_code == 2 and "bleu signatures differ" in result.stderr
     # comparing only metrics whose signatures agree is fine
     assert cli("compare", run_id, other, "--metric", "chrf").exit_code == 0
+    # BLEU statistics are recomputed with the installed sacrebleu: said when that differs
+    alone = json.loads(cli("compare", other, "--metric", "bleu", "--json").stdout)
+    assert any("statistics recomputed as" in w for w in alone["warnings"])
 
 
 class _AlignedRecord(RunRecord):

@@ -44,6 +44,8 @@ class _Page(HTMLParser):
         self.links: list[str] = []
         self.rtl_lang: list[tuple[str | None, str | None]] = []
         self.segment_rows = 0
+        #: per row of the segment table, each cell's data-value (None for text cells)
+        self.segment_values: list[list[str | None]] = []
         self._in_title = False
         self._in_segments = False
 
@@ -60,6 +62,9 @@ class _Page(HTMLParser):
             self._in_segments = True
         if tag == "tr" and self._in_segments:
             self.segment_rows += 1
+            self.segment_values.append([])
+        if tag == "td" and self._in_segments:
+            self.segment_values[-1].append(a.get("data-value"))
 
     def handle_endtag(self, tag):
         if tag == "table":
@@ -170,6 +175,19 @@ def test_report_renders_in_headless_chromium_without_network(report, tmp_path):
     assert page.segment_rows == 41 and page.tags.get("svg", 0) >= 5
     assert ARABIC.search(dom) and 'dir="rtl"' in dom
 
+    # the segment table sorts by a score column when its header is clicked
+    column = 5  # doc, seg, source, reference, good's output, then good's first score
+    click = f"<script>document.querySelectorAll('#segments th')[{column}].click()</script>"
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(
+        path.read_text(encoding="utf-8").replace("</body>", click + "</body>"), encoding="utf-8"
+    )
+    sorted_dom, _ = _browse(browser, clicked, tmp_path / "sorted", "--dump-dom")
+    values = [float(cells[column]) for cells in _parse(sorted_dom).segment_values if cells]
+    assert len(values) == 40 and values == sorted(values, reverse=True)
+    unsorted = [float(cells[column]) for cells in page.segment_values if cells]
+    assert unsorted != values and sorted(unsorted, reverse=True) == values
+
     shot = tmp_path / "report.png"
     _, requests = _browse(browser, path, tmp_path / "shot", f"--screenshot={shot}")
     assert requests == [] or all(r["url"].startswith("file:") for r in requests)
@@ -178,3 +196,15 @@ def test_report_renders_in_headless_chromium_without_network(report, tmp_path):
     pixels = matplotlib.image.imread(shot)
     assert pixels.shape[0] == 2000 and pixels.shape[1] == 1280
     assert pixels.std() > 0.05  # not a blank page
+
+
+def test_forced_report_over_different_test_sets_says_so(cli, report, tmp_path):
+    _, run_id = report
+    seeds = json.loads(cli("run", "--system", "copy", "--json").stdout)["run_id"]
+    refused = cli("report", run_id, seeds, "-o", tmp_path / "r.html")
+    assert refused.exit_code == 2 and "test sets differ" in refused.stderr
+    assert not (tmp_path / "r.html").exists()
+    forced = cli("report", run_id, seeds, "--force", "-o", tmp_path / "r.html")
+    assert forced.exit_code == 0, forced.output
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "warning: compared despite: test sets differ" in html

@@ -48,6 +48,8 @@ class MetricData:
     score_sums: Callable[[np.ndarray], np.ndarray]  # (m, k) sums -> m scores
     scores: dict[str, float]  # system key -> score on these rows
     lexical: bool
+    #: said with the output, e.g. when statistics are recomputed under another signature
+    note: str | None = None
 
 
 def _lexical_metric(name: str):
@@ -89,7 +91,13 @@ def metric_data(pool: Pool, info: MetricInfo) -> MetricData:
         def score_sums(sums: np.ndarray) -> np.ndarray:
             return np.array([sacre._compute_score_from_stats(s).score for s in sums])
 
-        return MetricData(info, rows, stats, score_sums, scores, lexical=True)
+        note = None
+        if metric.signature() != info.signature:
+            note = (
+                f"{info.name}: statistics recomputed as {metric.signature()!r}, the runs "
+                f"stored {info.signature!r}"
+            )
+        return MetricData(info, rows, stats, score_sums, scores, lexical=True, note=note)
 
     def value(row: Row, key: str) -> float | None:
         return row.scores.get(key, {}).get(info.name)
@@ -206,6 +214,8 @@ def compare(
         data = metric_data(pool, info)
         n = len(data.rows)
         cells[info.name] = {}
+        if data.note:
+            warnings.append(data.note)
         if n == 0:
             warnings.append(f"{info.name}: no row has a score for every system")
             for k in keys:

@@ -118,7 +118,7 @@ def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) 
         "plots": {
             "bars": plots.metric_bars(comparison) if comparison.metrics else None,
             "heatmap": plots.document_heatmap(documents, comparison)
-            if comparison.metrics
+            if comparison.metrics and documents.groups
             else None,
             "scatters": _scatters(comparison),
             "lengths": plots.length_ratio_histogram(basis, ratios),
