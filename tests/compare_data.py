@@ -1,7 +1,9 @@
 """A small line-aligned Arabic→English test set with three systems of known quality.
 
 `good` is the reference with light word noise, `near` is `good` with two segments changed
-trivially (a full stop, a capital), `worse` is the reference with heavy word noise.
+trivially (a full stop, a capital), `worse` is the reference with heavy word noise, `alt` is
+the reference with light noise drawn independently of `good` (a genuinely different system
+of about the same quality).
 """
 
 from __future__ import annotations
@@ -72,7 +74,9 @@ def write_systems(folder: Path) -> dict[str, Path]:
     near = list(good)
     near[3] += " ."
     near[25] = near[25].capitalize()
-    files = {"src": src, "ref": ref, "good": good, "near": near, "worse": worse}
+    other_rng = random.Random(8)
+    alt = [_noisy(other_rng, line.split(), 0.22) for line in ref]
+    files = {"src": src, "ref": ref, "good": good, "near": near, "worse": worse, "alt": alt}
     paths = {}
     for name, lines in files.items():
         paths[name] = folder / f"{name}.txt"

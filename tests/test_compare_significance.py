@@ -88,6 +88,27 @@ def test_bootstrap_p_values_are_sacrebleus(systems, results_dir):
     assert comparison.cells["bleu"]["near"].p_value > 0.05
 
 
+def test_randomization_p_values_are_sacrebleus_without_ties(cli, tmp_path, results_dir):
+    """Two different systems of similar quality: an intermediate p, the same as sacrebleu's."""
+    paths = write_systems(tmp_path / "data")
+    run_id = json.loads(cli(*run_args(paths, "good", "alt")).stdout)["run_id"]
+    refs = [_lines(paths["ref"])]
+    named = [("good", _lines(paths["good"])), ("alt", _lines(paths["alt"]))]
+    metrics = {"BLEU": BLEU(), "chrF": CHRF(), "TER": TER()}
+    for test in ("ar", "bs"):
+        ours = api.compare_runs(run_id, results_dir=results_dir, test=test)
+        _, results = PairedTest(named, metrics, refs, test_type=test, n_samples=1000)()
+        for name, theirs in (("bleu", "BLEU"), ("chrf", "chrF2"), ("ter", "TER")):
+            p = ours.cells[name]["alt"].p_value
+            assert 0.01 < p < 0.99
+            if (test, name) == ("ar", "ter"):
+                # TER differences under swapping are multiples of 1/reference length, so
+                # swaps tie the observed one often: counted here, not by sacrebleu
+                assert p > results[theirs][1].p_value
+            else:
+                assert p == results[theirs][1].p_value, (test, name)
+
+
 def test_where_sacrebleu_and_this_differ_on_ties(systems, results_dir):
     """sacrebleu counts only strictly larger resampled differences, so a system compared with
     itself gets p = 1/(R+1); ties count here, which gives 1."""

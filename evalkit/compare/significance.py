@@ -128,6 +128,22 @@ def bootstrap_indices(n: int, resamples: int, seed: int | None) -> np.ndarray:
     return rng.choice(n, size=(resamples, n), replace=True)
 
 
+def resample_counts(idxs: np.ndarray, n: int) -> np.ndarray:
+    """How often each row is drawn in each resample: (resamples, n), from the indices."""
+    resamples = len(idxs)
+    flat = (idxs + np.arange(resamples)[:, None] * n).ravel()
+    return np.bincount(flat, minlength=resamples * n).reshape(resamples, n)
+
+
+def resample_sums(counts: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """The summed statistics of every resample, without materialising (resamples, n, k).
+
+    Integer statistics (sacrebleu's) give exact integer sums, returned in their own dtype
+    (float32), so they are the very numbers sacrebleu's `stats[idxs].sum(1)` produces."""
+    sums = counts.astype("float64") @ stats.astype("float64")
+    return sums.astype(stats.dtype)
+
+
 def paired_bootstrap_p(
     bl_scores: np.ndarray, sys_scores: np.ndarray, observed_diff: float
 ) -> float:
@@ -226,9 +242,9 @@ def compare(
                 f"{info.name}: only {n} row{'s' if n != 1 else ''}; its intervals and p-values "
                 "say little"
             )
-        idxs = bootstrap_indices(n, resamples, seed)
+        counts = resample_counts(bootstrap_indices(n, resamples, seed), n)
         scores = data.scores
-        resampled = {k: data.score_sums(data.stats[k][idxs].sum(1)) for k in keys}
+        resampled = {k: data.score_sums(resample_sums(counts, data.stats[k])) for k in keys}
         for k in keys:
             cell = Cell(k, scores[k], _percentile(resampled[k]), n)
             if k != base:
