@@ -173,3 +173,33 @@ def test_approximate_randomization_option(cli, run_id):
     assert data["results"]["bleu"]["worse"]["significant"]
     assert not data["results"]["bleu"]["near"]["significant"]
     assert cli("compare", run_id, "--test", "t").exit_code == 2
+
+
+def test_any_stored_metric_is_compared_from_its_segment_scores(cli, run_id, results_dir):
+    """A metric evalkit does not know (a neural or reference-free one) is compared through
+    the mean of its stored segment scores, rows without a score left out."""
+    folder = results_dir / run_id
+    raw = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    raw["metrics"].append(
+        {"name": "xqe", "signature": "xqe|v1", "higher_is_better": False, "needs_reference": False}
+    )
+    (folder / "run.json").write_text(json.dumps(raw), encoding="utf-8")
+    lines = (folder / "segments.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    for i, row in enumerate(rows):
+        wobble = (i % 7) / 100
+        row["scores"]["good"]["xqe"] = None if i == 0 else 0.2 + wobble
+        row["scores"]["near"]["xqe"] = 0.2 + wobble + (0.01 if i % 2 else -0.01)
+        row["scores"]["worse"]["xqe"] = 0.6 + wobble
+    (folder / "segments.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8"
+    )
+    data = json.loads(cli("compare", run_id, "--metric", "xqe", "--json").stdout)
+    cells = data["results"]["xqe"]
+    assert cells["good"]["n"] == 39
+    assert not cells["near"]["significant"] and cells["near"]["p_value"] > 0.05
+    assert cells["worse"]["significant"] and cells["worse"]["better"] is False
+    assert cells["worse"]["delta"] == pytest.approx(0.4)
+    assert data["metrics"] == [
+        {"name": "xqe", "signature": "xqe|v1", "higher_is_better": False, "rows": 39}
+    ]
