@@ -19,11 +19,13 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # The main job: the built-in test set with the built-in systems: the copy floor and the
-# packaged default model on CTranslate2, float32 and int8.
+# packaged default model on CTranslate2, float32 and int8. Ends by writing the run's HTML
+# report, results/<run-id>/report.html, and printing its path.
 MODEL  := packaged:qwen2.5-coder-0.5b-instruct
 eval: install
 	$(BIN)/evalkit run --data seeds --name seeds --system copy \
 		--system qwen0.5b-f32=$(MODEL) --system qwen0.5b-int8=$(MODEL),compute_type=int8
+	$(BIN)/evalkit report latest
 
 # Speed, memory and agreement of the engines on the default model (minutes, not a test).
 bench: install

@@ -421,6 +421,148 @@ def models(as_json: JsonOpt = False) -> None:
         out.print(table)
 
 
+RunsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="RUN...", help="Run ids, unique prefixes, paths, or 'latest' (default: latest)."
+    ),
+]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option("--baseline", "-b", help="System the others are tested against (default: first)."),
+]
+CompareMetricOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metric", "-m", help="Metric to compare (repeatable; default: every shared one)."
+    ),
+]
+ResamplesOpt = Annotated[
+    int, typer.Option("--resamples", help="Bootstrap resamples (and randomization trials).")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the resampling.")]
+TestOpt = Annotated[
+    str,
+    typer.Option(
+        "--test", help="p-value from 'bs' (paired bootstrap) or 'ar' (approximate randomization)."
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Compare runs that differ in test set, alignment or metrics."),
+]
+
+
+@app.command()
+@reports_user_errors
+def compare(
+    runs: RunsArg = None,
+    baseline: BaselineOpt = None,
+    metric: CompareMetricOpt = None,
+    resamples: ResamplesOpt = 1000,
+    seed: SeedOpt = 12345,
+    test: TestOpt = "bs",
+    force: ForceOpt = False,
+    breakdown: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Breakdowns to add (repeatable): doc, length, wins, top, or all.",
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="Segments shown by --by top.")] = 5,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="rich, markdown, csv, json or latex.")
+    ] = "rich",
+    results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare every system of the runs: 95% CIs, differences, p-values against a baseline."""
+    from evalkit import api
+    from evalkit.compare.formats import FORMATS
+
+    fmt = "json" if as_json else fmt
+    if fmt not in FORMATS:
+        raise UserInputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    kinds = {"doc", "length", "wins", "top", "all"}
+    chosen = set(breakdown or [])
+    if chosen - kinds:
+        raise UserInputError(
+            f"--by takes {', '.join(sorted(kinds))}, not {sorted(chosen - kinds)[0]!r}"
+        )
+    if "all" in chosen:
+        chosen = kinds
+    comparison = api.compare_runs(
+        *(runs or ["latest"]),
+        baseline=baseline,
+        metrics=metric,
+        resamples=resamples,
+        seed=seed,
+        test=test,
+        force=force,
+        results_dir=results_dir,
+    )
+    breakdowns = (
+        api.compute_breakdowns(
+            comparison,
+            document="doc" in chosen,
+            length="length" in chosen,
+            wins="wins" in chosen,
+            top=top if "top" in chosen else None,
+        )
+        if chosen
+        else None
+    )
+    result = api.format_comparison(comparison, fmt, breakdowns)
+    if fmt == "json":
+        _print_json(result)
+    elif fmt == "rich":
+        for item in result:
+            if isinstance(item, str):
+                style = "yellow" if item.startswith("warning") else "dim"
+                out.print(item, style=style, highlight=False, soft_wrap=True)
+            else:
+                out.print(item)
+    else:
+        sys.stdout.write(result)
+    for warning in comparison.warnings:
+        if warning.startswith("compared despite") and fmt != "rich":
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+@reports_user_errors
+def report(
+    runs: RunsArg = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="HTML file (default: report.html in the run folder)."),
+    ] = None,
+    baseline: BaselineOpt = None,
+    metric: CompareMetricOpt = None,
+    resamples: ResamplesOpt = 1000,
+    seed: SeedOpt = 12345,
+    test: TestOpt = "bs",
+    force: ForceOpt = False,
+    results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
+) -> None:
+    """Write one self-contained HTML report (works offline) and print its path."""
+    from evalkit import api
+
+    path = api.build_report(
+        *(runs or ["latest"]),
+        output=output,
+        baseline=baseline,
+        metrics=metric,
+        resamples=resamples,
+        seed=seed,
+        test=test,
+        force=force,
+        results_dir=results_dir,
+    )
+    out.print(str(path), highlight=False, soft_wrap=True)
+
+
 cache_app = typer.Typer(help="Inspect or clear the translation cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 

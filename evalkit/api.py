@@ -1,0 +1,136 @@
+"""The Python API, mirroring the command line, for notebooks and scripts.
+
+    from evalkit import api
+    run = api.load_run("latest")                      # evalkit show latest
+    comparison = api.compare_runs("latest", "20261123-1")   # evalkit compare RUN RUN
+    print(api.format_comparison(comparison, "markdown"))
+    api.build_report("latest", output="report.html")  # evalkit report latest -o report.html
+
+Runs can be given as ids, unique id prefixes, `latest`, folders, or `Run` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evalkit.compare.breakdowns import by_document, by_length, top_differences, win_tie_loss
+from evalkit.compare.formats import Breakdowns, comparison_json, render
+from evalkit.compare.load import Pool, Run, comparability_problems, pool_runs
+from evalkit.compare.load import load_run as _load_run
+from evalkit.compare.significance import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    Comparison,
+    compare,
+)
+from evalkit.errors import UserInputError
+from evalkit.report.html import REPORT_FILE, render_report, write_report
+from evalkit.results import DEFAULT_RESULTS_DIR
+
+__all__ = [
+    "Breakdowns",
+    "Comparison",
+    "Pool",
+    "Run",
+    "build_report",
+    "comparability_problems",
+    "compare_runs",
+    "compute_breakdowns",
+    "format_comparison",
+    "load_run",
+]
+
+RunLike = Run | str | Path
+
+
+def load_run(ref: RunLike = "latest", results_dir: Path | str = DEFAULT_RESULTS_DIR) -> Run:
+    """A stored run (record and segment rows) by id, prefix, `latest` or path."""
+    return ref if isinstance(ref, Run) else _load_run(ref, results_dir)
+
+
+def _runs(refs: Sequence[RunLike], results_dir: Path | str) -> list[Run]:
+    return [load_run(ref, results_dir) for ref in (refs or ["latest"])]
+
+
+def compare_runs(
+    *runs: RunLike,
+    baseline: str | None = None,
+    metrics: Sequence[str] | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int | None = DEFAULT_SEED,
+    test: str = "bs",
+    force: bool = False,
+    results_dir: Path | str = DEFAULT_RESULTS_DIR,
+) -> Comparison:
+    """Every system of the runs, each metric with a 95% CI and a paired test against the
+    baseline (`evalkit compare`). Raises UserInputError when the runs do not compare."""
+    pool = pool_runs(_runs(runs, results_dir), metrics, force=force)
+    return compare(pool, baseline, resamples=resamples, seed=seed, test=test)
+
+
+def compute_breakdowns(
+    comparison: Comparison,
+    document: bool = True,
+    length: bool = True,
+    wins: bool = True,
+    top: int | None = 5,
+    top_metric: str | None = None,
+) -> Breakdowns:
+    """Per document, per source-length bucket, win/tie/loss per pair of systems, and the
+    `top` segments where the baseline and each other system differ most on `top_metric`
+    (default: the first metric)."""
+    pool = comparison.pool
+    result = Breakdowns(
+        document=by_document(pool) if document else None,
+        length=by_length(pool) if length else None,
+        win_tie_loss=win_tie_loss(pool) if wins else None,
+    )
+    if top and comparison.metrics:
+        names = {m.name: m for m in comparison.metrics}
+        if top_metric is not None and top_metric not in names:
+            raise UserInputError(f"--top-metric {top_metric!r} is not compared")
+        metric = names[top_metric] if top_metric else comparison.metrics[0]
+        result.top = [
+            diff
+            for other in comparison.systems
+            if other != comparison.baseline
+            for diff in top_differences(pool, comparison.baseline, other, metric, top)
+        ]
+    return result
+
+
+def format_comparison(
+    comparison: Comparison, fmt: str = "markdown", breakdowns: Breakdowns | None = None
+) -> Any:
+    """markdown, csv or latex text; a JSON-ready dict for `json`; rich tables for `rich`."""
+    if fmt == "json":
+        return comparison_json(comparison, breakdowns)
+    return render(comparison, breakdowns, fmt)
+
+
+def build_report(
+    *runs: RunLike,
+    output: Path | str | None = None,
+    baseline: str | None = None,
+    metrics: Sequence[str] | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int | None = DEFAULT_SEED,
+    test: str = "bs",
+    force: bool = False,
+    results_dir: Path | str = DEFAULT_RESULTS_DIR,
+) -> Path:
+    """Write the self-contained HTML report (`evalkit report`) and return its path; by
+    default `report.html` inside the (first) run's folder."""
+    loaded = _runs(runs, results_dir)
+    comparison = compare(
+        pool_runs(loaded, metrics, force=force),
+        baseline,
+        resamples=resamples,
+        seed=seed,
+        test=test,
+    )
+    breakdowns = compute_breakdowns(comparison, top=10)
+    target = Path(output) if output else loaded[0].folder / REPORT_FILE
+    return write_report(render_report(comparison, breakdowns), target)

@@ -1,0 +1,1 @@
+"""Compare systems across runs: matched rows, significance, breakdowns, output formats."""

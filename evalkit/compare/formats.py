@@ -1,0 +1,424 @@
+"""Every comparison table in five formats: rich (terminal), markdown, csv, json, latex.
+
+Tables are built once as plain rows (`Table`) and rendered by format. JSON is the whole
+comparison as one document (`comparison_json`), schema below; `schema_version` changes
+whenever a field changes meaning or disappears.
+
+JSON schema (schema_version 1):
+  kind            "evalkit.compare"
+  runs            [{run_id, path, test_set: {name, hash}}]
+  systems         [{key, label, run_id}]      key: unique label (label@run when ambiguous)
+  baseline        key of the baseline system
+  test            "bs" (paired bootstrap) or "ar" (approximate randomization)
+  resamples, seed, alpha, confidence (0.95)
+  metrics         [{name, signature, higher_is_better, rows}]   rows: rows the metric used
+  results         {metric: {system key: {score, ci: [low, high], n, delta,
+                   delta_ci: [low, high], p_value, significant, better}}}
+                  delta = system - baseline; better respects the metric's direction;
+                  significant needs p < alpha and n >= 10
+  breakdowns      {document: {groups, rows, scores}, length: {...},
+                   win_tie_loss: [{metric, a, b, wins, ties, losses}],
+                   top: [{metric, a, b, doc_id, src_ids, src, ref, hyp_a, hyp_b,
+                          score_a, score_b}]}    (only the breakdowns asked for)
+  warnings        [str]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.table import Table as RichTable
+
+from evalkit.compare.breakdowns import GroupScores, SegmentDifference, WinTieLoss
+from evalkit.compare.significance import FEW_ROWS, Cell, Comparison
+
+COMPARE_SCHEMA_VERSION = 1
+FORMATS = ("rich", "markdown", "csv", "json", "latex")
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    notes: list[str] = field(default_factory=list)
+    #: columns whose cells are numbers (right-aligned)
+    numeric: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Breakdowns:
+    document: GroupScores | None = None
+    length: GroupScores | None = None
+    win_tie_loss: list[WinTieLoss] | None = None
+    top: list[SegmentDifference] | None = None
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.2f}"
+
+
+def p_text(value: float | None) -> str:
+    """`p=0.123`, `p<0.001` (the floor with 1000 resamples is 1/1001), or `p=n/a`."""
+    if value is None:
+        return "p=n/a"
+    return f"p={value:.3f}" if value >= 0.001 else "p<0.001"
+
+
+def score_text(cell: Cell) -> str:
+    if cell.score is None:
+        return "–"
+    text = _num(cell.score)
+    if cell.ci is not None:
+        text += f" [{cell.ci[0]:.2f}, {cell.ci[1]:.2f}]"
+    if cell.few_rows:
+        text += f" (n={cell.n}, few)"
+    return text
+
+
+def delta_text(cell: Cell) -> str:
+    if cell.delta is None:
+        return "–"
+    text = f"{_signed(cell.delta)} {p_text(cell.p_value)}"
+    return text + (" *" if cell.significant else "")
+
+
+def leaderboard(comparison: Comparison) -> Table:
+    """One row per system: each metric's score [95% CI] and its difference from the baseline."""
+    columns = ["system"]
+    numeric = set()
+    for m in comparison.metrics:
+        arrow = "↑" if m.higher_is_better else "↓"
+        columns += [f"{m.name} {arrow} [95% CI]", f"Δ {m.name}, p"]
+        numeric |= {len(columns) - 2, len(columns) - 1}
+    rows = []
+    for key in comparison.systems:
+        row: list[Any] = [key + (" (baseline)" if key == comparison.baseline else "")]
+        for m in comparison.metrics:
+            cell = comparison.cells[m.name][key]
+            row += [score_text(cell), delta_text(cell) if key != comparison.baseline else ""]
+        rows.append(row)
+    test = "paired bootstrap" if comparison.test == "bs" else "approximate randomization"
+    notes = [
+        f"{test}, {comparison.resamples} resamples, seed {comparison.seed}; 95% CI: bootstrap "
+        f"percentile; * p < {comparison.alpha} (needs n >= {FEW_ROWS} rows)",
+        "rows per metric: "
+        + ", ".join(
+            f"{m.name} {comparison.cells[m.name][comparison.baseline].n}"
+            for m in comparison.metrics
+        ),
+        *(f"{m.name}: {m.signature}" for m in comparison.metrics),
+        *(f"warning: {w}" for w in comparison.warnings),
+    ]
+    return Table(
+        f"compare · {comparison.pool.test_set} · baseline {comparison.baseline}",
+        columns,
+        rows,
+        notes,
+        numeric,
+    )
+
+
+def long_results(comparison: Comparison) -> Table:
+    """One row per (system, metric) with every number in its own column (for csv)."""
+    columns = [
+        "system",
+        "metric",
+        "n",
+        "score",
+        "ci_low",
+        "ci_high",
+        "delta",
+        "delta_ci_low",
+        "delta_ci_high",
+        "p_value",
+        "significant",
+        "baseline",
+        "test",
+        "resamples",
+        "seed",
+    ]
+    rows = []
+    for key in comparison.systems:
+        for m in comparison.metrics:
+            c = comparison.cells[m.name][key]
+            rows.append(
+                [
+                    key,
+                    m.name,
+                    c.n,
+                    c.score,
+                    c.ci[0] if c.ci else None,
+                    c.ci[1] if c.ci else None,
+                    c.delta,
+                    c.delta_ci[0] if c.delta_ci else None,
+                    c.delta_ci[1] if c.delta_ci else None,
+                    c.p_value,
+                    c.significant,
+                    comparison.baseline,
+                    comparison.test,
+                    comparison.resamples,
+                    comparison.seed,
+                ]
+            )
+    return Table("compare", columns, rows, [f"warning: {w}" for w in comparison.warnings])
+
+
+def group_table(groups: GroupScores, comparison: Comparison) -> Table:
+    label = "doc" if groups.kind == "document" else "source words"
+    columns = [label, "rows", "system"] + [
+        f"{m.name} {'↑' if m.higher_is_better else '↓'}" for m in comparison.metrics
+    ]
+    rows = []
+    for group in groups.groups:
+        for i, key in enumerate(comparison.systems):
+            rows.append(
+                [
+                    group if i == 0 else "",
+                    groups.rows[group] if i == 0 else "",
+                    key,
+                    *(
+                        _num(groups.scores[m.name][group][key])
+                        for m in comparison.metrics
+                        if m.name in groups.scores
+                    ),
+                ]
+            )
+    title = "per document" if groups.kind == "document" else "per source length (words)"
+    return Table(title, columns, rows, numeric=set(range(3, len(columns))))
+
+
+def wins_table(wins: list[WinTieLoss]) -> Table:
+    rows = [[w.metric, w.a, w.b, w.wins, w.ties, w.losses] for w in wins]
+    return Table(
+        "win / tie / loss per segment",
+        ["metric", "A", "B", "A better", "tie", "B better"],
+        rows,
+        numeric={3, 4, 5},
+    )
+
+
+def top_table(top: list[SegmentDifference]) -> Table:
+    rows = [
+        [
+            d.metric,
+            d.doc_id,
+            ",".join(map(str, d.src_ids))
+            if len(d.src_ids) < 4
+            else f"{d.src_ids[0]}-{d.src_ids[-1]}",
+            f"{d.a} {_num(d.score_a)}",
+            f"{d.b} {_num(d.score_b)}",
+            _signed(d.difference),
+            d.src,
+            d.ref or "–",
+            d.hyp_a,
+            d.hyp_b,
+        ]
+        for d in top
+    ]
+    return Table(
+        "segments that differ most",
+        ["metric", "doc", "src", "A", "B", "A-B", "source", "reference", "A output", "B output"],
+        rows,
+        numeric={5},
+    )
+
+
+def tables(comparison: Comparison, breakdowns: Breakdowns | None = None) -> list[Table]:
+    out = [leaderboard(comparison)]
+    if breakdowns:
+        if breakdowns.document:
+            out.append(group_table(breakdowns.document, comparison))
+        if breakdowns.length:
+            out.append(group_table(breakdowns.length, comparison))
+        if breakdowns.win_tie_loss is not None:
+            out.append(wins_table(breakdowns.win_tie_loss))
+        if breakdowns.top is not None:
+            out.append(top_table(breakdowns.top))
+            if not breakdowns.top:
+                out[-1].notes.append("no segment scores differ")
+    return out
+
+
+# --- renderers -------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def to_rich(table: Table) -> RichTable:
+    rich = RichTable(title=table.title, title_justify="left")
+    for i, column in enumerate(table.columns):
+        rich.add_column(column, justify="right" if i in table.numeric else "left")
+    for row in table.rows:
+        rich.add_row(*(_text(v) for v in row))
+    return rich
+
+
+def to_markdown(table: Table) -> str:
+    def esc(value: Any) -> str:
+        return _text(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"### {table.title}", ""]
+    lines.append("| " + " | ".join(esc(c) for c in table.columns) + " |")
+    lines.append(
+        "|"
+        + "|".join("---:" if i in table.numeric else "---" for i in range(len(table.columns)))
+        + "|"
+    )
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in table.rows]
+    if table.notes:
+        lines.append("")
+        lines += [f"- {note}" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(table: Table) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return buffer.getvalue()
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "Δ": r"$\Delta$",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    "–": "--",
+}
+
+
+def latex_escape(value: Any) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in _text(value))
+
+
+def to_latex(table: Table) -> str:
+    spec = "".join("r" if i in table.numeric else "l" for i in range(len(table.columns)))
+    lines = [
+        "% " + latex_escape(table.title),
+        f"\\begin{{tabular}}{{{spec}}}",
+        "\\hline",
+        " & ".join(latex_escape(c) for c in table.columns) + r" \\",
+        "\\hline",
+    ]
+    lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in table.rows]
+    lines += ["\\hline", "\\end{tabular}"]
+    lines += [f"% {latex_escape(note)}" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def render(
+    comparison: Comparison, breakdowns: Breakdowns | None, fmt: str
+) -> str | list[RichTable | str]:
+    """Text for markdown/csv/latex; rich tables and note lines for `rich`. JSON: see
+    `comparison_json`."""
+    if fmt == "rich":
+        out: list[RichTable | str] = []
+        for table in tables(comparison, breakdowns):
+            out.append(to_rich(table))
+            out += table.notes
+        return out
+    if fmt == "markdown":
+        return "\n".join(to_markdown(t) for t in tables(comparison, breakdowns))
+    if fmt == "latex":
+        return "\n".join(to_latex(t) for t in tables(comparison, breakdowns))
+    if fmt == "csv":
+        parts = [to_csv(long_results(comparison))]
+        for table in tables(comparison, breakdowns)[1:]:
+            parts.append(f"# {table.title}\n" + to_csv(table))
+        return "\n".join(parts)
+    raise ValueError(fmt)
+
+
+def _pair(values: tuple[float, float] | None) -> list[float] | None:
+    return list(values) if values is not None else None
+
+
+def comparison_json(comparison: Comparison, breakdowns: Breakdowns | None = None) -> dict:
+    pool = comparison.pool
+    data: dict[str, Any] = {
+        "schema_version": COMPARE_SCHEMA_VERSION,
+        "kind": "evalkit.compare",
+        "runs": [
+            {
+                "run_id": run.record.run_id,
+                "path": str(run.folder),
+                "test_set": {"name": run.record.test_set.name, "hash": run.record.test_set.hash},
+            }
+            for run in pool.runs
+        ],
+        "systems": [{"key": s.key, "label": s.label, "run_id": s.run_id} for s in pool.systems],
+        "baseline": comparison.baseline,
+        "test": comparison.test,
+        "resamples": comparison.resamples,
+        "seed": comparison.seed,
+        "alpha": comparison.alpha,
+        "confidence": 0.95,
+        "metrics": [
+            {
+                "name": m.name,
+                "signature": m.signature,
+                "higher_is_better": m.higher_is_better,
+                "rows": comparison.cells[m.name][comparison.baseline].n,
+            }
+            for m in comparison.metrics
+        ],
+        "results": {
+            m.name: {
+                key: {
+                    "score": c.score,
+                    "ci": _pair(c.ci),
+                    "n": c.n,
+                    "delta": c.delta,
+                    "delta_ci": _pair(c.delta_ci),
+                    "p_value": c.p_value,
+                    "significant": c.significant,
+                    "better": c.better,
+                }
+                for key, c in comparison.cells[m.name].items()
+            }
+            for m in comparison.metrics
+        },
+        "breakdowns": {},
+        "warnings": comparison.warnings,
+    }
+    if breakdowns:
+        for name in ("document", "length"):
+            groups = getattr(breakdowns, name)
+            if groups is not None:
+                data["breakdowns"][name] = {
+                    "groups": groups.groups,
+                    "rows": groups.rows,
+                    "scores": groups.scores,
+                }
+        if breakdowns.win_tie_loss is not None:
+            data["breakdowns"]["win_tie_loss"] = [asdict(w) for w in breakdowns.win_tie_loss]
+        if breakdowns.top is not None:
+            data["breakdowns"]["top"] = [
+                {**asdict(d), "src_ids": list(d.src_ids)} for d in breakdowns.top
+            ]
+    return data

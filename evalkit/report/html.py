@@ -1,0 +1,148 @@
+"""The HTML report: one self-contained file (inline CSS, JS and SVG plots; no request).
+
+`render_report` turns a comparison into HTML text through the jinja2 template
+`templates/report.html.j2`; `write_report` writes it atomically (temporary file, rename).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from evalkit import __version__
+from evalkit.compare.breakdowns import by_document, length_ratios, top_differences
+from evalkit.compare.formats import Breakdowns, delta_text, leaderboard, score_text
+from evalkit.compare.significance import Comparison
+from evalkit.report import plots
+from evalkit.results import utc_now
+
+REPORT_FILE = "report.html"
+MAX_SCATTERS = 3
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("evalkit.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _scatters(comparison: Comparison) -> list[str]:
+    """Baseline against each other system, on the first metric with segment scores."""
+    pool = comparison.pool
+    out = []
+    others = [k for k in comparison.systems if k != comparison.baseline][:MAX_SCATTERS]
+    for other in others:
+        for m in comparison.metrics:
+            pairs = [
+                (
+                    row.scores.get(comparison.baseline, {}).get(m.name),
+                    row.scores.get(other, {}).get(m.name),
+                )
+                for row in pool.rows
+            ]
+            pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+            if pairs:
+                xs, ys = zip(*pairs, strict=True)
+                out.append(plots.segment_scatter(comparison.baseline, other, m.name, xs, ys))
+                break
+    return out
+
+
+def _segment_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    rows = []
+    for row in comparison.pool.rows:
+        ids = row.src_ids
+        rows.append(
+            {
+                "doc": row.doc_id,
+                "seg": ",".join(map(str, ids)) if len(ids) < 4 else f"{ids[0]}-{ids[-1]}",
+                "src": row.src,
+                "ref": row.ref,
+                "systems": [
+                    {
+                        "key": k,
+                        "hyp": row.hyp.get(k, ""),
+                        "scores": [row.scores.get(k, {}).get(m.name) for m in comparison.metrics],
+                    }
+                    for k in comparison.systems
+                ],
+            }
+        )
+    return rows
+
+
+def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) -> str:
+    """The whole report as HTML text."""
+    pool = comparison.pool
+    breakdowns = breakdowns or Breakdowns()
+    documents = breakdowns.document or by_document(pool)
+    basis, ratios = length_ratios(pool)
+    table = leaderboard(comparison)
+    top = breakdowns.top
+    if top is None and len(comparison.systems) > 1 and comparison.metrics:
+        other = next(k for k in comparison.systems if k != comparison.baseline)
+        top = top_differences(pool, comparison.baseline, other, comparison.metrics[0], 10)
+    run_ids = [run.record.run_id for run in pool.runs]
+    context = {
+        "title": f"evalkit report · {pool.runs[0].record.test_set.name} · {', '.join(run_ids)}",
+        "version": __version__,
+        "generated": utc_now(),
+        "comparison": comparison,
+        "runs": pool.runs,
+        "metrics": comparison.metrics,
+        "systems": comparison.systems,
+        "leaderboard": [
+            {
+                "key": key,
+                "baseline": key == comparison.baseline,
+                "cells": [
+                    {
+                        "score": score_text(comparison.cells[m.name][key]),
+                        "delta": delta_text(comparison.cells[m.name][key]),
+                        "significant": comparison.cells[m.name][key].significant,
+                        "better": comparison.cells[m.name][key].better,
+                    }
+                    for m in comparison.metrics
+                ],
+            }
+            for key in comparison.systems
+        ],
+        "notes": table.notes,
+        "plots": {
+            "bars": plots.metric_bars(comparison) if comparison.metrics else None,
+            "heatmap": plots.document_heatmap(documents, comparison)
+            if comparison.metrics and documents.groups
+            else None,
+            "scatters": _scatters(comparison),
+            "lengths": plots.length_ratio_histogram(basis, ratios),
+        },
+        "wins": breakdowns.win_tie_loss,
+        "top": top,
+        "segments": _segment_rows(comparison),
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def write_report(html: str, output: Path | str) -> Path:
+    """Write atomically: a temporary file beside the target, renamed into place."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(html)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return output

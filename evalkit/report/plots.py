@@ -1,0 +1,162 @@
+"""Static plots for the HTML report: matplotlib (Agg), returned as inline SVG text.
+
+Text is drawn as paths, so the SVG needs no font and makes no request; the XML prolog and
+DOCTYPE are dropped so that the SVG can sit inside HTML.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import re
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from evalkit.compare.breakdowns import GroupScores
+from evalkit.compare.significance import Comparison
+
+plt.rcParams.update(
+    {
+        "svg.fonttype": "path",
+        "svg.hashsalt": "evalkit",
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
+
+
+_figure_ids = itertools.count(1)
+
+
+def to_svg(fig: plt.Figure) -> str:
+    """The figure as an SVG element for inline use in HTML.
+
+    Drops the XML prolog, DOCTYPE, RDF metadata and namespace declarations (HTML needs
+    none; they only hold URIs), and prefixes every id so that several SVGs on one page
+    never share an id (matplotlib names glyphs and clip paths the same in every figure).
+    """
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    text = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", text)
+    prefix = f"f{next(_figure_ids)}-"
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', text)
+    text = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}\1"', text)
+    return re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}\1)", text)
+
+
+def _grid(count: int, per_row: int = 3) -> tuple[int, int]:
+    cols = min(count, per_row)
+    return math.ceil(count / cols), cols
+
+
+def metric_bars(comparison: Comparison) -> str:
+    """Each metric: one bar per system with its 95% CI as error bars."""
+    metrics = comparison.metrics
+    rows, cols = _grid(len(metrics))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    systems = comparison.systems
+    for ax, m in zip(axes.flat, metrics, strict=False):
+        cells = [comparison.cells[m.name][k] for k in systems]
+        values = [c.score if c.score is not None else np.nan for c in cells]
+        low = [max(0.0, c.score - c.ci[0]) if c.ci and c.score is not None else 0 for c in cells]
+        high = [max(0.0, c.ci[1] - c.score) if c.ci and c.score is not None else 0 for c in cells]
+        colors = ["#888888" if k == comparison.baseline else "#3b75af" for k in systems]
+        ax.bar(range(len(systems)), values, yerr=[low, high], capsize=4, color=colors)
+        ax.set_xticks(range(len(systems)), systems, rotation=20, ha="right")
+        n = cells[0].n if cells else 0
+        ax.set_title(f"{m.name} {'↑' if m.higher_is_better else '↓'} (n={n})")
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return to_svg(fig)
+
+
+def document_heatmap(groups: GroupScores, comparison: Comparison) -> str:
+    """Per metric: documents × systems, coloured by score (darker is better)."""
+    metrics = [m for m in comparison.metrics if m.name in groups.scores]
+    rows, cols = _grid(len(metrics))
+    systems = comparison.systems
+    height = max(2.2, 0.35 * len(groups.groups) + 1.2)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(max(3.5, 1.1 * len(systems) + 1.8) * cols, height * rows),
+        squeeze=False,
+    )
+    for ax, m in zip(axes.flat, metrics, strict=False):
+        grid = np.array(
+            [
+                [np.nan if (v := groups.scores[m.name][g][k]) is None else v for k in systems]
+                for g in groups.groups
+            ],
+            dtype="float64",
+        )
+        cmap = "Blues" if m.higher_is_better else "Blues_r"
+        ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, aspect="auto")
+        ax.set_xticks(range(len(systems)), systems, rotation=20, ha="right")
+        ax.set_yticks(range(len(groups.groups)), groups.groups)
+        finite = grid[np.isfinite(grid)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        for (i, j), v in np.ndenumerate(grid):
+            share = 0.0 if np.isnan(v) or high == low else (v - low) / (high - low)
+            dark = share > 0.5 if m.higher_is_better else share < 0.5 and not np.isnan(v)
+            ax.text(
+                j,
+                i,
+                "–" if np.isnan(v) else f"{v:.1f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if dark else "black",
+            )
+        ax.set_title(f"{m.name} per document")
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return to_svg(fig)
+
+
+def segment_scatter(a: str, b: str, metric: str, xs: Sequence[float], ys: Sequence[float]) -> str:
+    """Segment scores of system a (x) against system b (y); the diagonal is a tie."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.scatter(xs, ys, s=14, alpha=0.7, color="#3b75af")
+    if len(xs):
+        low = min(min(xs), min(ys))
+        high = max(max(xs), max(ys))
+        ax.plot([low, high], [low, high], color="#999999", linewidth=1, linestyle="--")
+    ax.set_xlabel(a)
+    ax.set_ylabel(b)
+    ax.set_title(f"{metric} per segment (n={len(xs)})")
+    fig.tight_layout()
+    return to_svg(fig)
+
+
+def length_ratio_histogram(basis: str, ratios: dict[str, np.ndarray]) -> str:
+    """Output length over reference (or source) length, in words, one histogram per system."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    present = [v for v in ratios.values() if len(v)]
+    if present:
+        values = np.concatenate(present)
+        high = max(2.0, float(np.percentile(values, 99)))
+        bins = np.linspace(0, high, 25)
+        for key, v in ratios.items():
+            if len(v):
+                ax.hist(np.clip(v, 0, high), bins=bins, alpha=0.5, label=f"{key} (n={len(v)})")
+        ax.axvline(1.0, color="#999999", linestyle="--", linewidth=1)
+        ax.legend(fontsize=7)
+    ax.set_xlabel(f"output words / {basis} words")
+    ax.set_ylabel("segments")
+    ax.set_title(f"length ratio to the {basis}")
+    fig.tight_layout()
+    return to_svg(fig)
