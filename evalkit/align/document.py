@@ -21,6 +21,7 @@ from evalkit.align.costs import (
     CombinedCost,
     EmbeddingCost,
     LengthCost,
+    embedding_text,
     length_ratio,
 )
 from evalkit.align.dp import DEFAULT_STEPS, align_sequences
@@ -178,7 +179,10 @@ class Aligner:
         ref_sentences, ref_of = _sentences(ref, ref_lang)
         context = None
         if self.encoder is not None:
-            context = (self.encoder.encode(src_sentences), self.encoder.encode(ref_sentences))
+            context = (
+                self.encoder.encode([embedding_text(t) for t in src_sentences]),
+                self.encoder.encode([embedding_text(t) for t in ref_sentences]),
+            )
         ratio = length_ratio(
             [len(src[p - 1]) for g in paragraphs.links for p in g.src],
             [len(ref[p - 1]) for g in paragraphs.links for p in g.ref],

@@ -10,7 +10,6 @@ Rows of different runs are matched by (doc_id, src_ids, ref_ids).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,29 +89,12 @@ class Pool:
         raise UserInputError(f"no system {name!r} in the compared runs (systems: {keys})")
 
 
-def _canonical(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        value = value.model_dump(mode="json")
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
-
-
-def _differing_parts(a: Any, b: Any) -> list[str]:
-    """Which documents (keys or ids) of two alignment structures differ, when that can be told."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return sorted(str(k) for k in set(a) | set(b) if a.get(k) != b.get(k))
-    if isinstance(a, list) and isinstance(b, list):
-
-        def by_id(items: list[Any]) -> dict[str, Any] | None:
-            ids = [
-                item.get("doc_id", item.get("id")) if isinstance(item, dict) else None
-                for item in items
-            ]
-            return None if None in ids else dict(zip(map(str, ids), items, strict=True))
-
-        ia, ib = by_id(a), by_id(b)
-        if ia is not None and ib is not None:
-            return _differing_parts(ia, ib)
-    return []
+def _alignments(record: RunRecord) -> dict[str, Any]:
+    """Per document, the alignment's signature and links: what must agree for rows to pair."""
+    return {
+        a.doc_id: {"signature": a.signature, "links": [(link.src, link.ref) for link in a.links]}
+        for a in record.alignment
+    }
 
 
 def comparability_problems(records: Sequence[RunRecord], metrics: Sequence[str] | None = None):
@@ -120,7 +102,6 @@ def comparability_problems(records: Sequence[RunRecord], metrics: Sequence[str] 
 
     Returns one sentence per problem; an empty list means the runs compare. `metrics`
     limits the signature check to the metrics being compared (default: every metric).
-    Works with or without the record's `alignment` field (read with getattr).
     """
     problems: list[str] = []
     if len(records) < 2:
@@ -143,11 +124,14 @@ def comparability_problems(records: Sequence[RunRecord], metrics: Sequence[str] 
                     f"{m.name} signatures differ: run {first.run_id} has {m.signature!r}, "
                     f"run {other.run_id} has {theirs[m.name]!r}"
                 )
-        mine = _canonical(getattr(first, "alignment", None))
-        their_alignment = _canonical(getattr(other, "alignment", None))
+        mine, their_alignment = _alignments(first), _alignments(other)
         if mine != their_alignment:
-            parts = _differing_parts(mine, their_alignment)
-            where = f" (documents {', '.join(parts)})" if parts else ""
+            parts = sorted(
+                doc
+                for doc in set(mine) | set(their_alignment)
+                if mine.get(doc) != their_alignment.get(doc)
+            )
+            where = f" (documents {', '.join(parts)})"
             problems.append(
                 f"alignments differ between run {first.run_id} and run {other.run_id}{where}"
             )
