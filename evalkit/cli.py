@@ -25,7 +25,7 @@ from evalkit.cache import TranslationCache, default_cache_path
 from evalkit.corpus.resolve import load_test_set
 from evalkit.engines import create_systems
 from evalkit.errors import UserInputError
-from evalkit.metrics import create_metrics, metric_names
+from evalkit.metrics import create_metrics, metric_context, metric_names
 from evalkit.report.tables import (
     by_document,
     footer_lines,
@@ -154,7 +154,7 @@ def run(
     """Translate a test set with each system, score every output, store the run."""
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
     systems = create_systems(system or ["copy"])
-    metrics = create_metrics(metric)
+    metrics = create_metrics(metric, metric_context(test_set))
     cache = None if no_cache else TranslationCache(cache_path)
     with _progress() as progress:
         tasks: dict[str, Any] = {}
@@ -210,7 +210,7 @@ def score(
     Nothing is stored."""
     test_set = load_test_set(None, src, ref, src_lang, tgt_lang)
     systems = create_systems([f"{Path(h).name}=files:{h}" for h in hyp])
-    metrics = create_metrics(metric)
+    metrics = create_metrics(metric, metric_context(test_set))
     record = evaluate(test_set, systems, metrics, unit="paragraph", command=sys.argv).record
     if as_json:
         _print_json(

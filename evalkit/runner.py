@@ -18,7 +18,8 @@ from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
 from evalkit.engines.base import fingerprint_digest
 from evalkit.engines.registry import NamedSystem
-from evalkit.metrics.base import Metric
+from evalkit.metrics import available_metrics
+from evalkit.metrics.base import Metric, MetricUnavailable
 from evalkit.results import (
     DocumentInfo,
     MetricInfo,
@@ -32,6 +33,8 @@ from evalkit.results import (
 )
 from evalkit.scoring import (
     SCORED_AS_DOCUMENT,
+    ScoringUnit,
+    SystemScores,
     score_system,
     scored_as,
     scoring_units,
@@ -64,6 +67,7 @@ def evaluate(
     started = utc_now()
     clock = time.perf_counter()
     units = scoring_units(test_set)
+    metrics, skipped = available_metrics(metrics)
     system_infos: list[SystemInfo] = []
     scores: dict[str, SystemResult] = {}
     unit_hyps: dict[str, list[str]] = {}
@@ -76,7 +80,7 @@ def evaluate(
             named.system, test_set, unit=unit, cache=cache, on_progress=progress
         )
         unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses)
-        result = score_system(units, unit_hyps[named.label], metrics)
+        result = _score_available(units, unit_hyps[named.label], metrics, skipped)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
         fingerprint = named.system.fingerprint()
@@ -126,10 +130,33 @@ def evaluate(
             for m in metrics
         ],
         scores=scores,
-        notes=_notes(test_set),
+        notes=_notes(test_set) + [str(reason) for reason in skipped],
         environment=environment(),
     )
     return Evaluation(record=record, rows=rows)
+
+
+def _score_available(
+    units: Sequence[ScoringUnit],
+    hypotheses: Sequence[str],
+    metrics: list[Metric],
+    skipped: list[MetricUnavailable],
+) -> SystemScores:
+    """Scores metric by metric; a metric that turns out unable to load is dropped and noted."""
+    total = SystemScores(documents={u.doc_id: {} for u in units}, segments=[{} for _ in units])
+    for metric in list(metrics):
+        try:
+            part = score_system(units, hypotheses, [metric])
+        except MetricUnavailable as reason:
+            metrics.remove(metric)
+            skipped.append(reason)
+            continue
+        total.corpus.update(part.corpus)
+        for doc_id, doc_scores in part.documents.items():
+            total.documents[doc_id].update(doc_scores)
+        for row, row_scores in zip(total.segments, part.segments, strict=True):
+            row.update(row_scores)
+    return total
 
 
 def _test_set_info(test_set: TestSet) -> TestSetInfo:

@@ -8,8 +8,33 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 Stats = list[float]
+
+
+class MetricUnavailable(Exception):
+    """A metric that cannot run here (a missing extra, a model not on disk).
+
+    The message is one line saying how to enable it; the run skips the metric, says so
+    in its notes and carries on.
+    """
+
+    def __init__(self, metric: str, how: str) -> None:
+        self.metric = metric
+        self.how = how
+        super().__init__(f"metric {metric!r} skipped: {how}")
+
+
+@dataclass(frozen=True)
+class MetricContext:
+    """What metrics may know about the test set: its target and source languages.
+
+    Languages are ISO 639-1 codes as in the manifest (`en`, `ar`).
+    """
+
+    tgt_lang: str = "en"
+    src_langs: tuple[str, ...] = ()
 
 
 class Metric(ABC):
@@ -19,6 +44,9 @@ class Metric(ABC):
     #: False for reference-free metrics (quality estimation, diagnostics)
     needs_reference: bool = True
     higher_is_better: bool = True
+
+    def check_available(self) -> None:  # noqa: B027 - optional hook, most metrics always run
+        """Raise `MetricUnavailable` if this metric cannot run here. Cheap: loads no model."""
 
     @abstractmethod
     def segment_statistics(
@@ -37,3 +65,17 @@ class Metric(ABC):
     @abstractmethod
     def signature(self) -> str:
         """Everything that makes this number comparable to another one, as one string."""
+
+
+class MeanMetric(Metric):
+    """A metric whose segment score is the first statistic and whose corpus score is the mean.
+
+    Further statistics per segment are details kept for inspection (precision and recall
+    beside an F1, missing and added numbers beside a mismatch flag).
+    """
+
+    def corpus_score(self, stats: Sequence[Stats]) -> float:
+        return sum(row[0] for row in stats) / len(stats)
+
+    def segment_score(self, stats: Stats) -> float:
+        return stats[0]

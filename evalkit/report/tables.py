@@ -25,17 +25,36 @@ def _best(values: list[Score], higher_is_better: bool) -> Score:
     return max(present) if higher_is_better else min(present)
 
 
+REFERENCE_BASED = "reference-based"
+REFERENCE_FREE = "reference-free"
+
+
 def _metric_header(record: RunRecord) -> list[tuple[str, bool]]:
-    return [(m.name, m.higher_is_better) for m in record.metrics]
+    """The metrics in table order: reference-based first, then reference-free."""
+    ordered = sorted(record.metrics, key=lambda m: not m.needs_reference)
+    return [(m.name, m.higher_is_better) for m in ordered]
+
+
+def _add_metric_columns(table: Table, record: RunRecord) -> None:
+    """One column per metric, in two groups named in a first header line.
+
+    Reference-based metrics cover only documents with a reference; reference-free ones
+    (quality estimation, diagnostics) cover every document.
+    """
+    group = None
+    for metric in sorted(record.metrics, key=lambda m: not m.needs_reference):
+        name = REFERENCE_BASED if metric.needs_reference else REFERENCE_FREE
+        label = f"{metric.name} {'↑' if metric.higher_is_better else '↓'}"
+        table.add_column(f"{name if name != group else ''}\n{label}", justify="right")
+        group = name
 
 
 def leaderboard(record: RunRecord) -> Table:
     """One row per system, one column per metric, the best value of each column in bold."""
     metrics = _metric_header(record)
     table = Table(title=f"{record.test_set.name} · run {record.run_id}", title_justify="left")
-    table.add_column("system", style="cyan", no_wrap=True)
-    for name, higher in metrics:
-        table.add_column(f"{name} {'↑' if higher else '↓'}", justify="right")
+    table.add_column("\nsystem", style="cyan", no_wrap=True)
+    _add_metric_columns(table, record)
     table.add_column("sec", justify="right", style="dim")
     table.add_column("tok/s", justify="right", style="dim")
     table.add_column("cached", justify="right", style="dim")
@@ -68,11 +87,10 @@ def by_document(record: RunRecord) -> Table:
     """Scores per document and system, with how each document was scored."""
     metrics = _metric_header(record)
     table = Table(title=f"{record.test_set.name} · per document", title_justify="left")
-    table.add_column("doc", style="magenta", no_wrap=True)
-    table.add_column("scored as", style="dim")
-    table.add_column("system", style="cyan", no_wrap=True)
-    for name, higher in metrics:
-        table.add_column(f"{name} {'↑' if higher else '↓'}", justify="right")
+    table.add_column("\ndoc", style="magenta", no_wrap=True)
+    table.add_column("\nscored as", style="dim")
+    table.add_column("\nsystem", style="cyan", no_wrap=True)
+    _add_metric_columns(table, record)
     for doc in record.test_set.documents:
         for i, system in enumerate(record.systems):
             doc_scores = record.scores[system.label].documents.get(doc.id, {})
