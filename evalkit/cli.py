@@ -231,7 +231,7 @@ def score(
         return
     out.print(leaderboard(record))
     for line in footer_lines(record):
-        out.print(line, style="dim", highlight=False)
+        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -329,7 +329,7 @@ def cache_clear(
 def _print_record(record: Any, by: str) -> None:
     out.print(by_document(record) if by == "doc" else leaderboard(record))
     for line in footer_lines(record):
-        out.print(line, style="dim", highlight=False, soft_wrap=True)
+        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
 
 
 def _version_callback(value: bool) -> None:

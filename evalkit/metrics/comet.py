@@ -30,11 +30,12 @@ CHECKPOINT_IN_REPO = "checkpoints/model.ckpt"
 INSTALL = "pip install 'evalkit[comet]' in a separate environment (it needs numpy<2)"
 
 
-def resolve_checkpoint(spec: str) -> Path:
+def resolve_checkpoint(spec: str, cache_dir: str | Path | None = None) -> Path:
     """The local `.ckpt` file of a checkpoint spec, or MetricUnavailable saying how to get it.
 
     A spec is a `.ckpt` file, a folder containing `checkpoints/model.ckpt`, or a hub id
-    (`owner/name`) looked up in the local Hugging Face cache only.
+    (`owner/name`) looked up in the local Hugging Face cache only (`cache_dir`, by default
+    the usual one, `HF_HUB_CACHE`).
     """
     path = Path(spec).expanduser()
     if path.is_file():
@@ -47,7 +48,7 @@ def resolve_checkpoint(spec: str) -> Path:
         raise MetricUnavailable("comet", f"no checkpoint at {spec}; set {MODEL_ENV}")
     from huggingface_hub import try_to_load_from_cache
 
-    cached = try_to_load_from_cache(spec, CHECKPOINT_IN_REPO)
+    cached = try_to_load_from_cache(spec, CHECKPOINT_IN_REPO, cache_dir=cache_dir)
     if isinstance(cached, str) and Path(cached).is_file():
         return Path(cached)
     raise MetricUnavailable(

@@ -1,0 +1,95 @@
+"""Default metrics end to end: reference-free columns everywhere, reference-based where a
+reference exists, and a metric that cannot load is skipped, noted and the run goes on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from evalkit.corpus.resolve import load_test_set
+from evalkit.engines import create_systems
+from evalkit.metrics import DEFAULT_METRICS, MetricUnavailable, create_metrics
+from evalkit.metrics.base import MeanMetric
+from evalkit.runner import evaluate
+
+REFERENCE_BASED = ["bleu", "chrf", "chrf++", "ter", "bertscore"]
+REFERENCE_FREE = ["xqe", "off_target", "untranslated", "numbers", "length_outlier", "repetition"]
+
+
+def table_rows(output: str) -> tuple[list[str], list[list[str]]]:
+    """Header cells (last header line) and body rows of the first rich table printed."""
+    lines = output.splitlines()
+    headers = [line for line in lines if line.startswith("┃")]
+    header = [cell.strip() for cell in headers[-1].strip("┃").split("┃")]
+    rows = [
+        [cell.strip() for cell in line.strip("│").split("│")]
+        for line in lines
+        if line.startswith("│")
+    ]
+    return header, rows
+
+
+def test_copy_on_the_seeds_scores_reference_free_metrics_on_every_document(cli):
+    assert list(DEFAULT_METRICS) == REFERENCE_BASED + REFERENCE_FREE
+    summary = json.loads(cli("run", "--data", "seeds", "--system", "copy", "--json").stdout)
+    documents = summary["systems"]["copy"]["documents"]
+    assert set(documents) == {"000", "001", "002", "003"}
+    for doc_id, scores in documents.items():
+        assert all(scores[name] is not None for name in REFERENCE_FREE), doc_id
+        assert all((scores[name] is not None) == (doc_id == "000") for name in REFERENCE_BASED)
+        # the copy system outputs Arabic: off target and untranslated
+        assert scores["off_target"] > 0.9 and scores["untranslated"] > 0.9
+    assert not any("skipped" in note for note in summary["notes"])
+
+    shown = cli("show", "latest", "--by", "doc")
+    assert shown.exit_code == 0
+    header, rows = table_rows(shown.stdout)
+    group_line = next(line for line in shown.stdout.splitlines() if "reference-based" in line)
+    assert group_line.index("reference-based") < group_line.index("reference-free")
+    metric_columns = [cell.rsplit(" ", 1)[0] for cell in header[3:]]
+    assert metric_columns == REFERENCE_BASED + REFERENCE_FREE
+    by_doc = {row[0]: dict(zip(metric_columns, row[3:], strict=True)) for row in rows}
+    assert set(by_doc) == {"000", "001", "002", "003"}
+    for doc_id, cells in by_doc.items():
+        assert all(cells[name] != "–" for name in REFERENCE_FREE)
+        assert all((cells[name] != "–") == (doc_id == "000") for name in REFERENCE_BASED)
+
+    leaderboard = cli("show", "latest")
+    header, _ = table_rows(leaderboard.stdout)
+    assert [cell.rsplit(" ", 1)[0] for cell in header[1:12]] == REFERENCE_BASED + REFERENCE_FREE
+
+
+class Unloadable(MeanMetric):
+    """A metric whose model turns out to be missing only when it computes."""
+
+    name = "unloadable"
+
+    def segment_statistics(self, hypotheses, references, sources):
+        raise MetricUnavailable(self.name, "its model is not on disk: set SOMETHING")
+
+    def signature(self) -> str:
+        return "unloadable"
+
+
+def test_a_metric_failing_to_load_while_scoring_is_dropped_and_noted():
+    test_set = load_test_set(None, None, None, "ar", "en")
+    metrics = [Unloadable(), *create_metrics(["chrf"])]
+    record = evaluate(test_set, create_systems(["copy", "again=copy"]), metrics).record
+    assert [m.name for m in record.metrics] == ["chrf"]
+    assert (
+        record.notes[-1] == "metric 'unloadable' skipped: its model is not on disk: set SOMETHING"
+    )
+    for system in ("copy", "again"):
+        assert set(record.scores[system].corpus) == {"chrf"}
+        assert all(set(doc) == {"chrf"} for doc in record.scores[system].documents.values())
+
+
+def test_target_language_reaches_the_metrics(cli, tmp_path: Path):
+    src, hyp = tmp_path / "s.en", tmp_path / "h.ar"
+    src.write_text("The prime minister met the governor in Basra on Monday.\n", encoding="utf-8")
+    hyp.write_text("التقى رئيس الوزراء بالمحافظ في البصرة يوم الاثنين.\n", encoding="utf-8")
+    common = ("--src", src, "--system", f"mt=files:{hyp}", "--metric", "off_target", "--json")
+    into_arabic = json.loads(cli("run", *common, "--src-lang", "en", "--tgt-lang", "ar").stdout)
+    into_french = json.loads(cli("run", *common, "--src-lang", "en", "--tgt-lang", "fr").stdout)
+    assert into_arabic["systems"]["mt"]["corpus"]["off_target"] == 0.0
+    assert into_french["systems"]["mt"]["corpus"]["off_target"] == 1.0
