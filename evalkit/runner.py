@@ -67,7 +67,8 @@ def evaluate(
     started = utc_now()
     clock = time.perf_counter()
     units = scoring_units(test_set)
-    metrics, skipped = available_metrics(metrics)
+    has_source = any(seg.strip() for doc in test_set.documents for seg in doc.source.segments)
+    metrics, skipped = available_metrics(metrics, has_source)
     system_infos: list[SystemInfo] = []
     scores: dict[str, SystemResult] = {}
     unit_hyps: dict[str, list[str]] = {}

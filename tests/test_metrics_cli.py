@@ -93,3 +93,19 @@ def test_target_language_reaches_the_metrics(cli, tmp_path: Path):
     into_french = json.loads(cli("run", *common, "--src-lang", "en", "--tgt-lang", "fr").stdout)
     assert into_arabic["systems"]["mt"]["corpus"]["off_target"] == 0.0
     assert into_french["systems"]["mt"]["corpus"]["off_target"] == 1.0
+
+
+def test_score_without_source_skips_the_metrics_that_read_it(cli, tmp_path: Path):
+    ref, hyp = tmp_path / "ref.txt", tmp_path / "hyp.txt"
+    ref.write_text("Police said 3 people were injured.\nThe talks ended.\n", encoding="utf-8")
+    hyp.write_text("Police said 3 people were hurt.\nthe the the the\n", encoding="utf-8")
+    result = cli("score", "--ref", ref, "--hyp", hyp, "--json")
+    assert result.exit_code == 0, result.output
+    scores = {
+        name: entry["score"]
+        for name, entry in json.loads(result.stdout)["systems"]["hyp.txt"].items()
+    }
+    assert set(scores) == {*REFERENCE_BASED, "off_target", "repetition"}
+    assert scores["repetition"] == 0.5 and scores["off_target"] == 0.0
+    table = cli("score", "--ref", ref, "--hyp", hyp, "--metric", "xqe", "--metric", "chrf")
+    assert "metric 'xqe' skipped: it reads the source text: give --src" in table.stdout

@@ -43,6 +43,8 @@ class Metric(ABC):
     name: str = ""
     #: False for reference-free metrics (quality estimation, diagnostics)
     needs_reference: bool = True
+    #: True for metrics that read the source text (skipped when a test set has none)
+    needs_source: bool = False
     higher_is_better: bool = True
 
     def check_available(self) -> None:  # noqa: B027 - optional hook, most metrics always run

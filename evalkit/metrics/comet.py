@@ -73,6 +73,7 @@ class Comet(MeanMetric):
     """Segment score: COMET's segment score; corpus: their mean (COMET's system score)."""
 
     name = "comet"
+    needs_source = True
     higher_is_better = True
 
     def __init__(self, checkpoint: str | None = None, batch_size: int | None = None) -> None:

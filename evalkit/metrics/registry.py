@@ -70,12 +70,19 @@ def create_metrics(
     return [_FACTORIES[name](context or MetricContext()) for name in chosen]
 
 
-def available_metrics(metrics: Sequence[Metric]) -> tuple[list[Metric], list[MetricUnavailable]]:
-    """The metrics that can run here, and why each of the others cannot."""
+def available_metrics(
+    metrics: Sequence[Metric], has_source: bool = True
+) -> tuple[list[Metric], list[MetricUnavailable]]:
+    """The metrics that can run here, and why each of the others cannot.
+
+    `has_source` is False when the test set has no source text (`score` without `--src`).
+    """
     ready: list[Metric] = []
     skipped: list[MetricUnavailable] = []
     for metric in metrics:
         try:
+            if metric.needs_source and not has_source:
+                raise MetricUnavailable(metric.name, "it reads the source text: give --src")
             metric.check_available()
         except MetricUnavailable as reason:
             skipped.append(reason)

@@ -69,6 +69,7 @@ def embed(texts: Sequence[str], spec: str = DEFAULT_ENCODER) -> np.ndarray:
 class CrossLingualQE(MeanMetric):
     name = "xqe"
     needs_reference = False
+    needs_source = True
     higher_is_better = True
 
     def __init__(self, encoder: str = DEFAULT_ENCODER) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
-from evalkit.results import RunRecord, Score
+from evalkit.results import MetricInfo, RunRecord, Score
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -29,10 +29,13 @@ REFERENCE_BASED = "reference-based"
 REFERENCE_FREE = "reference-free"
 
 
-def _metric_header(record: RunRecord) -> list[tuple[str, bool]]:
+def _ordered_metrics(record: RunRecord) -> list[MetricInfo]:
     """The metrics in table order: reference-based first, then reference-free."""
-    ordered = sorted(record.metrics, key=lambda m: not m.needs_reference)
-    return [(m.name, m.higher_is_better) for m in ordered]
+    return sorted(record.metrics, key=lambda m: not m.needs_reference)
+
+
+def _metric_header(record: RunRecord) -> list[tuple[str, bool]]:
+    return [(m.name, m.higher_is_better) for m in _ordered_metrics(record)]
 
 
 def _add_metric_columns(table: Table, record: RunRecord) -> None:
@@ -42,7 +45,7 @@ def _add_metric_columns(table: Table, record: RunRecord) -> None:
     (quality estimation, diagnostics) cover every document.
     """
     group = None
-    for metric in sorted(record.metrics, key=lambda m: not m.needs_reference):
+    for metric in _ordered_metrics(record):
         name = REFERENCE_BASED if metric.needs_reference else REFERENCE_FREE
         label = f"{metric.name} {'↑' if metric.higher_is_better else '↓'}"
         table.add_column(f"{name if name != group else ''}\n{label}", justify="right")

@@ -54,6 +54,7 @@ class LengthOutlier(MeanMetric):
 
     name = "length_outlier"
     needs_reference = False
+    needs_source = True
     higher_is_better = False
 
     def segment_statistics(

@@ -85,6 +85,7 @@ class NumberMismatch(MeanMetric):
 
     name = "numbers"
     needs_reference = False
+    needs_source = True
     higher_is_better = False
 
     def __init__(self, context: MetricContext | None = None) -> None:

@@ -79,6 +79,7 @@ class Untranslated(MeanMetric):
 
     name = "untranslated"
     needs_reference = False
+    needs_source = True
     higher_is_better = False
 
     def __init__(self, context: MetricContext | None = None) -> None:
