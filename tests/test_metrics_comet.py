@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.errors import UserInputError
 from evalkit.metrics import MetricUnavailable, available_metrics, create_metrics
 from evalkit.metrics.comet import DEFAULT_CHECKPOINT, Comet, resolve_checkpoint
 from evalkit.results import read_record
@@ -81,3 +82,11 @@ def test_cli_run_with_comet_unavailable_prints_why_and_exits_0(
     assert [m.name for m in record.metrics] == ["chrf"]
     assert "comet" not in record.scores["copy"].corpus
     assert any(note.startswith("metric 'comet' skipped:") for note in record.notes)
+
+
+def test_a_bad_batch_size_is_a_user_error(cli, monkeypatch):
+    monkeypatch.setenv("EVALKIT_COMET_BATCH_SIZE", "lots")
+    with pytest.raises(UserInputError, match="EVALKIT_COMET_BATCH_SIZE must be a positive"):
+        Comet()
+    result = cli("run", "--system", "copy", "--metric", "comet")
+    assert result.exit_code == 2 and "EVALKIT_COMET_BATCH_SIZE" in result.stderr

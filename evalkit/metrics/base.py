@@ -6,9 +6,12 @@ and every bootstrap resample are all sums over the same rows, with no re-tokenis
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from evalkit.errors import UserInputError
 
 Stats = list[float]
 
@@ -81,3 +84,13 @@ class MeanMetric(Metric):
 
     def segment_score(self, stats: Stats) -> float:
         return stats[0]
+
+
+def positive_int_from_env(variable: str) -> int | None:
+    """A positive integer setting from the environment; None when unset."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UserInputError(f"{variable} must be a positive integer, not {value!r}")
+    return int(value)

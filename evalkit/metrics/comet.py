@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from evalkit.metrics.base import MeanMetric, MetricUnavailable, Stats
+from evalkit.metrics.base import MeanMetric, MetricUnavailable, Stats, positive_int_from_env
 
 DEFAULT_CHECKPOINT = "Unbabel/wmt22-comet-da"
 MODEL_ENV = "EVALKIT_COMET_MODEL"
@@ -78,7 +78,7 @@ class Comet(MeanMetric):
 
     def __init__(self, checkpoint: str | None = None, batch_size: int | None = None) -> None:
         self.checkpoint = checkpoint or os.environ.get(MODEL_ENV) or DEFAULT_CHECKPOINT
-        self.batch_size = batch_size or int(os.environ.get(BATCH_ENV) or 8)
+        self.batch_size = batch_size or positive_int_from_env(BATCH_ENV) or 8
         lowered = self.checkpoint.lower()
         self.needs_reference = not ("kiwi" in lowered or "-qe" in lowered)
 
