@@ -16,17 +16,19 @@ REFERENCE_BASED = ["bleu", "chrf", "chrf++", "ter", "bertscore"]
 REFERENCE_FREE = ["xqe", "off_target", "untranslated", "numbers", "length_outlier", "repetition"]
 
 
-def table_rows(output: str) -> tuple[list[str], list[list[str]]]:
-    """Header cells (last header line) and body rows of the first rich table printed."""
-    lines = output.splitlines()
-    headers = [line for line in lines if line.startswith("┃")]
-    header = [cell.strip() for cell in headers[-1].strip("┃").split("┃")]
-    rows = [
-        [cell.strip() for cell in line.strip("│").split("│")]
-        for line in lines
-        if line.startswith("│")
-    ]
-    return header, rows
+def tables(output: str) -> list[tuple[list[str], list[list[str]]]]:
+    """(header cells, body rows) of each rich table printed, in order (one-line headers)."""
+    found: list[tuple[list[str], list[list[str]]]] = []
+    for line in output.splitlines():
+        if line.startswith("┃"):
+            found.append(([cell.strip() for cell in line.strip().strip("┃").split("┃")], []))
+        elif line.startswith("│"):
+            found[-1][1].append([cell.strip() for cell in line.strip().strip("│").split("│")])
+    return found
+
+
+def metric_names(header: list[str]) -> list[str]:
+    return [cell.rsplit(" ", 1)[0] for cell in header if cell.endswith(("↑", "↓"))]
 
 
 def test_copy_on_the_seeds_scores_reference_free_metrics_on_every_document(cli):
@@ -43,20 +45,20 @@ def test_copy_on_the_seeds_scores_reference_free_metrics_on_every_document(cli):
 
     shown = cli("show", "latest", "--by", "doc")
     assert shown.exit_code == 0
-    header, rows = table_rows(shown.stdout)
-    group_line = next(line for line in shown.stdout.splitlines() if "reference-based" in line)
-    assert group_line.index("reference-based") < group_line.index("reference-free")
-    metric_columns = [cell.rsplit(" ", 1)[0] for cell in header[3:]]
-    assert metric_columns == REFERENCE_BASED + REFERENCE_FREE
-    by_doc = {row[0]: dict(zip(metric_columns, row[3:], strict=True)) for row in rows}
-    assert set(by_doc) == {"000", "001", "002", "003"}
-    for doc_id, cells in by_doc.items():
-        assert all(cells[name] != "–" for name in REFERENCE_FREE)
-        assert all((cells[name] != "–") == (doc_id == "000") for name in REFERENCE_BASED)
+    assert shown.stdout.index("reference-based") < shown.stdout.index("reference-free")
+    (based_header, based_rows), (free_header, free_rows) = tables(shown.stdout)
+    assert metric_names(based_header) == REFERENCE_BASED
+    assert metric_names(free_header) == REFERENCE_FREE
+    based = {row[0]: row[3:] for row in based_rows}
+    free = {row[0]: row[3:] for row in free_rows}
+    assert set(based) == set(free) == {"000", "001", "002", "003"}
+    for doc_id in based:
+        assert all(cell != "–" for cell in free[doc_id])
+        assert all((cell != "–") == (doc_id == "000") for cell in based[doc_id])
 
-    leaderboard = cli("show", "latest")
-    header, _ = table_rows(leaderboard.stdout)
-    assert [cell.rsplit(" ", 1)[0] for cell in header[1:12]] == REFERENCE_BASED + REFERENCE_FREE
+    (based_header, _), (free_header, _) = tables(cli("show", "latest").stdout)
+    assert metric_names(based_header) == REFERENCE_BASED
+    assert metric_names(free_header) == REFERENCE_FREE
 
 
 class Unloadable(MeanMetric):
