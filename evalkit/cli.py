@@ -34,7 +34,7 @@ from evalkit.corpus.resolve import load_test_set
 from evalkit.embeddings import DEFAULT_ENCODER, load_encoder
 from evalkit.engines import create_systems
 from evalkit.errors import UserInputError
-from evalkit.metrics import create_metrics, metric_names
+from evalkit.metrics import create_metrics, metric_context, metric_names
 from evalkit.report.alignment_table import alignment_json, alignment_table, skipped_lines
 from evalkit.report.tables import (
     by_document,
@@ -190,7 +190,7 @@ def run(
     """Translate a test set with each system, score every output, store the run."""
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
     systems = create_systems(system or ["copy"])
-    metrics = create_metrics(metric)
+    metrics = create_metrics(metric, metric_context(test_set))
     cache = None if no_cache else TranslationCache(cache_path)
     with _progress() as progress:
         tasks: dict[str, Any] = {}
@@ -247,7 +247,7 @@ def score(
     Nothing is stored."""
     test_set = load_test_set(None, src, ref, src_lang, tgt_lang)
     systems = create_systems([f"{Path(h).name}=files:{h}" for h in hyp])
-    metrics = create_metrics(metric)
+    metrics = create_metrics(metric, metric_context(test_set))
     record = evaluate(test_set, systems, metrics, unit="paragraph", command=sys.argv).record
     if as_json:
         _print_json(
@@ -268,7 +268,7 @@ def score(
         return
     out.print(leaderboard(record))
     for line in footer_lines(record):
-        out.print(line, style="dim", highlight=False)
+        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("align")
@@ -607,7 +607,7 @@ def cache_clear(
 def _print_record(record: Any, by: str) -> None:
     out.print(by_document(record) if by == "doc" else leaderboard(record))
     for line in footer_lines(record):
-        out.print(line, style="dim", highlight=False, soft_wrap=True)
+        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
 
 
 def _version_callback(value: bool) -> None:

@@ -20,7 +20,8 @@ from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
 from evalkit.engines.base import fingerprint_digest
 from evalkit.engines.registry import NamedSystem
-from evalkit.metrics.base import Metric
+from evalkit.metrics import available_metrics
+from evalkit.metrics.base import Metric, MetricUnavailable
 from evalkit.results import (
     AlignmentInfo,
     DocumentInfo,
@@ -37,6 +38,8 @@ from evalkit.results import (
 )
 from evalkit.scoring import (
     SCORED_AS_DOCUMENT,
+    ScoringUnit,
+    SystemScores,
     Units,
     score_system,
     scored_as,
@@ -74,6 +77,8 @@ def evaluate(
     clock = time.perf_counter()
     found = scoring_units(test_set, aligner)
     units = found.units
+    has_source = any(seg.strip() for doc in test_set.documents for seg in doc.source.segments)
+    metrics, skipped = available_metrics(metrics, has_source)
     system_infos: list[SystemInfo] = []
     scores: dict[str, SystemResult] = {}
     unit_hyps: dict[str, list[str]] = {}
@@ -86,7 +91,7 @@ def evaluate(
             named.system, test_set, unit=unit, cache=cache, on_progress=progress
         )
         unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses)
-        result = score_system(units, unit_hyps[named.label], metrics)
+        result = _score_available(units, unit_hyps[named.label], metrics, skipped)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
         fingerprint = named.system.fingerprint()
@@ -138,11 +143,34 @@ def evaluate(
             for m in metrics
         ],
         scores=scores,
-        notes=_notes(test_set, found),
+        notes=_notes(test_set, found) + [str(reason) for reason in skipped],
         environment=environment(),
         alignment=_alignment_info(found),
     )
     return Evaluation(record=record, rows=rows)
+
+
+def _score_available(
+    units: Sequence[ScoringUnit],
+    hypotheses: Sequence[str],
+    metrics: list[Metric],
+    skipped: list[MetricUnavailable],
+) -> SystemScores:
+    """Scores metric by metric; a metric that turns out unable to load is dropped and noted."""
+    total = SystemScores(documents={u.doc_id: {} for u in units}, segments=[{} for _ in units])
+    for metric in list(metrics):
+        try:
+            part = score_system(units, hypotheses, [metric])
+        except MetricUnavailable as reason:
+            metrics.remove(metric)
+            skipped.append(reason)
+            continue
+        total.corpus.update(part.corpus)
+        for doc_id, doc_scores in part.documents.items():
+            total.documents[doc_id].update(doc_scores)
+        for row, row_scores in zip(total.segments, part.segments, strict=True):
+            row.update(row_scores)
+    return total
 
 
 def _skipped(segments: tuple[str, ...] | None, line_by_line: bool) -> list[SkippedLineInfo]:

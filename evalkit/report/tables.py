@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
-from evalkit.results import RunRecord, Score
+from evalkit.results import MetricInfo, RunRecord, Score
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -25,65 +25,103 @@ def _best(values: list[Score], higher_is_better: bool) -> Score:
     return max(present) if higher_is_better else min(present)
 
 
-def _metric_header(record: RunRecord) -> list[tuple[str, bool]]:
-    return [(m.name, m.higher_is_better) for m in record.metrics]
+REFERENCE_BASED = "reference-based"
+REFERENCE_FREE = "reference-free"
+
+
+def _metric_groups(record: RunRecord) -> list[tuple[str, list[MetricInfo]]]:
+    """Reference-based metrics (documents with a reference), then reference-free ones
+    (quality estimation and diagnostics, every document); empty groups left out, but
+    always one table, so that systems and documents are listed even without metrics."""
+    groups = [
+        (
+            f"{REFERENCE_BASED} · documents with a reference",
+            [m for m in record.metrics if m.needs_reference],
+        ),
+        (f"{REFERENCE_FREE} · all documents", [m for m in record.metrics if not m.needs_reference]),
+    ]
+    return [(title, metrics) for title, metrics in groups if metrics] or [("no metrics", [])]
+
+
+def _add_metric_columns(table: Table, metrics: list[MetricInfo]) -> None:
+    for m in metrics:  # values never cut ("100.00"); long names fold instead
+        arrow = "↑" if m.higher_is_better else "↓"
+        table.add_column(f"{m.name} {arrow}", justify="right", min_width=6, overflow="fold")
+
+
+def _stacked(title: str, tables: list[Table]) -> Table:
+    """Tables one above the other under one title (a table, for callers that print it)."""
+    grid = Table.grid()
+    grid.title = title
+    grid.title_justify = "left"
+    for table in tables:
+        grid.add_row(table)
+    return grid
 
 
 def leaderboard(record: RunRecord) -> Table:
-    """One row per system, one column per metric, the best value of each column in bold."""
-    metrics = _metric_header(record)
-    table = Table(title=f"{record.test_set.name} · run {record.run_id}", title_justify="left")
-    table.add_column("system", style="cyan", no_wrap=True)
-    for name, higher in metrics:
-        table.add_column(f"{name} {'↑' if higher else '↓'}", justify="right")
-    table.add_column("sec", justify="right", style="dim")
-    table.add_column("tok/s", justify="right", style="dim")
-    table.add_column("cached", justify="right", style="dim")
-    best = {
-        name: _best([record.scores[s.label].corpus.get(name) for s in record.systems], higher)
-        for name, higher in metrics
-    }
-    for system in record.systems:
-        cells = []
-        for name, _ in metrics:
-            value = record.scores[system.label].corpus.get(name)
-            text = _format(value)
-            if value is not None and value == best[name] and len(record.systems) > 1:
-                text = f"[bold]{text}[/bold]"
-            cells.append(text)
-        rate = system.generated_tokens / system.seconds if system.generated_tokens else None
-        table.add_row(
-            system.label,
-            *cells,
-            f"{system.seconds:.1f}",
-            "–" if rate is None else f"{rate:.1f}",
-            f"{system.cache_hits}/{system.cache_hits + system.translated}"
-            if system.kind != "files"
-            else "–",
-        )
-    return table
+    """One row per system and one column per metric, reference-based and reference-free
+    metrics in separate tables; the best value of each column in bold."""
+    tables = []
+    for i, (group, metrics) in enumerate(_metric_groups(record)):
+        table = Table(title=group, title_justify="left", title_style="italic")
+        table.add_column("system", style="cyan", no_wrap=True)
+        _add_metric_columns(table, metrics)
+        if i == 0:
+            table.add_column("sec", justify="right", style="dim")
+            table.add_column("tok/s", justify="right", style="dim")
+            table.add_column("cached", justify="right", style="dim")
+        best = {
+            m.name: _best(
+                [record.scores[s.label].corpus.get(m.name) for s in record.systems],
+                m.higher_is_better,
+            )
+            for m in metrics
+        }
+        for system in record.systems:
+            cells = []
+            for m in metrics:
+                value = record.scores[system.label].corpus.get(m.name)
+                text = _format(value)
+                if value is not None and value == best[m.name] and len(record.systems) > 1:
+                    text = f"[bold]{text}[/bold]"
+                cells.append(text)
+            if i == 0:
+                rate = system.generated_tokens / system.seconds if system.generated_tokens else None
+                cells += [
+                    f"{system.seconds:.1f}",
+                    "–" if rate is None else f"{rate:.1f}",
+                    f"{system.cache_hits}/{system.cache_hits + system.translated}"
+                    if system.kind != "files"
+                    else "–",
+                ]
+            table.add_row(system.label, *cells)
+        tables.append(table)
+    return _stacked(f"{record.test_set.name} · run {record.run_id}", tables)
 
 
 def by_document(record: RunRecord) -> Table:
-    """Scores per document and system, with how each document was scored."""
-    metrics = _metric_header(record)
-    table = Table(title=f"{record.test_set.name} · per document", title_justify="left")
-    table.add_column("doc", style="magenta", no_wrap=True)
-    table.add_column("scored as", style="dim")
-    table.add_column("system", style="cyan", no_wrap=True)
-    for name, higher in metrics:
-        table.add_column(f"{name} {'↑' if higher else '↓'}", justify="right")
-    for doc in record.test_set.documents:
-        for i, system in enumerate(record.systems):
-            doc_scores = record.scores[system.label].documents.get(doc.id, {})
-            table.add_row(
-                doc.id if i == 0 else "",
-                doc.scored_as if i == 0 else "",
-                system.label,
-                *(_format(doc_scores.get(name)) for name, _ in metrics),
-                end_section=i == len(record.systems) - 1,
-            )
-    return table
+    """Scores per document and system, with how each document was scored; reference-based
+    and reference-free metrics in separate tables."""
+    tables = []
+    for group, metrics in _metric_groups(record):
+        table = Table(title=group, title_justify="left", title_style="italic")
+        table.add_column("doc", style="magenta", no_wrap=True)
+        table.add_column("scored as", style="dim")
+        table.add_column("system", style="cyan", no_wrap=True)
+        _add_metric_columns(table, metrics)
+        for doc in record.test_set.documents:
+            for i, system in enumerate(record.systems):
+                doc_scores = record.scores[system.label].documents.get(doc.id, {})
+                table.add_row(
+                    doc.id if i == 0 else "",
+                    doc.scored_as if i == 0 else "",
+                    system.label,
+                    *(_format(doc_scores.get(m.name)) for m in metrics),
+                    end_section=i == len(record.systems) - 1,
+                )
+        tables.append(table)
+    return _stacked(f"{record.test_set.name} · per document", tables)
 
 
 def runs_table(records: list[RunRecord]) -> Table:

