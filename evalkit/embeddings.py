@@ -88,3 +88,21 @@ def load_encoder(spec: str = DEFAULT_ENCODER) -> SentenceEncoder:
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEncoder(spec[3:])
     raise UserInputError(f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r} or 'st:MODEL')")
+
+
+class CachedEncoder:
+    """Remembers every text it has embedded: for work that embeds the same texts many
+    times, such as aligning each candidate document pair when pairing a folder."""
+
+    def __init__(self, encoder: SentenceEncoder) -> None:
+        self._encoder = encoder
+        self.name = encoder.name
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, self._encoder.encode(missing), strict=True))
+        if not texts:
+            return self._encoder.encode([])
+        return np.stack([self._vectors[t] for t in texts])

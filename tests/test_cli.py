@@ -10,17 +10,26 @@ def test_run_scores_the_seeds_and_stores_the_run(cli, results_dir: Path):
     result = cli("run", "--system", "copy", "--name", "smoke")
     assert result.exit_code == 0, result.output
     assert "copy" in result.stdout and "bleu ↑" in result.stdout and "ter ↓" in result.stdout
-    assert "whole document" in result.stdout  # doc 000's reference is not line-aligned
+    assert "aligned units" in result.stdout  # doc 000's reference is not line-aligned
     (folder,) = [p for p in results_dir.iterdir()]
     record = read_record(folder)
     assert record.name == "smoke" and record.test_set.name == "seeds"
     assert [s.label for s in record.systems] == ["copy"]
     assert record.environment["sacrebleu"]
     rows = list(read_segments(folder))
-    # doc 000 as one whole-document unit, then one row per source paragraph of 001-003
-    assert rows[0].doc_id == "000" and rows[0].ref_ids == list(range(1, 16))
-    assert all(row.ref is None for row in rows[1:])
-    assert rows[1].hyp["copy"] == rows[1].src
+    # doc 000 as aligned units covering both sides once, then rows of 001-003 (no reference)
+    aligned = [row for row in rows if row.doc_id == "000"]
+    assert [i for row in aligned for i in row.ref_ids] == list(range(1, 16))
+    assert [i for row in aligned for i in row.src_ids] == list(range(1, 16))
+    assert all(
+        row.confidence is not None and row.scores["copy"]["chrf"] is not None for row in aligned
+    )
+    (alignment,) = record.alignment
+    assert alignment.doc_id == "000" and len(alignment.links) == len(aligned)
+    assert record.test_set.documents[0].scored_as == "aligned"
+    others = rows[len(aligned) :]
+    assert others and all(row.ref is None for row in others)
+    assert others[0].hyp["copy"] == others[0].src
 
 
 def test_run_json_summary(cli, tmp_path: Path):

@@ -9,7 +9,7 @@ they cannot shift the rest (see `lines.py`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -25,15 +25,18 @@ from evalkit.align.costs import (
     length_ratio,
 )
 from evalkit.align.dp import DEFAULT_STEPS, align_sequences
-from evalkit.align.lines import SkippedLine, split_translatable
+from evalkit.align.lines import SkippedLine, non_translatable_reason, split_translatable
 from evalkit.corpus.segment import split_sentences
 from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, load_encoder
 
 AlignUnit = Literal["paragraph", "sentence"]
 Method = Literal["embedding", "length"]
 
-#: below this confidence a link is flagged for a human to check
-LOW_CONFIDENCE = 0.2
+#: a link is flagged for a human to check when its confidence is below this share of the
+#: document's median link confidence. Relative, because confidence levels differ by
+#: domain and encoder (news paragraphs vs short verses): what stands out is a link much
+#: weaker than its neighbours. Unlinked units are always flagged.
+LOW_CONFIDENCE_SHARE = 0.5
 ALIGNER_VERSION = 1
 
 
@@ -52,9 +55,22 @@ class AlignedLink:
     def shape(self) -> str:
         return f"{len(self.src)}:{len(self.ref)}"
 
-    @property
-    def low_confidence(self) -> bool:
-        return self.confidence < LOW_CONFIDENCE
+    #: set by `flag_low_confidence`, which sees the whole document
+    low_confidence: bool = False
+
+
+def flag_low_confidence(links: list[AlignedLink]) -> list[AlignedLink]:
+    """The same links, unlinked ones and those far below the document's median flagged."""
+    linked = sorted(link.confidence for link in links if link.src and link.ref)
+    median = linked[len(linked) // 2] if linked else 0.0
+    return [
+        replace(
+            link,
+            low_confidence=not (link.src and link.ref)
+            or link.confidence < LOW_CONFIDENCE_SHARE * median,
+        )
+        for link in links
+    ]
 
 
 @dataclass
@@ -83,6 +99,10 @@ class Aligner:
         self._encoder_spec = encoder
         self._encoder: SentenceEncoder | None = None
 
+    def use_encoder(self, encoder: SentenceEncoder) -> None:
+        """Use this encoder instead of loading one by name (e.g. a cached one)."""
+        self._encoder = encoder
+
     @property
     def encoder(self) -> SentenceEncoder | None:
         if self.method == "length":
@@ -93,7 +113,12 @@ class Aligner:
 
     def signature(self) -> str:
         steps = ",".join(f"{a}:{b}" for a, b in DEFAULT_STEPS)
-        parts = [f"align:v{ALIGNER_VERSION}", f"method:{self.method}", f"steps:{steps}"]
+        parts = [
+            f"align:v{ALIGNER_VERSION}",
+            f"method:{self.method}",
+            f"steps:{steps}",
+            f"flag-below:{LOW_CONFIDENCE_SHARE}xmedian",
+        ]
         if self.method == "embedding":
             encoder = self.encoder
             assert encoder is not None
@@ -159,6 +184,7 @@ class Aligner:
             )
             for link in self.align_units([src[i] for i in src_kept], [ref[j] for j in ref_kept])
         ]
+        links = flag_low_confidence(links)
         return DocumentAlignment(
             "paragraph",
             self.method,
@@ -188,9 +214,24 @@ class Aligner:
             [len(ref[p - 1]) for g in paragraphs.links for p in g.ref],
         )
         links: list[AlignedLink] = []
+        skipped_src = [
+            SkippedLine(k + 1, src_sentences[k], line.reason)
+            for line in paragraphs.skipped_src
+            for k in src_of[line.index]
+        ]
+        skipped_ref = [
+            SkippedLine(k + 1, ref_sentences[k], line.reason)
+            for line in paragraphs.skipped_ref
+            for k in ref_of[line.index]
+        ]
         for group in paragraphs.links:
-            src_ids = [k for p in group.src for k in src_of[p]]
-            ref_ids = [k for p in group.ref for k in ref_of[p]]
+            # a stray "." or a bracketed tag left as a sentence of its own is set aside too
+            src_ids = _translatable(
+                [k for p in group.src for k in src_of[p]], src_sentences, skipped_src
+            )
+            ref_ids = _translatable(
+                [k for p in group.ref for k in ref_of[p]], ref_sentences, skipped_ref
+            )
             for link in self.align_units(
                 [src_sentences[k] for k in src_ids],
                 [ref_sentences[k] for k in ref_ids],
@@ -205,16 +246,9 @@ class Aligner:
                         link.confidence,
                     )
                 )
-        skipped_src = [
-            SkippedLine(k + 1, src_sentences[k], line.reason)
-            for line in paragraphs.skipped_src
-            for k in src_of[line.index]
-        ]
-        skipped_ref = [
-            SkippedLine(k + 1, ref_sentences[k], line.reason)
-            for line in paragraphs.skipped_ref
-            for k in ref_of[line.index]
-        ]
+        skipped_src.sort(key=lambda line: line.index)
+        skipped_ref.sort(key=lambda line: line.index)
+        links = flag_low_confidence(links)
         return DocumentAlignment(
             "sentence",
             self.method,
@@ -237,6 +271,18 @@ class Aligner:
         if unit == "sentence":
             return self.align_sentences(src, ref, src_lang, ref_lang)
         return self.align_paragraphs(src, ref)
+
+
+def _translatable(ids: list[int], sentences: list[str], skipped: list[SkippedLine]) -> list[int]:
+    """The ids whose sentence has something to translate; the others go to `skipped`."""
+    kept = []
+    for k in ids:
+        reason = non_translatable_reason(sentences[k])
+        if reason is None:
+            kept.append(k)
+        else:
+            skipped.append(SkippedLine(k + 1, sentences[k], reason))
+    return kept
 
 
 def _sentences(paragraphs: Sequence[str], lang: str) -> tuple[list[str], dict[int, list[int]]]:
