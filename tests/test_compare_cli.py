@@ -23,18 +23,23 @@ def run_id(cli, tmp_path: Path) -> str:
     return json.loads(result.stdout)["run_id"]
 
 
-def test_two_runs_of_the_seed_corpus(cli):
-    first = json.loads(cli("run", "--system", "copy", "--json").stdout)["run_id"]
-    second = json.loads(cli("run", "--system", "copy", "--json").stdout)["run_id"]
+def test_two_runs_of_the_seed_corpus(cli, results_dir):
+    args = ("run", "--system", "copy", "--metric", "bleu", "--metric", "xqe", "--json")
+    first = json.loads(cli(*args).stdout)["run_id"]
+    second = json.loads(cli(*args).stdout)["run_id"]
     result = cli("compare", first, second)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "bleu ↑ [95% CI]" in out and "Δ bleu, p" in out
     assert f"copy@{first[16:]}" in out and f"copy@{second[16:]}" in out
-    # the seed corpus gives one reference-scored unit: said next to the interval
-    assert "n=1, few" in out and "only 1 row" in out
     data = json.loads(cli("compare", first, second, "--json").stdout)
-    assert data["results"]["bleu"][f"copy@{second[16:]}"]["delta"] == 0
+    cell = data["results"]["bleu"][f"copy@{second[16:]}"]
+    assert cell["delta"] == 0 and cell["p_value"] == 1.0
+    # document 000 is aligned into paragraph groups: one row each, a real test
+    alignment = read_record(results_dir / first).alignment[0]
+    assert cell["n"] == len(alignment.links) >= 10
+    # the reference-free metric has a row for every paragraph of all four documents
+    assert data["results"]["xqe"][f"copy@{second[16:]}"]["n"] > cell["n"]
 
 
 def test_compare_refuses_runs_on_different_test_sets(cli, run_id, results_dir):

@@ -27,6 +27,11 @@ def _run(tmp_path: Path, log: Path, cache: Path, results: Path) -> subprocess.Po
         str(cache),
         "--results-dir",
         str(results),
+        # what is under test is translation: the cheapest metric and alignment will do
+        "--metric",
+        "chrf",
+        "--align",
+        "length",
         "--json",
     ]
     return subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
