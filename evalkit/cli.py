@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +54,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
+#: width when stdout is not a terminal (a pipe, a file, make's log) and COLUMNS is unset:
+#: rich's 80 columns would clip the score tables, which are what such output is kept for
+PIPED_WIDTH = 160
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH)
 err = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])

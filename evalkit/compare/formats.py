@@ -90,21 +90,44 @@ def delta_text(cell: Cell) -> str:
     return text + (" *" if cell.significant else "")
 
 
+#: above this many metrics the leaderboard puts metrics in rows, not columns, so that it
+#: stays readable at any terminal width
+WIDE_METRICS = 3
+
+
 def leaderboard(comparison: Comparison) -> Table:
-    """One row per system: each metric's score [95% CI] and its difference from the baseline."""
-    columns = ["system"]
-    numeric = set()
-    for m in comparison.metrics:
-        arrow = "↑" if m.higher_is_better else "↓"
-        columns += [f"{m.name} {arrow} [95% CI]", f"Δ {m.name}, p"]
-        numeric |= {len(columns) - 2, len(columns) - 1}
-    rows = []
-    for key in comparison.systems:
-        row: list[Any] = [key + (" (baseline)" if key == comparison.baseline else "")]
+    """Each metric's score [95% CI] per system and its difference from the baseline: one
+    row per system for a few metrics, one row per metric and system for many."""
+    if len(comparison.metrics) > WIDE_METRICS:
+        columns = ["metric", "system", "score [95% CI]", "Δ vs baseline, p"]
+        numeric = {2, 3}
+        rows: list[list[Any]] = []
         for m in comparison.metrics:
-            cell = comparison.cells[m.name][key]
-            row += [score_text(cell), delta_text(cell) if key != comparison.baseline else ""]
-        rows.append(row)
+            arrow = "↑" if m.higher_is_better else "↓"
+            for i, key in enumerate(comparison.systems):
+                cell = comparison.cells[m.name][key]
+                rows.append(
+                    [
+                        f"{m.name} {arrow}" if i == 0 else "",
+                        key + (" (baseline)" if key == comparison.baseline else ""),
+                        score_text(cell),
+                        delta_text(cell) if key != comparison.baseline else "",
+                    ]
+                )
+    else:
+        columns = ["system"]
+        numeric = set()
+        for m in comparison.metrics:
+            arrow = "↑" if m.higher_is_better else "↓"
+            columns += [f"{m.name} {arrow} [95% CI]", f"Δ {m.name}, p"]
+            numeric |= {len(columns) - 2, len(columns) - 1}
+        rows = []
+        for key in comparison.systems:
+            row: list[Any] = [key + (" (baseline)" if key == comparison.baseline else "")]
+            for m in comparison.metrics:
+                cell = comparison.cells[m.name][key]
+                row += [score_text(cell), delta_text(cell) if key != comparison.baseline else ""]
+            rows.append(row)
     test = "paired bootstrap" if comparison.test == "bs" else "approximate randomization"
     notes = [
         f"{test}, {comparison.resamples} resamples, seed {comparison.seed}; 95% CI: bootstrap "
