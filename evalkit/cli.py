@@ -315,8 +315,8 @@ def align_command(
         return
     out.print(alignment_table(doc, alignment, width or None))
     for line in skipped_lines(alignment):
-        out.print(line, style="dim", highlight=False)
-    out.print(f"signature: {alignment.signature}", style="dim", highlight=False)
+        out.print(line, style="dim", highlight=False, soft_wrap=True)
+    out.print(f"signature: {alignment.signature}", style="dim", highlight=False, soft_wrap=True)
 
 
 @app.command()

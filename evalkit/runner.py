@@ -252,6 +252,14 @@ def _notes(test_set: TestSet, found: Units) -> list[str]:
             "reference not aligned to the source line by line; scored on the whole "
             f"document (paragraphs joined), no segment-level scores: {', '.join(whole)}"
         )
+    set_aside = [
+        f"{doc.id} line {line.index} ({line.reason})"
+        for doc in test_set.documents
+        if not doc.aligned
+        for line in split_translatable(doc.source.segments)[1]
+    ]
+    if set_aside:
+        notes.append("source lines with nothing to translate, not scored: " + ", ".join(set_aside))
     without = [doc.id for doc in test_set.documents if doc.reference is None]
     if without:
         notes.append(f"no reference, not in reference-based scores: {', '.join(without)}")

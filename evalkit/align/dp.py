@@ -4,6 +4,9 @@ The search is the one of Gale & Church (1993), vecalign and bertalign: every pat
 the (source, reference) grid made of a fixed set of steps, e.g. 1:1, 2:1, 0:1, is a
 candidate alignment, and the cheapest one wins. What makes a link cheap is the caller's
 business (a `LinkCost`), so the same search serves lengths, embeddings or both.
+
+Written here because the installable ones do not fit: NLTK's `gale_church` takes lengths
+only, and bertalign loads LaBSE from the hub at run time and needs faiss.
 """
 
 from __future__ import annotations

@@ -29,13 +29,13 @@ def alignment_table(doc_id: str, alignment: DocumentAlignment, width: int | None
         title_justify="left",
         show_lines=True,
     )
-    table.add_column("src", justify="right", style="dim", no_wrap=True)
+    table.add_column("src", justify="right", style="dim", no_wrap=True, min_width=3)
     table.add_column("source", ratio=1, overflow="fold")
-    table.add_column("ref", justify="right", style="dim", no_wrap=True)
+    table.add_column("ref", justify="right", style="dim", no_wrap=True, min_width=3)
     table.add_column("reference", ratio=1, overflow="fold")
-    table.add_column("link", justify="center", no_wrap=True)
-    table.add_column("conf", justify="right", no_wrap=True)
-    table.add_column("cost", justify="right", style="dim", no_wrap=True)
+    table.add_column("link", justify="center", no_wrap=True, min_width=4)
+    table.add_column("conf", justify="right", no_wrap=True, min_width=6)
+    table.add_column("cost", justify="right", style="dim", no_wrap=True, min_width=5)
     for link in alignment.links:
         source = " ".join(alignment.src_units[i - 1] for i in link.src)
         reference = " ".join(alignment.ref_units[j - 1] for j in link.ref)
