@@ -92,7 +92,7 @@ def delta_text(cell: Cell) -> str:
 
 #: above this many metrics the leaderboard puts metrics in rows, not columns, so that it
 #: stays readable at any terminal width
-WIDE_METRICS = 3
+WIDE_METRICS = 4
 
 
 def leaderboard(comparison: Comparison) -> Table:
