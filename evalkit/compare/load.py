@@ -54,6 +54,9 @@ class Row:
     ref: str | None
     hyp: dict[str, str] = field(default_factory=dict)
     scores: dict[str, dict[str, Score]] = field(default_factory=dict)
+    #: the alignment link's confidence and flags, when the row came from alignment
+    confidence: float | None = None
+    flags: tuple[str, ...] = ()
 
     @property
     def key(self) -> RowKey:
@@ -210,7 +213,15 @@ def pool_runs(
             seen.add(key)
             row = matched.get(key)
             if row is None:
-                row = Row(key[0], key[1], key[2], segment.src, segment.ref)
+                row = Row(
+                    key[0],
+                    key[1],
+                    key[2],
+                    segment.src,
+                    segment.ref,
+                    confidence=segment.confidence,
+                    flags=tuple(segment.flags),
+                )
                 matched[key] = row
                 order.append(key)
             for system in by_run[run.record.run_id]:

@@ -55,6 +55,15 @@ def _scatters(comparison: Comparison) -> list[str]:
     return out
 
 
+def _link_text(row: Any) -> str:
+    """Which reference lines the row pairs with, for rows that came from alignment."""
+    if row.confidence is None:
+        return ""
+    refs = ",".join(map(str, row.ref_ids)) or "–"
+    flags = f" {', '.join(row.flags)}" if row.flags else ""
+    return f"→ ref {refs} · conf {row.confidence:.2f}{flags}"
+
+
 def _segment_rows(comparison: Comparison) -> list[dict[str, Any]]:
     rows = []
     for row in comparison.pool.rows:
@@ -65,6 +74,8 @@ def _segment_rows(comparison: Comparison) -> list[dict[str, Any]]:
                 "seg": ",".join(map(str, ids)) if len(ids) < 4 else f"{ids[0]}-{ids[-1]}",
                 "src": row.src,
                 "ref": row.ref,
+                "link": _link_text(row),
+                "flagged": bool(row.flags),
                 "systems": [
                     {
                         "key": k,
