@@ -234,7 +234,8 @@ def _notes(test_set: TestSet, found: Units) -> list[str]:
         low = sum(link.low_confidence for link in alignment.links)
         notes.append(
             f"{doc_id}: reference not aligned line by line; scored on {len(alignment.links)} "
-            f"aligned units ({alignment.method} alignment, mean confidence "
+            f"aligned unit{'' if len(alignment.links) == 1 else 's'} ({alignment.method} "
+            "alignment, mean confidence "
             f"{alignment.mean_confidence:.2f}"
             + (
                 f", {low} link(s) flagged low-confidence: check with `evalkit align`)"

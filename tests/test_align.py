@@ -243,3 +243,19 @@ def test_sentence_links_stay_inside_paragraph_links():
             and ref_text in " ".join(ref[j - 1] for j in group.ref)
             for group in paragraphs.links
         )
+
+
+def test_tiny_documents_get_a_length_confidence_and_zero_confidence_is_flagged():
+    from evalkit.align.document import AlignedLink, flag_low_confidence
+
+    aligner = Aligner("embedding")
+    (link,) = aligner.align_units(
+        ["جلس القط على الحصيرة.", "ثم نام طويلا."], ["The cat sat and slept."]
+    )
+    assert link.shape == "2:1"
+    # nothing else in the document to judge the embedding distance against: lengths decide
+    assert link.confidence > 0
+    flagged = flag_low_confidence(
+        [AlignedLink((1,), (1,), 0.5, 0.0), AlignedLink((2,), (2,), 0.5, 0.0)]
+    )
+    assert all(item.low_confidence for item in flagged)

@@ -37,6 +37,10 @@ Method = Literal["embedding", "length"]
 #: domain and encoder (news paragraphs vs short verses): what stands out is a link much
 #: weaker than its neighbours. Unlinked units are always flagged.
 LOW_CONFIDENCE_SHARE = 0.5
+#: below this confidence a link is flagged whatever the median
+LOW_CONFIDENCE_FLOOR = 0.01
+#: see `Aligner.align_units`
+MIN_UNITS_FOR_EMBEDDING_CONFIDENCE = 3
 ALIGNER_VERSION = 1
 
 
@@ -67,7 +71,7 @@ def flag_low_confidence(links: list[AlignedLink]) -> list[AlignedLink]:
         replace(
             link,
             low_confidence=not (link.src and link.ref)
-            or link.confidence < LOW_CONFIDENCE_SHARE * median,
+            or link.confidence < max(LOW_CONFIDENCE_SHARE * median, LOW_CONFIDENCE_FLOOR),
         )
         for link in links
     ]
@@ -159,12 +163,18 @@ class Aligner:
             )
         cost = CombinedCost(length, embedding)
         links = []
+        # An embedding distance is judged against the other units of the document; with
+        # fewer than MIN_UNITS_FOR_EMBEDDING_CONFIDENCE on a side there is nothing to judge
+        # against, and the length probability is the better-founded confidence.
+        judged_by_embedding = embedding is not None and (
+            context is not None or min(len(src), len(ref)) >= MIN_UNITS_FOR_EMBEDDING_CONFIDENCE
+        )
         for link in align_sequences(len(src), len(ref), cost):
             i0, i1 = (link.src[0], link.src[-1] + 1) if link.src else (0, 0)
             j0, j1 = (link.ref[0], link.ref[-1] + 1) if link.ref else (0, 0)
             if not link.src or not link.ref:
                 confidence = 0.0
-            elif embedding is not None:
+            elif judged_by_embedding and embedding is not None:
                 confidence = max(0.0, 1.0 - embedding(i0, i1, j0, j1))
             else:
                 confidence = length.probability(i0, i1, j0, j1)
