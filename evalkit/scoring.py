@@ -131,6 +131,16 @@ class SystemScores:
     segments: list[dict[str, Score]] = field(default_factory=list)
 
 
+def _applies(metric: Metric, unit: ScoringUnit) -> bool:
+    """Reference-based metrics need a reference; reference-free ones judge the output
+    against its source, so a reference paragraph no source paragraph links to (an
+    `unlinked` unit, empty hypothesis) counts against recall but gets no
+    reference-free score."""
+    if metric.needs_reference:
+        return unit.ref is not None
+    return bool(unit.src_ids)
+
+
 def score_system(
     units: Sequence[ScoringUnit], hypotheses: Sequence[str], metrics: Sequence[Metric]
 ) -> SystemScores:
@@ -140,7 +150,7 @@ def score_system(
         documents={doc_id: {} for doc_id in doc_ids}, segments=[{} for _ in units]
     )
     for metric in metrics:
-        rows = [i for i, u in enumerate(units) if u.ref is not None or not metric.needs_reference]
+        rows = [i for i, u in enumerate(units) if _applies(metric, u)]
         stats = (
             metric.segment_statistics(
                 [hypotheses[i] for i in rows],

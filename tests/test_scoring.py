@@ -55,3 +55,19 @@ def test_scores_match_sacrebleu_at_every_level():
     assert scores.segments[1]["bleu"] == pytest.approx(sentence_bleu)
     assert scores.documents["noref"] == {"bleu": None, "chrf": None}
     assert scores.segments[3] == {"bleu": None, "chrf": None}
+
+
+def test_a_reference_only_unit_counts_for_reference_metrics_only():
+    from evalkit.scoring import ScoringUnit
+
+    units = [
+        ScoringUnit("d", (1,), (1,), "جلس القط على الحصيرة.", "the cat sat on the mat"),
+        ScoringUnit("d", (), (2,), "", "a dog barked at night", flags=("unlinked",)),
+    ]
+    scores = score_system(
+        units, ["the cat sat on the mat", ""], create_metrics(["chrf", "length_outlier"])
+    )
+    assert scores.segments[1]["chrf"] == 0.0  # the missing translation costs recall
+    assert scores.segments[1]["length_outlier"] is None  # nothing to judge an output against
+    assert scores.segments[0]["length_outlier"] is not None
+    assert scores.corpus["chrf"] < 100.0
