@@ -188,6 +188,14 @@ def run(
         bool, typer.Option("--no-cache", help="Translate everything again; store nothing.")
     ] = False,
     align: AlignOpt = "embedding",
+    align_unit: Annotated[
+        Literal["paragraph", "sentence"],
+        typer.Option(
+            "--align-unit",
+            help="Score aligned documents on paragraph links, or on sentence links "
+            "(finer; needs --unit sentence and systems that translate).",
+        ),
+    ] = "paragraph",
     encoder: EncoderOpt = DEFAULT_ENCODER,
     as_json: JsonOpt = False,
 ) -> None:
@@ -220,6 +228,7 @@ def run(
                 cache=cache,
                 on_progress=on_progress,
                 aligner=_aligner(align, encoder),
+                align_unit=align_unit,
             )
         finally:
             if cache:

@@ -15,11 +15,13 @@ from importlib import metadata
 
 from evalkit import __version__
 from evalkit.align import Aligner
+from evalkit.align.document import AlignUnit
 from evalkit.align.lines import split_translatable
 from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
-from evalkit.engines.base import fingerprint_digest
+from evalkit.engines.base import PrecomputedSystem, fingerprint_digest
 from evalkit.engines.registry import NamedSystem
+from evalkit.errors import UserInputError
 from evalkit.metrics import available_metrics
 from evalkit.metrics.base import Metric, MetricUnavailable
 from evalkit.results import (
@@ -70,12 +72,15 @@ def evaluate(
     cache: TranslationCache | None = None,
     on_progress: RunProgress | None = None,
     aligner: Aligner | None = None,
+    align_unit: AlignUnit = "paragraph",
 ) -> Evaluation:
     """Translate with every system and score; `aligner` pairs the paragraphs of documents
     whose reference does not follow the source line by line (None: score them whole)."""
     started = utc_now()
     clock = time.perf_counter()
-    found = scoring_units(test_set, aligner)
+    if align_unit == "sentence":
+        _check_sentence_units(systems, unit)
+    found = scoring_units(test_set, aligner, align_unit)
     units = found.units
     has_source = any(seg.strip() for doc in test_set.documents for seg in doc.source.segments)
     metrics, skipped = available_metrics(metrics, has_source)
@@ -90,7 +95,7 @@ def evaluate(
         output = system_hypotheses(
             named.system, test_set, unit=unit, cache=cache, on_progress=progress
         )
-        unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses)
+        unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses, output.pieces)
         result = _score_available(units, unit_hyps[named.label], metrics, skipped)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
@@ -148,6 +153,18 @@ def evaluate(
         alignment=_alignment_info(found),
     )
     return Evaluation(record=record, rows=rows)
+
+
+def _check_sentence_units(systems: Sequence[NamedSystem], unit: Unit) -> None:
+    """Sentence links as scoring units need every system's output sentence by sentence."""
+    if unit != "sentence":
+        raise UserInputError("--align-unit sentence needs --unit sentence")
+    whole = [n.label for n in systems if isinstance(n.system, PrecomputedSystem)]
+    if whole:
+        raise UserInputError(
+            f"--align-unit sentence needs systems that translate sentence by sentence; "
+            f"{', '.join(whole)} give whole lines (use --align-unit paragraph)"
+        )
 
 
 def _score_available(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from evalkit.align import Aligner, DocumentAlignment
+from evalkit.align.document import AlignUnit, document_sentences
 from evalkit.align.lines import split_translatable
 from evalkit.corpus.model import Document, TestSet
 from evalkit.metrics.base import Metric
@@ -39,6 +40,9 @@ class ScoringUnit:
     #: confidence of the alignment link the unit came from (None: not aligned)
     confidence: float | None = None
     flags: tuple[str, ...] = ()
+    #: for units of a sentence alignment: (0-based line, 0-based sentence within the line)
+    #: of each source sentence, to find its translation; empty for line-based units
+    sentence_positions: tuple[tuple[int, int], ...] = ()
 
 
 def scored_as(doc: Document, aligner: Aligner | None = None) -> str:
@@ -57,16 +61,26 @@ class Units:
     alignments: dict[str, DocumentAlignment] = field(default_factory=dict)
 
 
-def scoring_units(test_set: TestSet, aligner: Aligner | None = None) -> Units:
+def scoring_units(
+    test_set: TestSet, aligner: Aligner | None = None, align_unit: AlignUnit = "paragraph"
+) -> Units:
+    """`align_unit` "sentence" makes sentence links the units of aligned documents; their
+    hypotheses then need each system's translation sentence by sentence (`--unit sentence`).
+    """
     result = Units()
     for doc in test_set.documents:
         how = scored_as(doc, aligner)
         src = doc.source.segments
         if how == SCORED_AS_ALIGNED:
             assert doc.reference is not None and aligner is not None
-            alignment = aligner.align_paragraphs(src, doc.reference.segments)
+            alignment = aligner.align(
+                src, doc.reference.segments, align_unit, doc.source.lang, doc.reference.lang
+            )
             result.alignments[doc.id] = alignment
-            result.units += _aligned_units(doc.id, alignment)
+            positions = (
+                _sentence_positions(src, doc.source.lang) if align_unit == "sentence" else []
+            )
+            result.units += _aligned_units(doc.id, alignment, positions)
         elif how == SCORED_AS_DOCUMENT:
             assert doc.reference is not None
             ref = doc.reference.segments
@@ -91,7 +105,15 @@ def scoring_units(test_set: TestSet, aligner: Aligner | None = None) -> Units:
     return result
 
 
-def _aligned_units(doc_id: str, alignment: DocumentAlignment) -> list[ScoringUnit]:
+def _sentence_positions(lines: Sequence[str], lang: str) -> list[tuple[int, int]]:
+    """(line, sentence within line) of every sentence of the document, 0-based."""
+    _, of_line = document_sentences(lines, lang)
+    return [(number - 1, k) for number, ids in of_line.items() for k in range(len(ids))]
+
+
+def _aligned_units(
+    doc_id: str, alignment: DocumentAlignment, positions: Sequence[tuple[int, int]] = ()
+) -> list[ScoringUnit]:
     """One unit per link. An unlinked source paragraph is scored against an empty
     reference and an unlinked reference paragraph against an empty hypothesis, so the
     document's text is covered in full, as when it is scored whole."""
@@ -111,14 +133,28 @@ def _aligned_units(doc_id: str, alignment: DocumentAlignment) -> list[ScoringUni
                 " ".join(alignment.ref_units[j - 1] for j in link.ref),
                 link.confidence,
                 flags,
+                tuple(positions[i - 1] for i in link.src) if positions else (),
             )
         )
     return units
 
 
-def unit_hypotheses(units: Sequence[ScoringUnit], hypotheses: dict[str, list[str]]) -> list[str]:
-    """The hypothesis text of each unit: its source segments' outputs, joined."""
-    return [" ".join(hypotheses[u.doc_id][i - 1] for i in u.src_ids) for u in units]
+def unit_hypotheses(
+    units: Sequence[ScoringUnit],
+    hypotheses: dict[str, list[str]],
+    pieces: dict[str, list[list[str]]] | None = None,
+) -> list[str]:
+    """The hypothesis text of each unit: its source segments' outputs, joined; for a unit
+    of sentences, those sentences' translations (from `pieces`), joined."""
+    out = []
+    for u in units:
+        if u.sentence_positions:
+            if pieces is None:
+                raise ValueError("sentence units need the translation of each sentence")
+            out.append(" ".join(pieces[u.doc_id][line][k] for line, k in u.sentence_positions))
+        else:
+            out.append(" ".join(hypotheses[u.doc_id][i - 1] for i in u.src_ids))
+    return out
 
 
 Score = float | None

@@ -46,6 +46,9 @@ class SystemOutput:
     """Hypotheses plus what it took to get them."""
 
     hypotheses: dict[str, list[str]]
+    #: per document and source line, the translation of each unit of the line (its
+    #: sentences with --unit sentence); None for systems that give whole lines (files)
+    pieces: dict[str, list[list[str]]] | None = None
     units: int = 0
     cache_hits: int = 0
     translated: int = 0
@@ -135,9 +138,11 @@ def system_hypotheses(
     output.translated = len(todo)
     output.generated_tokens = system.generated_tokens - tokens_before
     output.seconds = time.perf_counter() - started
-    output.hypotheses = _reassemble(
-        test_set, pieces, [translations[(p.lang, p.text)] for p in pieces]
-    )
+    output.pieces = _reassemble(test_set, pieces, [translations[(p.lang, p.text)] for p in pieces])
+    output.hypotheses = {
+        doc_id: [" ".join(part for part in line if part) for line in lines]
+        for doc_id, lines in output.pieces.items()
+    }
     return output
 
 
@@ -154,13 +159,11 @@ def _batches(items: list[tuple[str, str]], size: int) -> list[list[tuple[str, st
 
 def _reassemble(
     test_set: TestSet, pieces: list[_Piece], outputs: list[str]
-) -> dict[str, list[str]]:
+) -> dict[str, list[list[str]]]:
+    """Per document and source line, the translations of the line's units in order."""
     parts: dict[str, list[list[str]]] = {
         doc.id: [[] for _ in doc.source.segments] for doc in test_set.documents
     }
     for piece, text in zip(pieces, outputs, strict=True):
         parts[piece.doc_id][piece.segment].append(text.strip())
-    return {
-        doc_id: [" ".join(part for part in segment if part) for segment in segments]
-        for doc_id, segments in parts.items()
-    }
+    return parts

@@ -7,7 +7,12 @@ from pathlib import Path
 
 from evalkit.corpus.manifest import load_manifest_dir
 from evalkit.results import read_record, read_segments
+from tests.conftest import SEED_SOURCE_000
 from tests.synthetic_parallel import verse_pairs
+
+SEED_SOURCE_LINES = [
+    line for line in SEED_SOURCE_000.read_text(encoding="utf-8").splitlines() if line.strip()
+]
 
 
 def test_align_json_has_the_documented_shape(cli):
@@ -123,3 +128,30 @@ def test_pair_refuses_to_overwrite_a_manifest(cli, tmp_path: Path):
     result = cli("pair", folder, "-o", folder / "manifest.json")
     assert result.exit_code == 2 and "already exists" in result.stderr
     assert (folder / "manifest.json").read_text(encoding="utf-8") == "{}"
+
+
+def test_sentence_links_as_scoring_units(cli, results_dir: Path):
+    result = cli("run", "--system", "copy", "--metric", "chrf", "--align-unit", "sentence")
+    assert result.exit_code == 0, result.output
+    (folder,) = list(results_dir.iterdir())
+    (alignment,) = read_record(folder).alignment
+    assert alignment.unit == "sentence"
+    rows = [row for row in read_segments(folder) if row.doc_id == "000"]
+    assert [(row.src_ids, row.ref_ids) for row in rows] == [
+        (link.src, link.ref) for link in alignment.links
+    ]
+    paragraphs = len(SEED_SOURCE_LINES)
+    assert max(i for row in rows for i in row.src_ids) > paragraphs  # sentence numbers
+    # each unit's hypothesis is the translation of exactly its sentences (copy: the source)
+    assert all(row.hyp["copy"] == row.src for row in rows)
+
+
+def test_sentence_units_need_sentence_translations(cli, tmp_path: Path):
+    refused = cli("run", "--system", "copy", "--align-unit", "sentence", "--unit", "paragraph")
+    assert refused.exit_code == 2 and "--unit sentence" in refused.stderr
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    for name in ("000_09131ef7724dbe94.txt",):
+        (outputs / name).write_text("x\n", encoding="utf-8")
+    files = cli("run", "--system", f"mine=files:{outputs}", "--align-unit", "sentence")
+    assert files.exit_code == 2 and "mine give whole lines" in files.stderr

@@ -211,8 +211,8 @@ class Aligner:
     ) -> DocumentAlignment:
         """Sentences aligned inside each paragraph link; 1-based over each side's sentences."""
         paragraphs = self.align_paragraphs(src, ref)
-        src_sentences, src_of = _sentences(src, src_lang)
-        ref_sentences, ref_of = _sentences(ref, ref_lang)
+        src_sentences, src_of = document_sentences(src, src_lang)
+        ref_sentences, ref_of = document_sentences(ref, ref_lang)
         context = None
         if self.encoder is not None:
             context = (
@@ -295,8 +295,14 @@ def _translatable(ids: list[int], sentences: list[str], skipped: list[SkippedLin
     return kept
 
 
-def _sentences(paragraphs: Sequence[str], lang: str) -> tuple[list[str], dict[int, list[int]]]:
-    """All sentences of a document, and the 0-based sentence numbers of each 1-based line."""
+def document_sentences(
+    paragraphs: Sequence[str], lang: str
+) -> tuple[list[str], dict[int, list[int]]]:
+    """All sentences of a document, and the 0-based sentence numbers of each 1-based line.
+
+    The same split as translation with `--unit sentence` (both use `split_sentences`), so
+    sentence k of the alignment is sentence k the system translated.
+    """
     sentences: list[str] = []
     of_line: dict[int, list[int]] = {}
     for number, paragraph in enumerate(paragraphs, start=1):
