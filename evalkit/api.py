@@ -123,14 +123,16 @@ def build_report(
 ) -> Path:
     """Write the self-contained HTML report (`evalkit report`) and return its path; by
     default `report.html` inside the (first) run's folder."""
-    loaded = _runs(runs, results_dir)
-    comparison = compare(
-        pool_runs(loaded, metrics, force=force),
-        baseline,
+    comparison = compare_runs(
+        *runs,
+        baseline=baseline,
+        metrics=metrics,
         resamples=resamples,
         seed=seed,
         test=test,
+        force=force,
+        results_dir=results_dir,
     )
     breakdowns = compute_breakdowns(comparison, top=10)
-    target = Path(output) if output else loaded[0].folder / REPORT_FILE
+    target = Path(output) if output else comparison.pool.runs[0].folder / REPORT_FILE
     return write_report(render_report(comparison, breakdowns), target)
