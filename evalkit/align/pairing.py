@@ -20,6 +20,7 @@ from evalkit.corpus.manifest import MANIFEST_NAME
 from evalkit.corpus.textfile import read_lines
 from evalkit.embeddings import CachedEncoder, SentenceEncoder
 from evalkit.errors import UserInputError
+from evalkit.metrics.diagnostics.language import detect_language
 
 #: below this alignability two documents are not proposed as a pair. Translations measured
 #: 0.16–0.32 (news paragraphs, verse groups); articles on the same topic stay under 0.03.
@@ -43,16 +44,6 @@ class Pairing:
     similarities: dict[tuple[str, str], float]
 
 
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the text's language among common news languages, or None."""
-    from lingua import IsoCode639_1, LanguageDetectorBuilder
-
-    codes = [getattr(IsoCode639_1, code.upper()) for code in _CANDIDATE_LANGUAGES]
-    detector = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
-    language = detector.detect_language_of(text[:2000])
-    return language.iso_code_639_1.name.lower() if language is not None else None
-
-
 def read_folder(folder: Path) -> list[DocumentFile]:
     """Every .txt file of the folder, with its detected language and its paragraphs."""
     files = sorted(p for p in folder.glob("*.txt") if p.is_file())
@@ -63,7 +54,7 @@ def read_folder(folder: Path) -> list[DocumentFile]:
         paragraphs = tuple(line for line in read_lines(path) if line.strip())
         if not paragraphs:
             raise UserInputError("empty document", path)
-        lang = detect_language(" ".join(paragraphs))
+        lang = detect_language(" ".join(paragraphs)[:2000], _CANDIDATE_LANGUAGES)
         if lang is None:
             raise UserInputError("could not tell the language of this file", path)
         documents.append(DocumentFile(path, lang, paragraphs))

@@ -44,6 +44,13 @@ def _detector(codes: tuple[str, ...]) -> Any:
     return LanguageDetectorBuilder.from_languages(*dict.fromkeys(languages)).build()
 
 
+def detect_language(text: str, codes: Sequence[str] = COMMON_LANGUAGES) -> str | None:
+    """ISO 639-1 code of the text's language among `codes`, or None when lingua cannot
+    tell. The detector for a set of codes is built once per process."""
+    found = _detector(tuple(codes)).detect_language_of(text)
+    return found.iso_code_639_1.name.lower() if found is not None else None
+
+
 class OffTarget(MeanMetric):
     """1 for a segment whose hypothesis is not in the target language, else 0.
 
