@@ -128,6 +128,7 @@ def evaluate(
         )
         for i, u in enumerate(units)
     ]
+    test_set_info = _test_set_info(test_set, aligner)
     record = RunRecord(
         run_id=new_run_id(name),
         name=name,
@@ -136,7 +137,7 @@ def evaluate(
         started=started,
         finished=utc_now(),
         duration_s=round(time.perf_counter() - clock, 3),
-        test_set=_test_set_info(test_set, aligner),
+        test_set=test_set_info,
         systems=system_infos,
         metrics=[
             MetricInfo(
@@ -148,7 +149,7 @@ def evaluate(
             for m in metrics
         ],
         scores=scores,
-        notes=_notes(test_set, found) + [str(reason) for reason in skipped],
+        notes=_notes(test_set, test_set_info, found) + [str(reason) for reason in skipped],
         environment=environment(),
         alignment=_alignment_info(found),
     )
@@ -245,7 +246,7 @@ def _alignment_info(found: Units) -> list[AlignmentInfo]:
     ]
 
 
-def _notes(test_set: TestSet, found: Units) -> list[str]:
+def _notes(test_set: TestSet, info: TestSetInfo, found: Units) -> list[str]:
     notes = []
     for doc_id, alignment in found.alignments.items():
         low = sum(link.low_confidence for link in alignment.links)
@@ -271,10 +272,9 @@ def _notes(test_set: TestSet, found: Units) -> list[str]:
             f"document (paragraphs joined), no segment-level scores: {', '.join(whole)}"
         )
     set_aside = [
-        f"{doc.id} line {line.index} ({line.reason})"
-        for doc in test_set.documents
-        if not doc.aligned
-        for line in split_translatable(doc.source.segments)[1]
+        f"{doc.id} line {line.line} ({line.reason})"
+        for doc in info.documents
+        for line in doc.skipped_source_lines
     ]
     if set_aside:
         notes.append("source lines with nothing to translate, not scored: " + ", ".join(set_aside))
