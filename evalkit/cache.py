@@ -1,9 +1,12 @@
 """A content-addressed translation cache in SQLite.
 
 Key: sha256 of (engine fingerprint, source language, target language, source text). A
-translation is stored as soon as its batch is done, in WAL mode, so an interrupted run
-(Ctrl-C or kill -9) loses at most the batch in flight and a rerun translates only what is
-missing. Identical inputs to an identical engine are never translated twice.
+translation is stored as soon as the engine hands it over (a batch engine at the end of
+its batch, a served model request by request), each in its own commit, in WAL mode, so an
+interrupted run (Ctrl-C, kill -9, a lost connection) loses only what was in flight and a
+rerun translates only what is missing. Identical inputs to an identical engine are never
+translated twice. Whether the generation cap cut a translation off is kept with it, so a
+rerun from the cache flags the same segments.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 
 import platformdirs
 
+from evalkit.engines.base import Translation
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
     key TEXT PRIMARY KEY,
@@ -26,7 +31,8 @@ CREATE TABLE IF NOT EXISTS translations (
     tgt_lang TEXT NOT NULL,
     source TEXT NOT NULL,
     translation TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    truncated INTEGER NOT NULL DEFAULT 0
 )
 """
 
@@ -58,28 +64,42 @@ class TranslationCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(translations)")}
+        if "truncated" not in columns:  # a cache file written before the column existed
+            self._db.execute(
+                "ALTER TABLE translations ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0"
+            )
         self._db.commit()
         self.hits = 0
         self.misses = 0
 
-    def get_many(self, keys: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def get_many(self, keys: list[str]) -> dict[str, Translation]:
+        found: dict[str, Translation] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT key, translation FROM translations WHERE key IN ({marks})", chunk
+                f"SELECT key, translation, truncated FROM translations WHERE key IN ({marks})",
+                chunk,
             )
-            found.update(rows.fetchall())
+            found.update((key, Translation(text, bool(cut))) for key, text, cut in rows)
         self.hits += len(found)
         self.misses += len(keys) - len(found)
         return found
 
-    def put_many(self, engine: str, src_lang: str, tgt_lang: str, pairs: Iterable[tuple[str, str]]):
-        """Store (source, translation) pairs and commit at once: one batch, one transaction."""
+    def put_many(
+        self,
+        engine: str,
+        src_lang: str,
+        tgt_lang: str,
+        pairs: Iterable[tuple[str, Translation]],
+    ) -> None:
+        """Store (source, translation) pairs and commit at once: one call, one transaction."""
         now = time.time()
         self._db.executemany(
-            "INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO translations "
+            "(key, engine, src_lang, tgt_lang, source, translation, created, truncated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     cache_key(engine, src_lang, tgt_lang, src),
@@ -87,8 +107,9 @@ class TranslationCache:
                     src_lang,
                     tgt_lang,
                     src,
-                    hyp,
+                    hyp.text,
                     now,
+                    int(hyp.truncated),
                 )
                 for src, hyp in pairs
             ],

@@ -37,6 +37,7 @@ from evalkit.engines import create_systems
 from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics, metric_context, metric_names
 from evalkit.report.alignment_table import alignment_json, alignment_table, skipped_lines
+from evalkit.report.dry_run import dry_run_json, dry_run_table
 from evalkit.report.tables import (
     by_document,
     footer_lines,
@@ -47,7 +48,7 @@ from evalkit.report.tables import (
 from evalkit.results import DEFAULT_RESULTS_DIR, find_run, list_runs, read_record, write_run
 from evalkit.runner import evaluate
 from evalkit.translate import Progress as TranslationProgress
-from evalkit.translate import Unit
+from evalkit.translate import Unit, plan_translation
 
 app = typer.Typer(
     help="Translate test sets with several systems, score them, store and compare runs.",
@@ -197,22 +198,38 @@ def run(
         ),
     ] = "paragraph",
     encoder: EncoderOpt = DEFAULT_ENCODER,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Count what each system would translate (and, for served models, the "
+            "requests and prompt tokens it would send); translate and store nothing.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Translate a test set with each system, score every output, store the run."""
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
     systems = create_systems(system or ["copy"])
+    if dry_run:
+        cache = None if no_cache else TranslationCache(cache_path)
+        try:
+            plans = {n.label: plan_translation(n.system, test_set, unit, cache) for n in systems}
+        finally:
+            if cache:
+                cache.close()
+        if as_json:
+            _print_json(dry_run_json(plans))
+        else:
+            out.print(dry_run_table(plans))
+        return
     metrics = create_metrics(metric, metric_context(test_set))
     cache = None if no_cache else TranslationCache(cache_path)
     with _progress() as progress:
         tasks: dict[str, Any] = {}
 
         def on_progress(label: str, state: TranslationProgress) -> None:
-            rate = (
-                f"{state.generated_tokens / state.seconds:.1f} tok/s"
-                if state.generated_tokens and state.seconds
-                else ""
-            )
+            rate = _rate(state)
             if label not in tasks:
                 tasks[label] = progress.add_task(label, total=state.total, rate=rate)
             progress.update(tasks[label], completed=state.done, total=state.total, rate=rate)
@@ -239,6 +256,18 @@ def run(
         return
     _print_record(evaluation.record, by="system")
     out.print(f"run stored in [bold]{folder}[/bold]", highlight=False)
+
+
+def _rate(state: TranslationProgress) -> str:
+    """Requests/s (served models) and tokens/s, for the progress bar."""
+    if not state.seconds:
+        return ""
+    parts = []
+    if state.requests:
+        parts.append(f"{state.requests / state.seconds:.2f} req/s")
+    if state.generated_tokens:
+        parts.append(f"{state.generated_tokens / state.seconds:.1f} tok/s")
+    return ", ".join(parts)
 
 
 @app.command()

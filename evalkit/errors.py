@@ -28,3 +28,20 @@ class UserInputError(Exception):
                 where += f":{self.line}"
             where += ": "
         return f"{where}{self.args[0]}"
+
+
+class ServiceError(UserInputError):
+    """A server or API a system depends on failed (unreachable, refused, broken answers)
+    after its retries. Everything finished before the failure is kept in the cache."""
+
+    exit_code = 3
+
+
+class UnitFailed(Exception):
+    """An engine could not translate the unit at `index` of the list it was given; the
+    harness turns this into a `ServiceError` naming the document and line."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        self.index = index
+        self.reason = reason
+        super().__init__(reason)

@@ -24,10 +24,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalkit.errors import UserInputError
 
-SCHEMA_VERSION = 2
-#: versions this code reads: 2 added alignment, skipped lines and per-row confidence, all
-#: with defaults, so version 1 records read as runs without alignment
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+#: versions this code reads: 2 added alignment, skipped lines and per-row confidence; 3
+#: added what served systems sent (requests, retries, tokens) and per-row system flags
+#: (`truncated`); all with defaults, so older records read as runs without them
+READABLE_VERSIONS = (1, 2, 3)
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.jsonl"
 DEFAULT_RESULTS_DIR = Path("results")
@@ -103,6 +104,14 @@ class SystemInfo(_Record):
     cache_hits: int = 0
     translated: int = 0
     generated_tokens: int = 0
+    #: units whose translation the generation cap cut off (kept, flagged on their rows)
+    truncated: int = 0
+    #: served systems only: HTTP requests sent in this run (retries included), retries,
+    #: and the tokens the server counted; None for systems that run in this process
+    requests: int | None = None
+    retries: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
 
 class MetricInfo(_Record):
@@ -149,6 +158,9 @@ class SegmentRow(_Record):
     confidence: float | None = None
     #: e.g. "low-confidence" (check this pair by eye), "unlinked" (no counterpart found)
     flags: list[str] = []
+    #: per system label, flags on that system's hypothesis: "truncated" (the generation
+    #: cap cut a unit of it off); systems without flags are left out
+    hyp_flags: dict[str, list[str]] = {}
 
 
 def utc_now() -> str:

@@ -19,7 +19,7 @@ from evalkit.align.document import AlignUnit
 from evalkit.align.lines import split_translatable
 from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
-from evalkit.engines.base import PrecomputedSystem, fingerprint_digest
+from evalkit.engines.base import PrecomputedSystem, RequestStats, fingerprint_digest
 from evalkit.engines.registry import NamedSystem
 from evalkit.errors import UserInputError
 from evalkit.metrics import available_metrics
@@ -87,6 +87,7 @@ def evaluate(
     system_infos: list[SystemInfo] = []
     scores: dict[str, SystemResult] = {}
     unit_hyps: dict[str, list[str]] = {}
+    unit_flags: dict[str, list[list[str]]] = {}
     segment_scores = {}
     for named in systems:
         progress = (
@@ -96,6 +97,7 @@ def evaluate(
             named.system, test_set, unit=unit, cache=cache, on_progress=progress
         )
         unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses, output.pieces)
+        unit_flags[named.label] = [_truncation_flags(u, output.truncated) for u in units]
         result = _score_available(units, unit_hyps[named.label], metrics, skipped)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
@@ -112,6 +114,8 @@ def evaluate(
                 cache_hits=output.cache_hits,
                 translated=output.translated,
                 generated_tokens=output.generated_tokens,
+                truncated=output.truncated_units,
+                **_request_fields(output.requests),
             )
         )
     rows = [
@@ -125,6 +129,7 @@ def evaluate(
             scores={label: segment_scores[label][i] for label in segment_scores},
             confidence=u.confidence,
             flags=list(u.flags),
+            hyp_flags={label: flags[i] for label, flags in unit_flags.items() if flags[i]},
         )
         for i, u in enumerate(units)
     ]
@@ -154,6 +159,22 @@ def evaluate(
         alignment=_alignment_info(found),
     )
     return Evaluation(record=record, rows=rows)
+
+
+def _truncation_flags(unit: ScoringUnit, truncated: dict[str, set[int]]) -> list[str]:
+    """["truncated"] when a source line of the unit had a translation cut off."""
+    lines = truncated.get(unit.doc_id)
+    if not lines:
+        return []
+    if unit.sentence_positions:
+        touched = {line for line, _ in unit.sentence_positions}
+    else:
+        touched = {i - 1 for i in unit.src_ids}
+    return ["truncated"] if touched & lines else []
+
+
+def _request_fields(stats: RequestStats | None) -> dict[str, int]:
+    return vars(stats).copy() if stats is not None else {}
 
 
 def _check_sentence_units(systems: Sequence[NamedSystem], unit: Unit) -> None:

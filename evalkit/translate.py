@@ -2,9 +2,10 @@
 
 Engines translate units (sentences or whole paragraphs). Units go through the cache
 first; what is missing is sorted by length (a batch decodes until its longest member
-ends, so similar lengths waste less), translated batch by batch, and stored in the cache
-as each batch completes. The translated units of a paragraph are then joined back into
-one line, so every later stage sees hypotheses laid out exactly like the source.
+ends, so similar lengths waste less), handed to the engine batch by batch, and stored in
+the cache as soon as the engine hands each translation back (a served model: request by
+request). The translated units of a paragraph are then joined back into one line, so
+every later stage sees hypotheses laid out exactly like the source.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from typing import Literal
 from evalkit.cache import TranslationCache, cache_key
 from evalkit.corpus.model import TestSet
 from evalkit.corpus.segment import split_sentences
-from evalkit.engines.base import PrecomputedSystem, System, TranslationEngine
+from evalkit.engines.base import (
+    PrecomputedSystem,
+    RequestPlan,
+    RequestStats,
+    System,
+    Translation,
+    TranslationEngine,
+)
+from evalkit.errors import ServiceError, UnitFailed
 
 Unit = Literal["sentence", "paragraph"]
 
@@ -28,6 +37,8 @@ class Progress:
     total: int
     generated_tokens: int = 0
     seconds: float = 0.0
+    #: requests sent to a server so far (0 for engines that run in this process)
+    requests: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -55,6 +66,14 @@ class SystemOutput:
     generated_tokens: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: per document, the 0-based source lines with a unit the generation cap cut off
+    truncated: dict[str, set[int]] = field(default_factory=dict)
+    #: what a served engine sent in this run (None: an engine in this process)
+    requests: RequestStats | None = None
+
+    @property
+    def truncated_units(self) -> int:
+        return sum(len(lines) for lines in self.truncated.values())
 
 
 def translation_units(test_set: TestSet, unit: Unit) -> list[_Piece]:
@@ -98,52 +117,122 @@ def system_hypotheses(
     distinct = list(dict.fromkeys((p.lang, p.text) for p in pieces))
     keys = {item: cache_key(engine, item[0], tgt, item[1]) for item in distinct}
     found = cache.get_many(list(keys.values())) if cache else {}
-    translations = {item: found[keys[item]] for item in distinct if keys[item] in found}
+    translations: dict[tuple[str, str], Translation] = {
+        item: found[keys[item]] for item in distinct if keys[item] in found
+    }
     todo = [item for item in distinct if item not in translations]
     todo.sort(key=lambda item: (item[0], -len(item[1])))
     output = SystemOutput({}, units=len(pieces), cache_hits=len(distinct) - len(todo))
     tokens_before = system.generated_tokens
-    done = output.cache_hits
+    stats_before = system.request_stats()
+    stats_before = RequestStats(**vars(stats_before)) if stats_before else None
+    progress = Progress(output.cache_hits, len(distinct))
 
     def report() -> None:
         if on_progress:
-            on_progress(
-                Progress(
-                    done,
-                    len(distinct),
-                    system.generated_tokens - tokens_before,
-                    time.perf_counter() - started,
-                )
-            )
+            progress.generated_tokens = system.generated_tokens - tokens_before
+            progress.seconds = time.perf_counter() - started
+            stats = system.request_stats()
+            progress.requests = stats.requests - stats_before.requests if stats_before else 0
+            on_progress(progress)
 
     report()
-    for batch in _batches(todo, system.batch_size):
-        lang = batch[0][0]
-        result = system.translate([text for _, text in batch], lang, tgt)
-        if len(result) != len(batch):
-            raise RuntimeError(
-                f"{system.kind} returned {len(result)} translations for {len(batch)} segments"
-            )
-        translations.update(zip(batch, result, strict=True))
-        if cache:
-            cache.put_many(
-                engine,
-                lang,
-                tgt,
-                [(text, hyp) for (_, text), hyp in zip(batch, result, strict=True)],
-            )
-        done += len(batch)
-        report()
-    system.close()
+    try:
+        for batch in _batches(todo, system.batch_size):
+            lang = batch[0][0]
+
+            def store(index: int, translation: Translation, batch=batch, lang=lang) -> None:
+                translations[batch[index]] = translation
+                if cache:
+                    cache.put_many(engine, lang, tgt, [(batch[index][1], translation)])
+                progress.done += 1
+                report()
+
+            try:
+                system.translate_each([text for _, text in batch], lang, tgt, store)
+            except UnitFailed as failure:
+                raise ServiceError(
+                    _where(pieces, batch[failure.index]) + f": {failure.reason}"
+                ) from None
+    finally:
+        system.close()
     output.translated = len(todo)
     output.generated_tokens = system.generated_tokens - tokens_before
+    output.requests = _stats_since(stats_before, system.request_stats())
     output.seconds = time.perf_counter() - started
-    output.pieces = _reassemble(test_set, pieces, [translations[(p.lang, p.text)] for p in pieces])
+    ordered = [translations[(p.lang, p.text)] for p in pieces]
+    output.pieces = _reassemble(test_set, pieces, [t.text for t in ordered])
+    for piece, translation in zip(pieces, ordered, strict=True):
+        if translation.truncated:
+            output.truncated.setdefault(piece.doc_id, set()).add(piece.segment)
     output.hypotheses = {
         doc_id: [" ".join(part for part in line if part) for line in lines]
         for doc_id, lines in output.pieces.items()
     }
     return output
+
+
+@dataclass(frozen=True)
+class TranslationPlan:
+    """What translating a test set with one system would take, before any of it is done."""
+
+    units: int
+    distinct: int
+    cached: int
+    #: for served engines: the requests and prompt tokens the missing units would send
+    requests: RequestPlan | None = None
+
+    @property
+    def to_translate(self) -> int:
+        return self.distinct - self.cached
+
+
+def plan_translation(
+    system: System,
+    test_set: TestSet,
+    unit: Unit = "sentence",
+    cache: TranslationCache | None = None,
+) -> TranslationPlan:
+    """Count units, cache hits and (served engines) requests and tokens; translate nothing."""
+    if not isinstance(system, TranslationEngine):
+        lines = sum(len(doc.source.segments) for doc in test_set.documents)
+        return TranslationPlan(lines, lines, lines)
+    pieces = translation_units(test_set, unit)
+    engine = system.fingerprint_hash()
+    tgt = test_set.tgt_lang
+    distinct = list(dict.fromkeys((p.lang, p.text) for p in pieces))
+    keys = [cache_key(engine, lang, tgt, text) for lang, text in distinct]
+    found = cache.get_many(keys) if cache else {}
+    todo = [item for item, key in zip(distinct, keys, strict=True) if key not in found]
+    # nothing missing: one empty batch still tells a served engine from a local one
+    batches = _batches(todo, len(todo)) or [[]]
+    plans = [
+        system.plan([text for _, text in batch], batch[0][0] if batch else "", tgt)
+        for batch in batches
+    ]
+    requests = None
+    if all(plan is not None for plan in plans):
+        requests = RequestPlan(
+            requests=sum(p.requests for p in plans if p),
+            prompt_tokens=sum(p.prompt_tokens for p in plans if p),
+            exact=all(p.exact for p in plans if p),
+            max_completion_tokens=sum(p.max_completion_tokens for p in plans if p),
+        )
+    return TranslationPlan(len(pieces), len(distinct), len(distinct) - len(todo), requests)
+
+
+def _where(pieces: list[_Piece], item: tuple[str, str]) -> str:
+    """`doc line N` of the first unit with this text: where a failed request came from."""
+    for piece in pieces:
+        if (piece.lang, piece.text) == item:
+            return f"{piece.doc_id} line {piece.segment + 1}"
+    return "a unit"
+
+
+def _stats_since(before: RequestStats | None, now: RequestStats | None) -> RequestStats | None:
+    if before is None or now is None:
+        return None
+    return RequestStats(**{name: getattr(now, name) - getattr(before, name) for name in vars(now)})
 
 
 def _batches(items: list[tuple[str, str]], size: int) -> list[list[tuple[str, str]]]:

@@ -6,6 +6,7 @@ from evalkit.engines import (  # noqa: F401  (importing registers each kind)
     files,
     hf_causal,
     hf_seq2seq,
+    openai_api,
     packaged,
 )
 from evalkit.engines.base import PrecomputedSystem, System, TranslationEngine

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +68,40 @@ class System(ABC):
         return fingerprint_digest(self.fingerprint())
 
 
+@dataclass(frozen=True)
+class Translation:
+    """One unit's translation, and whether the generation cap cut it off."""
+
+    text: str
+    truncated: bool = False
+
+
+@dataclass
+class RequestStats:
+    """What an engine that talks to a server sent: kept in the run record per system."""
+
+    requests: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class RequestPlan:
+    """What a served engine would send, counted before sending anything (a dry run)."""
+
+    requests: int
+    prompt_tokens: int
+    #: False when the prompt tokens are estimated from characters (nothing could count them)
+    exact: bool
+    #: the sum of the per-unit generation caps: the most the run could generate
+    max_completion_tokens: int
+
+
+#: called with the unit's index in the list given to the engine, as soon as it is done
+OnTranslated = Callable[[int, Translation], None]
+
+
 class TranslationEngine(System):
     """A system that translates text; batching, caching and documents live in the harness."""
 
@@ -79,6 +115,28 @@ class TranslationEngine(System):
     @abstractmethod
     def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
         """Translate each segment; the result has the same length and order."""
+
+    def translate_each(
+        self, segments: list[str], src_lang: str, tgt_lang: str, on_done: OnTranslated
+    ) -> None:
+        """Translate, handing over each unit as soon as it is done, so the harness can
+        store it at once. Engines that finish units one by one (a server answering
+        concurrent requests) override this; batch engines hand over a batch at its end."""
+        outputs = self.translate(segments, src_lang, tgt_lang)
+        if len(outputs) != len(segments):
+            raise RuntimeError(
+                f"{self.kind} returned {len(outputs)} translations for {len(segments)} segments"
+            )
+        for index, text in enumerate(outputs):
+            on_done(index, Translation(text))
+
+    def plan(self, segments: list[str], src_lang: str, tgt_lang: str) -> RequestPlan | None:
+        """What translating these units would send to a server; None for local engines."""
+        return None
+
+    def request_stats(self) -> RequestStats | None:
+        """Requests, retries and tokens sent so far; None for engines that send none."""
+        return None
 
     def close(self) -> None:
         """Free the model; called once the system has translated everything."""

@@ -33,6 +33,9 @@ DEFAULT_INSTRUCTION = (
 )
 
 PLAIN_TEMPLATE = "{source} text:\n{text}\n\n{target} translation:\n"
+#: the completion prompt for base models behind a server, in the style of lm-eval's
+#: translation tasks; the reply ends at the first newline
+COMPLETION_TEMPLATE = "{source}: {text}\n{target}:"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,16 @@ def read_examples(path: Path) -> list[Example]:
                 'each line must be a JSON object {"src": ..., "tgt": ...}', path, line_no
             ) from None
     return examples
+
+
+def load_instruction(instruction_file: str | None) -> str:
+    """The user-turn instruction: from a file, or the default; it must hold {text}."""
+    if not instruction_file:
+        return DEFAULT_INSTRUCTION
+    instruction = "\n".join(read_lines(Path(instruction_file)))
+    if "{text}" not in instruction:
+        raise UserInputError("the instruction must contain {text}", instruction_file)
+    return instruction
 
 
 def chat_messages(
@@ -129,13 +142,7 @@ class PromptBuilder:
         self, tokenizer: Any, instruction_file: str | None, examples_file: str | None
     ) -> None:
         self.tokenizer = tokenizer
-        self.instruction = (
-            "\n".join(read_lines(Path(instruction_file)))
-            if instruction_file
-            else DEFAULT_INSTRUCTION
-        )
-        if "{text}" not in self.instruction:
-            raise UserInputError("the instruction must contain {text}", instruction_file)
+        self.instruction = load_instruction(instruction_file)
         self.examples = read_examples(Path(examples_file)) if examples_file else []
 
     @property
@@ -173,8 +180,8 @@ class PromptBuilder:
         return {
             "system_prompt": SYSTEM_PROMPT,
             "instruction": self.instruction,
-            "examples_sha256": _sha256(examples),
-            "template_sha256": _sha256(str(template)),
+            "examples_sha256": sha256_text(examples),
+            "template_sha256": sha256_text(str(template)),
         }
 
     def clean(self, outputs: list[str], sources: list[str]) -> list[str]:
@@ -188,7 +195,7 @@ class PromptBuilder:
         return cleaned
 
 
-def _sha256(text: str) -> str:
+def sha256_text(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import platformdirs
 
 from evalkit.engines.chat_prompt import PromptBuilder
-from evalkit.engines.decoding import new_token_budget
+from evalkit.engines.decoding import cut_to_budgets, new_token_budget, unit_budgets
 from evalkit.engines.hf_causal import CausalOptions
 from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.model_source import ModelSource
@@ -76,6 +76,8 @@ def _slug(revision: str) -> str:
 @register("ct2")
 class CT2Engine(ModelEngine):
     Options = CT2Options
+    #: 2: the generation cap is per unit, not per batch
+    engine_version = 2
     options: CT2Options
 
     def __init__(
@@ -169,17 +171,18 @@ class CT2Engine(ModelEngine):
             self._tokens(p, add_special_tokens=not chat)
             for p in self.prompt.prompts(segments, src_lang, tgt_lang)
         ]
+        budgets = unit_budgets(self.options, self.prompt.source_lengths(segments))
         results = generator.generate_batch(
             prompts,
-            max_length=new_token_budget(self.options, self.prompt.source_lengths(segments)),
+            max_length=max(budgets),
             sampling_topk=1,
             beam_size=self.options.beam_size,
             include_prompt_in_result=False,
             end_token=self.prompt.stop_tokens(),
         )
         outputs = []
-        for result in results:
-            ids = result.sequences_ids[0]
+        sequences = cut_to_budgets([r.sequences_ids[0] for r in results], budgets)
+        for ids in sequences:
             self.generated_tokens += len(ids)
             outputs.append(self.tokenizer.decode(ids, skip_special_tokens=False))
         return self.prompt.clean(outputs, segments)

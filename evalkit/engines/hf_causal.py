@@ -12,7 +12,7 @@ from typing import Any
 
 from evalkit.engines.base import DecodingOptions
 from evalkit.engines.chat_prompt import PromptBuilder
-from evalkit.engines.decoding import new_token_budget, setup_torch
+from evalkit.engines.decoding import cut_to_budgets, setup_torch, unit_budgets
 from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.registry import register
 
@@ -29,6 +29,8 @@ class CausalOptions(DecodingOptions):
 @register("hf-causal")
 class HFCausalEngine(ModelEngine):
     Options = CausalOptions
+    #: 2: the generation cap is per unit, not per batch
+    engine_version = 2
     options: CausalOptions
 
     @cached_property
@@ -82,18 +84,19 @@ class HFCausalEngine(ModelEngine):
             add_special_tokens=not self.prompt.has_chat_template,
         )
         stop_ids = [tokenizer.convert_tokens_to_ids(t) for t in self.prompt.stop_tokens()]
+        budgets = unit_budgets(self.options, self.prompt.source_lengths(segments))
         with torch.inference_mode():
             generated = model.generate(
                 **batch,
                 num_beams=self.options.beam_size,
                 do_sample=False,
-                max_new_tokens=new_token_budget(self.options, self.prompt.source_lengths(segments)),
+                max_new_tokens=max(budgets),
                 eos_token_id=stop_ids,
                 pad_token_id=tokenizer.pad_token_id,
             )
         new_tokens = generated[:, batch["input_ids"].shape[1] :]
         outputs = []
-        for row in new_tokens.tolist():
+        for row in cut_to_budgets(new_tokens.tolist(), budgets):
             kept = []
             for token in row:
                 if token in stop_ids:

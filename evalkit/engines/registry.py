@@ -1,6 +1,11 @@
 """Systems by name: `--system [LABEL=]KIND[:ARGUMENT][,KEY=VALUE...]`.
 
-Examples: `copy`, `mt=files:out/`, `hf-seq2seq:Helsinki-NLP/opus-mt-ar-en,beam_size=4`.
+Examples: `copy`, `mt=files:out/`, `hf-seq2seq:Helsinki-NLP/opus-mt-ar-en,beam_size=4`,
+`openai:MODEL,base_url=http://host-a:8000/v1|http://host-b:8000/v1`.
+
+Values cannot hold commas (they separate options); list-valued options take `|` between
+items. Options that need more (JSON, commas) come from a file the system names, such as
+`options_file=` of the served-model engine.
 
 Engine modules register their class with `@register`; heavy engines import their
 libraries inside the class, so listing or creating light systems stays fast.
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from evalkit.engines.base import System
+from evalkit.engines.credentials import refuse_credentials_in_spec, refuse_secret_options
 from evalkit.errors import UserInputError
 
 _REGISTRY: dict[str, type[System]] = {}
@@ -48,6 +54,7 @@ class NamedSystem:
 
 def create_system(spec: str) -> NamedSystem:
     """Parse a spec string and build the system it names."""
+    refuse_credentials_in_spec(spec)
     label = None
     body = spec
     match = _LABEL.match(spec)
@@ -55,6 +62,7 @@ def create_system(spec: str) -> NamedSystem:
         label, body = match.group(1), match.group(2)
     kind, _, rest = body.partition(":")
     argument, options = _split_options(rest, spec)
+    refuse_secret_options(options)
     if kind not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
         raise UserInputError(f"unknown system kind {kind!r} in {spec!r} (known: {known})")
