@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,43 @@ def write_manifest_dir(folder: Path, documents: list[dict], files: dict[str, str
     manifest = {"schema_version": 1, "name": folder.name, "documents": documents}
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory):
+    """The real vLLM server (CPU build, own venv) serving the packaged 0.5B model's float32
+    checkpoint, with an API key, started once per test session and stopped at its end.
+    Skipped where no vLLM environment exists, unless EVALKIT_REQUIRE_VLLM is set (CI)."""
+    from evalkit.serving import packaged_checkpoint, start_vllm, vllm_python
+    from tests.served import SERVED_NAME, ServedModel
+
+    running = os.environ.get("EVALKIT_TEST_VLLM_URL")  # a server already up (development)
+    if running:
+        yield ServedModel(
+            running,
+            os.environ.get("EVALKIT_TEST_VLLM_MODEL", SERVED_NAME),
+            os.environ.get("EVALKIT_TEST_VLLM_KEY", ""),
+            Path(os.devnull),
+        )
+        return
+    try:
+        vllm_python()
+    except FileNotFoundError as missing:
+        if os.environ.get("EVALKIT_REQUIRE_VLLM"):
+            pytest.fail(str(missing))
+        pytest.skip(str(missing))
+    key = "sk-evalkit-test-" + secrets.token_hex(16)
+    folder = packaged_checkpoint("qwen2.5-coder-0.5b-instruct")
+    log = tmp_path_factory.mktemp("vllm") / "server.log"
+    with start_vllm(folder, SERVED_NAME, log, api_key=key) as server:
+        yield ServedModel(server.base_url, SERVED_NAME, key, log)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Figures measured by the served-model tests, printed at the end of the run."""
+    from tests.served import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("served-model figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

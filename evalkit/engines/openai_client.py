@@ -218,6 +218,8 @@ class OpenAIClient:
     async def run_bounded(self, job: Job, count: int) -> None:
         """`job(http, index, limiter)` for every index, at most `concurrency` at a time.
         The first job to fail cancels the others (whatever finished is already stored)."""
+        if not count:
+            return
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=None)
         limiter = None
         if self.requests_per_minute:

@@ -161,6 +161,11 @@ def run_summary(record: RunRecord, path: str | None = None) -> dict[str, Any]:
                 "fingerprint": s.fingerprint_hash,
                 "corpus": record.scores[s.label].corpus,
                 "documents": record.scores[s.label].documents,
+                "truncated": s.truncated,
+                "requests": s.requests,
+                "retries": s.retries,
+                "prompt_tokens": s.prompt_tokens,
+                "completion_tokens": s.completion_tokens,
             }
             for s in record.systems
         },
