@@ -123,10 +123,10 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(upstream.content)
 
-            def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+            def do_GET(self) -> None:
                 self._forward("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._forward("POST")
 
         return Handler
