@@ -68,3 +68,15 @@ def test_model_without_chat_template_gets_the_plain_prompt(tmp_path):
     engine = create_system(f"hf-causal:{folder}").system
     (prompt,) = engine.prompt.prompts(["نص"], "ar", "en")
     assert prompt == "Arabic text:\nنص\n\nEnglish translation:\n"
+
+
+def test_units_cut_at_their_cap_are_flagged_alike_by_both_engines(tiny_chat_model):
+    spec = f"{tiny_chat_model},max_new_tokens=3"
+    reference = create_system(f"hf-causal:{spec}").system.translate_units(SENTENCES, "ar", "en")
+    fast = create_system(f"ct2:{spec}").system.translate_units(SENTENCES, "ar", "en")
+    assert fast == reference and any(t.truncated for t in reference)
+    roomy = create_system(f"hf-causal:{tiny_chat_model},max_new_tokens=64").system
+    uncapped = roomy.translate_units(SENTENCES, "ar", "en")
+    for capped, free in zip(reference, uncapped, strict=True):
+        # cut off exactly when the uncapped output needed more than the cap allowed
+        assert capped.truncated == (free.text != capped.text or free.truncated)

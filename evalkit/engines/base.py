@@ -116,19 +116,26 @@ class TranslationEngine(System):
     def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
         """Translate each segment; the result has the same length and order."""
 
+    def translate_units(
+        self, segments: list[str], src_lang: str, tgt_lang: str
+    ) -> list[Translation]:
+        """Translations with whether the generation cap cut each off; engines that can
+        tell override this (and define `translate` from it)."""
+        return [Translation(text) for text in self.translate(segments, src_lang, tgt_lang)]
+
     def translate_each(
         self, segments: list[str], src_lang: str, tgt_lang: str, on_done: OnTranslated
     ) -> None:
         """Translate, handing over each unit as soon as it is done, so the harness can
         store it at once. Engines that finish units one by one (a server answering
         concurrent requests) override this; batch engines hand over a batch at its end."""
-        outputs = self.translate(segments, src_lang, tgt_lang)
+        outputs = self.translate_units(segments, src_lang, tgt_lang)
         if len(outputs) != len(segments):
             raise RuntimeError(
                 f"{self.kind} returned {len(outputs)} translations for {len(segments)} segments"
             )
-        for index, text in enumerate(outputs):
-            on_done(index, Translation(text))
+        for index, translation in enumerate(outputs):
+            on_done(index, translation)
 
     def plan(self, segments: list[str], src_lang: str, tgt_lang: str) -> RequestPlan | None:
         """What translating these units would send to a server; None for local engines."""

@@ -18,8 +18,14 @@ from typing import Any, Literal
 
 import platformdirs
 
+from evalkit.engines.base import Translation
 from evalkit.engines.chat_prompt import PromptBuilder
-from evalkit.engines.decoding import cut_to_budgets, new_token_budget, unit_budgets
+from evalkit.engines.decoding import (
+    cut_to_budgets,
+    new_token_budget,
+    reached_budget,
+    unit_budgets,
+)
 from evalkit.engines.hf_causal import CausalOptions
 from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.model_source import ModelSource
@@ -128,8 +134,14 @@ class CT2Engine(ModelEngine):
         return self._model
 
     def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        return [t.text for t in self.translate_units(segments, src_lang, tgt_lang)]
+
+    def translate_units(
+        self, segments: list[str], src_lang: str, tgt_lang: str
+    ) -> list[Translation]:
         if self.is_seq2seq:
-            return self._translate_seq2seq(segments, src_lang, tgt_lang)
+            texts = self._translate_seq2seq(segments, src_lang, tgt_lang)
+            return [Translation(text) for text in texts]
         return self._translate_causal(segments, src_lang, tgt_lang)
 
     def _tokens(self, text: str, add_special_tokens: bool = True) -> list[str]:
@@ -164,7 +176,9 @@ class CT2Engine(ModelEngine):
             outputs.append(tokenizer.decode(ids, skip_special_tokens=True).strip())
         return outputs
 
-    def _translate_causal(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+    def _translate_causal(
+        self, segments: list[str], src_lang: str, tgt_lang: str
+    ) -> list[Translation]:
         generator = self._load()
         chat = self.prompt.has_chat_template
         prompts = [
@@ -185,4 +199,6 @@ class CT2Engine(ModelEngine):
         for ids in sequences:
             self.generated_tokens += len(ids)
             outputs.append(self.tokenizer.decode(ids, skip_special_tokens=False))
-        return self.prompt.clean(outputs, segments)
+        cut = [reached_budget(ids, b) for ids, b in zip(sequences, budgets, strict=True)]
+        texts = self.prompt.clean(outputs, segments)
+        return [Translation(t, c) for t, c in zip(texts, cut, strict=True)]

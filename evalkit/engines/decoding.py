@@ -28,6 +28,12 @@ def cut_to_budgets(sequences: Sequence[Sequence[int]], budgets: Sequence[int]) -
     return [list(seq[:budget]) for seq, budget in zip(sequences, budgets, strict=True)]
 
 
+def reached_budget(sequence: Sequence[int], budget: int) -> bool:
+    """Whether a generation (stop token excluded) used its whole budget: cut off, as a
+    server reports with finish_reason "length"."""
+    return len(sequence) >= budget
+
+
 def new_token_budget(options: DecodingOptions, source_lengths: Sequence[int]) -> int:
     """The largest unit budget of a batch: what a batch decoder is told to generate."""
     return max(unit_budgets(options, source_lengths), default=1)

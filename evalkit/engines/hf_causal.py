@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from evalkit.engines.base import DecodingOptions
+from evalkit.engines.base import DecodingOptions, Translation
 from evalkit.engines.chat_prompt import PromptBuilder
-from evalkit.engines.decoding import cut_to_budgets, setup_torch, unit_budgets
+from evalkit.engines.decoding import cut_to_budgets, reached_budget, setup_torch, unit_budgets
 from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.registry import register
 
@@ -72,6 +72,11 @@ class HFCausalEngine(ModelEngine):
         return self._model
 
     def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        return [t.text for t in self.translate_units(segments, src_lang, tgt_lang)]
+
+    def translate_units(
+        self, segments: list[str], src_lang: str, tgt_lang: str
+    ) -> list[Translation]:
         import torch
 
         model = self._load()
@@ -95,8 +100,8 @@ class HFCausalEngine(ModelEngine):
                 pad_token_id=tokenizer.pad_token_id,
             )
         new_tokens = generated[:, batch["input_ids"].shape[1] :]
-        outputs = []
-        for row in cut_to_budgets(new_tokens.tolist(), budgets):
+        outputs, cut = [], []
+        for row, budget in zip(cut_to_budgets(new_tokens.tolist(), budgets), budgets, strict=True):
             kept = []
             for token in row:
                 if token in stop_ids:
@@ -104,4 +109,6 @@ class HFCausalEngine(ModelEngine):
                 kept.append(token)
             self.generated_tokens += len(kept)  # as CTranslate2 counts: without the stop token
             outputs.append(tokenizer.decode(kept, skip_special_tokens=False))
-        return self.prompt.clean(outputs, segments)
+            cut.append(reached_budget(kept, budget))
+        texts = self.prompt.clean(outputs, segments)
+        return [Translation(t, c) for t, c in zip(texts, cut, strict=True)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Literal
 
-from evalkit.engines.base import TranslationEngine
+from evalkit.engines.base import Translation, TranslationEngine
 from evalkit.engines.ct2 import CT2Engine, CT2Options
 from evalkit.engines.hf_causal import CausalOptions, HFCausalEngine
 from evalkit.engines.model_source import ModelSource
@@ -67,8 +67,13 @@ class PackagedEngine(TranslationEngine):
         }
 
     def translate(self, segments: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        return [t.text for t in self.translate_units(segments, src_lang, tgt_lang)]
+
+    def translate_units(
+        self, segments: list[str], src_lang: str, tgt_lang: str
+    ) -> list[Translation]:
         before = self.inner.generated_tokens
-        outputs = self.inner.translate(segments, src_lang, tgt_lang)
+        outputs = self.inner.translate_units(segments, src_lang, tgt_lang)
         self.generated_tokens += self.inner.generated_tokens - before
         return outputs
 
