@@ -209,3 +209,18 @@ def test_a_prompt_too_long_for_the_context_names_its_segment(vllm_server, cli, t
     assert result.exit_code == 3
     assert "line 2" in result.stderr and "context" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_completions_mode_with_the_model_chat_template_gives_the_chat_text(
+    vllm_server, sentences, served_outputs
+):
+    from evalkit.serving import packaged_checkpoint
+
+    folder = packaged_checkpoint("qwen2.5-coder-0.5b-instruct")
+    spec = vllm_server.spec(f"mode=completions,tokenizer={folder},concurrency=4")
+    rendered = create_system(spec).system.translate(sentences[:4], "ar", "en")
+    assert rendered == served_outputs[:4]
+    plain = create_system(vllm_server.spec("mode=completions,concurrency=4")).system
+    outputs = plain.translate(sentences[:4], "ar", "en")
+    assert all("\n" not in output for output in outputs)
+    assert plain.request_stats().requests == 4

@@ -184,6 +184,15 @@ class OpenAIEngine(TranslationEngine):
         return AutoTokenizer.from_pretrained(self.options.tokenizer)
 
     @cached_property
+    def _builder(self) -> PromptBuilder | None:
+        """Completions mode with a local tokenizer: its chat template renders the prompt
+        exactly as the local chat engines do."""
+        if self._local_tokenizer is None:
+            return None
+        o = self.options
+        return PromptBuilder(self._local_tokenizer, o.instruction_file, o.examples_file)
+
+    @cached_property
     def _counter(self) -> str:
         """Who counts source tokens for the per-unit cap: checked once, in the fingerprint.
         Also checks that the servers are there and serve the model."""
@@ -236,17 +245,14 @@ class OpenAIEngine(TranslationEngine):
             return self.options.stop
         if self.options.mode == "chat":
             return []
-        if self._local_tokenizer is not None:
-            return PromptBuilder(self._local_tokenizer, None, None).stop_tokens()
+        if self._builder is not None:
+            return self._builder.stop_tokens()
         return ["\n"]
 
     def _prompt(self, text: str, src_lang: str, tgt_lang: str) -> str:
         """Completions mode: the whole prompt, rendered here."""
-        if self._local_tokenizer is not None:
-            builder = PromptBuilder(
-                self._local_tokenizer, self.options.instruction_file, self.options.examples_file
-            )
-            return builder.prompts([text], src_lang, tgt_lang)[0]
+        if self._builder is not None:
+            return self._builder.prompts([text], src_lang, tgt_lang)[0]
         names = {"source": language_name(src_lang), "target": language_name(tgt_lang)}
         shots = "".join(
             self.template.format(text=e.src, **names) + " " + e.tgt + "\n\n" for e in self.examples

@@ -157,7 +157,9 @@ class OpenAIClient:
             answer = self._sync("POST", "//tokenize", {"model": model, "prompt": "a"}, 0)
         except ServiceError:
             return False
-        return _token_count(answer) is not None
+        # a route of another shape (llama.cpp's wants "content") counts nothing: not usable
+        count = _token_count(answer)
+        return count is not None and count > 0
 
     def _sync(self, method: str, path: str, body: dict | None, spread: int) -> dict[str, Any]:
         """One request from synchronous code (the checks before a run), with retries."""
