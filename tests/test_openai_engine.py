@@ -308,3 +308,13 @@ def test_dry_run_counts_requests_and_prompt_tokens_and_sends_nothing(
     assert plan["max_completion_tokens"] == sum(budgets)
     assert fake.generations == []
     assert_nothing_written(results_dir)
+
+
+def test_requests_per_minute_spaces_requests(fake: FakeOpenAI) -> None:
+    # 600 a minute: one every 0.1 s, so five requests take at least 0.4 s (a lower bound,
+    # which a slow machine cannot break)
+    engine = engine_for(fake.base_url, "requests_per_minute=600,concurrency=5")
+    started = time.perf_counter()
+    engine.translate(["a", "b", "c", "d", "e"], "ar", "en")
+    assert time.perf_counter() - started >= 0.4
+    assert engine.request_stats().requests == 5
