@@ -90,7 +90,9 @@ def compute_breakdowns(
     if top and comparison.metrics:
         names = {m.name: m for m in comparison.metrics}
         if top_metric is not None and top_metric not in names:
-            raise UserInputError(f"--top-metric {top_metric!r} is not compared")
+            raise UserInputError(
+                f"top_metric {top_metric!r} is not among the compared metrics ({', '.join(names)})"
+            )
         metric = names[top_metric] if top_metric else comparison.metrics[0]
         result.top = [
             diff

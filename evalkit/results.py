@@ -201,18 +201,22 @@ def write_run(results_dir: Path, record: RunRecord, rows: Iterable[SegmentRow]) 
 
 
 def list_runs(results_dir: Path) -> list[RunRecord]:
-    """Every readable run in `results_dir`, oldest first; unreadable folders are skipped."""
+    """Every readable run in `results_dir`, oldest first; unreadable folders are skipped.
+
+    Ordered by start time, then, for runs started in the same second (the record keeps
+    whole seconds), by when the record was written: never by the random part of the id."""
     if not results_dir.is_dir():
         return []
-    records = []
-    for folder in sorted(results_dir.iterdir()):
+    found = []
+    for folder in results_dir.iterdir():
         if folder.name.startswith(".") or not (folder / RUN_FILE).is_file():
             continue
         try:
-            records.append(read_record(folder))
+            record = read_record(folder)
         except UserInputError:
             continue
-    return records
+        found.append(((record.started, (folder / RUN_FILE).stat().st_mtime_ns), record))
+    return [record for _, record in sorted(found, key=lambda item: item[0])]
 
 
 def find_run(results_dir: Path, ref: str) -> Path:

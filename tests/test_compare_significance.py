@@ -206,3 +206,16 @@ def test_few_rows_are_flagged_and_never_significant():
     assert any("only 4 rows" in w for w in comparison.warnings)
     one = compare(_pool({"a": [0.9], "b": [0.1]}, [qe])).cells["xqe"]["b"]
     assert one.p_value is None and not one.significant
+
+
+def test_an_unknown_top_metric_names_the_api_argument_and_the_choices():
+    from evalkit.api import compute_breakdowns
+    from evalkit.errors import UserInputError
+
+    qe = MetricInfo(name="xqe", signature="x", higher_is_better=True, needs_reference=False)
+    comparison = compare(_pool({"a": [0.5, 0.6, 0.7], "b": [0.4, 0.6, 0.9]}, [qe]))
+    with pytest.raises(UserInputError) as refused:
+        compute_breakdowns(comparison, top_metric="no-such-metric")
+    message = str(refused.value)
+    assert "top_metric" in message and "--top-metric" not in message
+    assert all(m.name in message for m in comparison.metrics)

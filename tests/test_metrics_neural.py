@@ -136,3 +136,15 @@ def test_missing_neural_extra_skips_with_the_install_line(monkeypatch):
     assert [m.name for m in ready] == ["chrf"]
     assert [s.metric for s in skipped] == ["bertscore", "xqe"]
     assert all("pip install 'evalkit[neural]'" in str(s) for s in skipped)
+
+
+def test_xqe_embedding_cache_evicts_before_reading_what_it_counted_as_cached(xqe, monkeypatch):
+    from evalkit.metrics import xqe as xqe_module
+
+    monkeypatch.setattr(xqe_module, "_cache", {})
+    monkeypatch.setattr(xqe_module, "CACHE_SIZE", len(ARABIC))
+    first = embed(ARABIC[:2])
+    # a partial hit (ARABIC[1]) with new texts that overflow the cache
+    again = embed([ARABIC[1], ARABIC[2], REFERENCES[0]])
+    assert np.allclose(again[0], first[1], atol=1e-5)
+    assert len(xqe_module._cache) <= len(ARABIC)

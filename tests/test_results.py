@@ -50,3 +50,17 @@ def test_unknown_schema_version_is_refused(tmp_path: Path, evaluation):
     path.write_text(text.replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 99'))
     with pytest.raises(UserInputError, match="schema_version 99"):
         read_record(folder)
+
+
+def test_latest_of_runs_started_in_the_same_second_is_the_one_stored_last(
+    tmp_path: Path, evaluation
+):
+    # same start second, ids whose random parts sort the other way round
+    stamp = evaluation.record.run_id.split("-")[0] + "-000000"
+    later = evaluation.record.model_copy(update={"run_id": f"{stamp}-0000"})
+    earlier = evaluation.record.model_copy(update={"run_id": f"{stamp}-ffff"})
+    first = write_run(tmp_path, earlier, evaluation.rows)
+    second = write_run(tmp_path, later, evaluation.rows)
+    stamp_ns = (first / RUN_FILE).stat().st_mtime_ns
+    os.utime(second / RUN_FILE, ns=(stamp_ns + 1_000_000, stamp_ns + 1_000_000))
+    assert find_run(tmp_path, "latest") == second

@@ -1,5 +1,7 @@
 """Documents go to engines as units in batches and come back as one line per segment."""
 
+import pytest
+
 from evalkit.cache import TranslationCache
 from evalkit.corpus.model import Document, Side, TestSet
 from evalkit.engines.base import DecodingOptions, TranslationEngine
@@ -83,3 +85,27 @@ def test_cache_serves_a_second_run_and_repeated_lines_once(tmp_path):
     assert (
         out1.hypotheses == out2.hypotheses == {"d": ["<نفس الجملة.>", "<نفس الجملة.>", "<أخرى.>"]}
     )
+
+
+def test_an_engine_is_closed_when_translation_fails():
+    from evalkit.corpus.resolve import load_test_set
+    from evalkit.engines.base import NoOptions
+
+    class Failing(TranslationEngine):
+        Options = NoOptions
+        kind = "test-failing"
+        closed = False
+
+        def fingerprint(self):
+            return {"kind": self.kind}
+
+        def translate(self, segments, src_lang, tgt_lang):
+            raise RuntimeError("model crashed")
+
+        def close(self):
+            self.closed = True
+
+    engine = Failing(None)
+    with pytest.raises(RuntimeError, match="model crashed"):
+        system_hypotheses(engine, load_test_set())
+    assert engine.closed

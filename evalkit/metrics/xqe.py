@@ -51,10 +51,12 @@ def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
 def embed(texts: Sequence[str], spec: str = DEFAULT_ENCODER) -> np.ndarray:
     """Unit vectors of texts, long ones as the mean of their pieces, cached by text."""
     wanted = {piece for text in texts for piece in pieces(text)}
+    # evict before deciding what is missing: clearing afterwards would drop pieces this
+    # call counted as cached and is about to read
+    if len(_cache) + len(wanted) > CACHE_SIZE:
+        _cache.clear()
     missing = [piece for piece in wanted if (spec, piece) not in _cache]
     if missing:
-        if len(_cache) + len(missing) > CACHE_SIZE:
-            _cache.clear()
         for piece, vector in zip(missing, load_encoder(spec).encode(missing), strict=True):
             _cache[spec, piece] = vector
     rows = []
