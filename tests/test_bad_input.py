@@ -96,3 +96,36 @@ def test_hypothesis_file_with_wrong_line_count(cli, results_dir, tmp_path):
 def test_unknown_system_and_metric(cli, results_dir):
     _assert_refused(cli("run", "--system", "nmt:x"), results_dir, "unknown system kind 'nmt'")
     _assert_refused(cli("run", "--metric", "meteor"), results_dir, "unknown metric 'meteor'")
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "symlink"])
+def test_manifest_files_outside_the_folder_are_refused(cli, results_dir, tmp_path, how):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("a private file\n", encoding="utf-8")
+    folder = tmp_path / "set"
+    name = {"relative": "../secret.txt", "absolute": str(outside), "symlink": "link.txt"}[how]
+    doc = {"id": "a", "source": {"file": name, "lang": "ar"}}
+    write_manifest_dir(folder, [doc], {})
+    if how == "symlink":
+        (folder / "link.txt").symlink_to(outside)
+    result = cli("run", "--data", folder)
+    _assert_refused(result, results_dir, "manifest.json", "outside the test set's folder")
+    assert "a private file" not in result.output
+
+
+@pytest.mark.parametrize("doc_id", ["../a", "a/b", "a\\b", ".hidden", "tab\there", " a"])
+def test_document_ids_unsafe_as_file_names_are_refused(cli, results_dir, tmp_path, doc_id):
+    doc = {"id": doc_id, "source": {"file": "a.txt", "lang": "ar"}}
+    folder = write_manifest_dir(tmp_path / "set", [doc], {"a.txt": AR})
+    result = cli("run", "--data", folder)
+    _assert_refused(result, results_dir, "manifest.json", "not safe as a file name")
+
+
+def test_a_symlink_inside_the_folder_is_followed(cli, results_dir, tmp_path):
+    folder = write_manifest_dir(
+        tmp_path / "set", [{"id": "a", "source": {"file": "link.txt", "lang": "ar"}}], {}
+    )
+    (folder / "real.txt").write_text(AR, encoding="utf-8")
+    (folder / "link.txt").symlink_to(folder / "real.txt")
+    result = cli("run", "--data", folder, "-m", "chrf")
+    assert result.exit_code == 0, result.output

@@ -19,6 +19,7 @@ translates source line i; leave it false when the translation was edited freely.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -97,7 +98,8 @@ def load_manifest_dir(folder: Path, origin: str | None = None) -> TestSet:
                 f"document {spec.id!r}: no source language (set source.lang or source_lang)",
                 manifest_path,
             )
-        source = _read_side(folder / spec.source.file, src_lang)
+        _check_id(spec.id, manifest_path)
+        source = _read_side(_inside(folder, spec.source.file, spec.id, manifest_path), src_lang)
         reference = None
         if spec.reference is not None:
             ref_lang = spec.reference.lang or manifest.target_lang
@@ -107,7 +109,9 @@ def load_manifest_dir(folder: Path, origin: str | None = None) -> TestSet:
                     f"target_lang {manifest.target_lang!r}",
                     manifest_path,
                 )
-            reference = _read_side(folder / spec.reference.file, ref_lang)
+            reference = _read_side(
+                _inside(folder, spec.reference.file, spec.id, manifest_path), ref_lang
+            )
             if spec.aligned and len(reference.segments) != len(source.segments):
                 raise UserInputError(
                     f"document {spec.id!r} is marked aligned but has "
@@ -124,6 +128,35 @@ def load_manifest_dir(folder: Path, origin: str | None = None) -> TestSet:
         tgt_lang=manifest.target_lang,
         documents=tuple(documents),
     )
+
+
+#: what a document id may not hold: ids name files (`files:` outputs, exports), so no
+#: path separators, control characters or a leading dot
+_UNSAFE_ID = re.compile(r"[/\\\x00-\x1f\x7f]|^\.|^\s|\s$")
+
+
+def _check_id(doc_id: str, manifest_path: Path) -> None:
+    if not doc_id or _UNSAFE_ID.search(doc_id):
+        raise UserInputError(
+            f"document id {doc_id!r} is not safe as a file name (no '/', '\\', control "
+            "characters, leading dot or surrounding spaces)",
+            manifest_path,
+        )
+
+
+def _inside(folder: Path, name: str, doc_id: str, manifest_path: Path) -> Path:
+    """The file a manifest names, refused unless it lies inside the manifest's folder once
+    `..`, absolute paths and symbolic links are resolved: a shared test set must never
+    read anything else on the machine."""
+    path = folder / name
+    root = folder.resolve()
+    if not path.resolve().is_relative_to(root):
+        raise UserInputError(
+            f"document {doc_id!r}: file {name!r} lies outside the test set's folder "
+            f"({root}); a manifest may only name files inside it",
+            manifest_path,
+        )
+    return path
 
 
 def _read_side(path: Path, lang: str) -> Side:
