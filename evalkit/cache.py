@@ -22,6 +22,7 @@ from pathlib import Path
 import platformdirs
 
 from evalkit.engines.base import Translation
+from evalkit.errors import UserInputError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -60,7 +61,25 @@ class TranslationCache:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_cache_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # a cache busy with another run is not an error: this one waits up to 30 s a write
         self._db = sqlite3.connect(self.path, timeout=30)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            if "locked" in str(error) or "busy" in str(error):
+                raise
+            raise UserInputError(
+                f"the translation cache is not a readable SQLite file ({error}); move it "
+                f"aside (mv {self.path} {self.path}.broken) and run again, or pass "
+                "--cache FILE or --no-cache",
+                self.path,
+            ) from None
+        self.hits = 0
+        self.misses = 0
+
+    def _open(self) -> None:
+        """WAL mode, the table, and the column a file from an older evalkit lacks."""
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
@@ -70,8 +89,6 @@ class TranslationCache:
                 "ALTER TABLE translations ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0"
             )
         self._db.commit()
-        self.hits = 0
-        self.misses = 0
 
     def get_many(self, keys: list[str]) -> dict[str, Translation]:
         found: dict[str, Translation] = {}

@@ -129,3 +129,34 @@ def test_a_symlink_inside_the_folder_is_followed(cli, results_dir, tmp_path):
     (folder / "link.txt").symlink_to(folder / "real.txt")
     result = cli("run", "--data", folder, "-m", "chrf")
     assert result.exit_code == 0, result.output
+
+
+def test_a_corrupt_cache_file_is_named_with_how_to_move_it_aside(cli, results_dir, tmp_path):
+    cache = tmp_path / "broken.sqlite"
+    garbage = b"this is not a database\x00" * 64
+    cache.write_bytes(garbage)
+    (tmp_path / "s.ar").write_text(AR, encoding="utf-8")
+    (tmp_path / "r.en").write_text(EN, encoding="utf-8")
+    result = cli("run", "--src", tmp_path / "s.ar", "--ref", tmp_path / "r.en", "--cache", cache)
+    _assert_refused(result, results_dir, str(cache), "not a readable SQLite file", "mv ")
+    assert "Traceback" not in result.output
+    assert cache.read_bytes() == garbage
+
+
+def test_a_cache_from_before_the_truncated_column_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    from evalkit.cache import TranslationCache, cache_key
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE translations (key TEXT PRIMARY KEY, engine TEXT NOT NULL, src_lang "
+            "TEXT NOT NULL, tgt_lang TEXT NOT NULL, source TEXT NOT NULL, translation TEXT NOT "
+            "NULL, created REAL NOT NULL)"
+        )
+        key = cache_key("e", "ar", "en", "نص")
+        db.execute("INSERT INTO translations VALUES (?, 'e', 'ar', 'en', 'نص', 'text', 0)", (key,))
+    with TranslationCache(path) as cache:
+        (found,) = cache.get_many([key]).values()
+    assert found.text == "text" and found.truncated is False
