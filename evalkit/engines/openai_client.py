@@ -184,37 +184,46 @@ class OpenAIClient:
     async def post(
         self, http: httpx.AsyncClient, path: str, body: dict[str, Any], spread: int, limiter: Any
     ) -> dict[str, Any]:
-        """POST with retries; counts requests, retries and the tokens the server reports.
-        Raises RequestRefused for a final answer, the last error once retries run out."""
-        async for attempt in AsyncRetrying(**self._policy()):
-            with attempt:
-                url = self._url(path, attempt.retry_state.attempt_number, spread)
-                if limiter is not None:
-                    await limiter.acquire()
-                self.stats.requests += 1
-                response = await http.post(url, json=body, headers=self.headers)
-                answer = self._check(response, url)
-                usage = answer.get("usage") or {}
-                self.stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-                self.stats.completion_tokens += int(usage.get("completion_tokens") or 0)
-                return answer
-        raise AssertionError("unreachable")  # pragma: no cover
+        """A translation request, with retries; counts requests, retries and the tokens the
+        server reports. Raises RequestRefused for a final answer, the last error once
+        retries run out."""
+        answer = await self._post(http, path, body, spread, limiter, counted=True)
+        usage = answer.get("usage") or {}
+        self.stats.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+        self.stats.completion_tokens += int(usage.get("completion_tokens") or 0)
+        return answer
 
     async def count_tokens(
         self, http: httpx.AsyncClient, model: str, request: dict[str, Any], spread: int
     ) -> int:
         """Tokens of a prompt or of chat messages, counted by the server's tokenizer.
         Not a translation request: left out of `stats.requests`."""
+        body = {"model": model, **request}
+        answer = await self._post(http, "//tokenize", body, spread, None, counted=False)
+        count = _token_count(answer)
+        if count is None:
+            raise RequestRefused("the server's /tokenize answered without a token count")
+        return count
+
+    async def _post(
+        self,
+        http: httpx.AsyncClient,
+        path: str,
+        body: dict[str, Any],
+        spread: int,
+        limiter: Any,
+        counted: bool,
+    ) -> dict[str, Any]:
+        """POST with the retry policy, each attempt on the next replica."""
         async for attempt in AsyncRetrying(**self._policy()):
             with attempt:
-                url = self._url("//tokenize", attempt.retry_state.attempt_number, spread)
-                response = await http.post(
-                    url, json={"model": model, **request}, headers=self.headers
-                )
-                count = _token_count(self._check(response, url))
-                if count is None:
-                    raise RequestRefused(f"{url} answered without a token count")
-                return count
+                url = self._url(path, attempt.retry_state.attempt_number, spread)
+                if limiter is not None:
+                    await limiter.acquire()
+                if counted:
+                    self.stats.requests += 1
+                response = await http.post(url, json=body, headers=self.headers)
+                return self._check(response, url)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def run_bounded(self, job: Job, count: int) -> None:
