@@ -229,7 +229,7 @@ class OpenAIEngine(TranslationEngine):
             "sampling": {
                 "temperature": o.temperature,
                 "seed": o.seed,
-                "stop": self._stop(),
+                "stop": self._stop,
                 "max_tokens": o.max_tokens,
                 "max_length_ratio": o.max_length_ratio,
                 "extra_body": o.extra_body,
@@ -240,7 +240,10 @@ class OpenAIEngine(TranslationEngine):
 
     # -- requests ----------------------------------------------------------------------
 
+    @cached_property
     def _stop(self) -> list[str]:
+        """Stop sequences: given, none in chat mode (the server stops at end of turn), the
+        local tokenizer's end-of-turn tokens, or the newline that ends a plain prompt."""
         if self.options.stop:
             return self.options.stop
         if self.options.mode == "chat":
@@ -271,28 +274,28 @@ class OpenAIEngine(TranslationEngine):
         body["temperature"] = o.temperature
         if o.seed is not None:
             body["seed"] = o.seed
-        if self._stop():
-            body["stop"] = self._stop()
+        if self._stop:
+            body["stop"] = self._stop
         return {**body, **o.extra_body}
 
-    async def _source_tokens(self, http: httpx.AsyncClient, text: str, spread: int) -> int | None:
+    async def _budget(self, http: httpx.AsyncClient, text: str, spread: int) -> int:
+        """The unit's generation cap: from its source's token count where something can
+        count it, `max_tokens` otherwise."""
+        o = self.options
         if self._counter == "tokenizer":
-            return len(self._local_tokenizer(text).input_ids)
-        if self._counter == "server":
-            return await self.client.count_tokens(http, self.model, {"prompt": text}, spread)
-        return None
+            length = len(self._local_tokenizer(text).input_ids)
+        elif self._counter == "server":
+            length = await self.client.count_tokens(http, self.model, {"prompt": text}, spread)
+        else:
+            return o.max_tokens
+        return unit_budget(o.max_tokens, o.max_length_ratio, length)
 
     async def _translate_one(
         self, http: httpx.AsyncClient, index: int, text: str, langs: tuple[str, str], limiter: Any
     ) -> Translation:
-        o = self.options
-        length = await self._source_tokens(http, text, index)
-        budget = (
-            o.max_tokens
-            if length is None
-            else unit_budget(o.max_tokens, o.max_length_ratio, length)
-        )
-        path = "/chat/completions" if o.mode == "chat" else "/completions"
+        chat = self.options.mode == "chat"
+        budget = await self._budget(http, text, index)
+        path = "/chat/completions" if chat else "/completions"
         answer = await self.client.post(
             http, path, self._body(text, *langs, budget), index, limiter
         )
@@ -300,8 +303,7 @@ class OpenAIEngine(TranslationEngine):
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise RequestRefused("the server answered with no choices")
         choice = choices[0]
-        reply = (choice.get("message") or {}).get("content") if o.mode == "chat" else None
-        reply = choice.get("text") if o.mode == "completions" else reply
+        reply = (choice.get("message") or {}).get("content") if chat else choice.get("text")
         if not isinstance(reply, str):
             raise RequestRefused("the server answered with an empty choice (no text)")
         usage = answer.get("usage") or {}
@@ -318,7 +320,7 @@ class OpenAIEngine(TranslationEngine):
     def translate_each(
         self, segments: list[str], src_lang: str, tgt_lang: str, on_done: OnTranslated
     ) -> None:
-        self.fingerprint()  # checks the servers before the first request
+        _ = self._counter  # reaches the servers and checks the model, once, before requests
 
         async def one(http: httpx.AsyncClient, index: int, limiter: Any) -> None:
             text = segments[index]
@@ -339,17 +341,13 @@ class OpenAIEngine(TranslationEngine):
 
     def plan(self, segments: list[str], src_lang: str, tgt_lang: str) -> RequestPlan:
         """Requests and prompt tokens for these units, counted without generating."""
-        o = self.options
-        self.fingerprint()
+        exact = self._counter != "none"  # reaches the servers and checks the model first
         prompt_tokens = [0] * len(segments)
-        budgets = [o.max_tokens] * len(segments)
-        exact = self._counter != "none"
+        budgets = [0] * len(segments)
 
         async def one(http: httpx.AsyncClient, index: int, limiter: Any) -> None:
             text = segments[index]
-            length = await self._source_tokens(http, text, index)
-            if length is not None:
-                budgets[index] = unit_budget(o.max_tokens, o.max_length_ratio, length)
+            budgets[index] = await self._budget(http, text, index)
             body = self._body(text, src_lang, tgt_lang, budgets[index])
             prompt_tokens[index] = await self._prompt_tokens(http, body, index)
 
