@@ -110,23 +110,15 @@ def system_hypotheses(
     if not isinstance(system, TranslationEngine):
         raise TypeError(f"{type(system).__name__} is neither an engine nor precomputed")
 
-    pieces = translation_units(test_set, unit)
-    engine = system.fingerprint_hash()
+    found = _look_up(system, test_set, unit, cache)
+    pieces, engine, todo = found.pieces, found.engine, found.todo
+    translations = dict(found.cached)  # gains each translation as it is done
     tgt = test_set.tgt_lang
-    # one entry per distinct (language, text): repeated lines are translated once
-    distinct = list(dict.fromkeys((p.lang, p.text) for p in pieces))
-    keys = {item: cache_key(engine, item[0], tgt, item[1]) for item in distinct}
-    found = cache.get_many(list(keys.values())) if cache else {}
-    translations: dict[tuple[str, str], Translation] = {
-        item: found[keys[item]] for item in distinct if keys[item] in found
-    }
-    todo = [item for item in distinct if item not in translations]
-    todo.sort(key=lambda item: (item[0], -len(item[1])))
-    output = SystemOutput({}, units=len(pieces), cache_hits=len(distinct) - len(todo))
+    output = SystemOutput({}, units=len(pieces), cache_hits=len(translations))
     tokens_before = system.generated_tokens
     stats_before = system.request_stats()
     stats_before = RequestStats(**vars(stats_before)) if stats_before else None
-    progress = Progress(output.cache_hits, len(distinct))
+    progress = Progress(output.cache_hits, found.distinct)
 
     def report() -> None:
         if on_progress:
@@ -197,28 +189,52 @@ def plan_translation(
     if not isinstance(system, TranslationEngine):
         lines = sum(len(doc.source.segments) for doc in test_set.documents)
         return TranslationPlan(lines, lines, lines)
-    pieces = translation_units(test_set, unit)
-    engine = system.fingerprint_hash()
+    found = _look_up(system, test_set, unit, cache)
     tgt = test_set.tgt_lang
-    distinct = list(dict.fromkeys((p.lang, p.text) for p in pieces))
-    keys = [cache_key(engine, lang, tgt, text) for lang, text in distinct]
-    found = cache.get_many(keys) if cache else {}
-    todo = [item for item, key in zip(distinct, keys, strict=True) if key not in found]
     # nothing missing: one empty batch still tells a served engine from a local one
-    batches = _batches(todo, len(todo)) or [[]]
+    batches = _batches(found.todo, len(found.todo)) or [[]]
     plans = [
         system.plan([text for _, text in batch], batch[0][0] if batch else "", tgt)
         for batch in batches
     ]
+    served = [plan for plan in plans if plan is not None]
     requests = None
-    if all(plan is not None for plan in plans):
+    if len(served) == len(plans):
         requests = RequestPlan(
-            requests=sum(p.requests for p in plans if p),
-            prompt_tokens=sum(p.prompt_tokens for p in plans if p),
-            exact=all(p.exact for p in plans if p),
-            max_completion_tokens=sum(p.max_completion_tokens for p in plans if p),
+            requests=sum(p.requests for p in served),
+            prompt_tokens=sum(p.prompt_tokens for p in served),
+            exact=all(p.exact for p in served),
+            max_completion_tokens=sum(p.max_completion_tokens for p in served),
         )
-    return TranslationPlan(len(pieces), len(distinct), len(distinct) - len(todo), requests)
+    return TranslationPlan(len(found.pieces), found.distinct, len(found.cached), requests)
+
+
+@dataclass
+class _Lookup:
+    """A test set's units for one engine, split into those in the cache and the rest."""
+
+    pieces: list[_Piece]
+    engine: str  # the fingerprint hash that keys the cache
+    distinct: int
+    cached: dict[tuple[str, str], Translation]
+    #: (language, text) still to translate, longest first within a language
+    todo: list[tuple[str, str]]
+
+
+def _look_up(
+    system: TranslationEngine, test_set: TestSet, unit: Unit, cache: TranslationCache | None
+) -> _Lookup:
+    pieces = translation_units(test_set, unit)
+    engine = system.fingerprint_hash()
+    tgt = test_set.tgt_lang
+    # one entry per distinct (language, text): repeated lines are translated once
+    distinct = list(dict.fromkeys((p.lang, p.text) for p in pieces))
+    keys = {item: cache_key(engine, item[0], tgt, item[1]) for item in distinct}
+    found = cache.get_many(list(keys.values())) if cache else {}
+    cached = {item: found[keys[item]] for item in distinct if keys[item] in found}
+    todo = [item for item in distinct if item not in cached]
+    todo.sort(key=lambda item: (item[0], -len(item[1])))
+    return _Lookup(pieces, engine, len(distinct), cached, todo)
 
 
 def _where(pieces: list[_Piece], item: tuple[str, str]) -> str:
