@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -212,20 +213,15 @@ def run(
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
     systems = create_systems(system or ["copy"])
     if dry_run:
-        cache = None if no_cache else TranslationCache(cache_path)
-        try:
+        with _translation_cache(no_cache, cache_path) as cache:
             plans = {n.label: plan_translation(n.system, test_set, unit, cache) for n in systems}
-        finally:
-            if cache:
-                cache.close()
         if as_json:
             _print_json(dry_run_json(plans))
         else:
             out.print(dry_run_table(plans))
         return
     metrics = create_metrics(metric, metric_context(test_set))
-    cache = None if no_cache else TranslationCache(cache_path)
-    with _progress() as progress:
+    with _translation_cache(no_cache, cache_path) as cache, _progress() as progress:
         tasks: dict[str, Any] = {}
 
         def on_progress(label: str, state: TranslationProgress) -> None:
@@ -234,28 +230,31 @@ def run(
                 tasks[label] = progress.add_task(label, total=state.total, rate=rate)
             progress.update(tasks[label], completed=state.done, total=state.total, rate=rate)
 
-        try:
-            evaluation = evaluate(
-                test_set,
-                systems,
-                metrics,
-                unit=unit,
-                name=name,
-                command=sys.argv,
-                cache=cache,
-                on_progress=on_progress,
-                aligner=_aligner(align, encoder),
-                align_unit=align_unit,
-            )
-        finally:
-            if cache:
-                cache.close()
+        evaluation = evaluate(
+            test_set,
+            systems,
+            metrics,
+            unit=unit,
+            name=name,
+            command=sys.argv,
+            cache=cache,
+            on_progress=on_progress,
+            aligner=_aligner(align, encoder),
+            align_unit=align_unit,
+        )
     folder = write_run(results_dir, evaluation.record, evaluation.rows)
     if as_json:
         _print_json(run_summary(evaluation.record, str(folder)))
         return
     _print_record(evaluation.record, by="system")
     out.print(f"run stored in [bold]{folder}[/bold]", highlight=False)
+
+
+def _translation_cache(
+    no_cache: bool, path: Path | None
+) -> AbstractContextManager[TranslationCache | None]:
+    """The cache to use, closed on the way out; none with --no-cache."""
+    return nullcontext() if no_cache else TranslationCache(path)
 
 
 def _rate(state: TranslationProgress) -> str:
