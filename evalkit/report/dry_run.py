@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
+from evalkit.engines.base import RequestPlan
 from evalkit.translate import TranslationPlan
 
 DRY_RUN_SCHEMA_VERSION = 1
@@ -45,13 +46,22 @@ def dry_run_json(plans: dict[str, TranslationPlan]) -> dict[str, Any]:
                 "distinct": plan.distinct,
                 "cached": plan.cached,
                 "to_translate": plan.to_translate,
-                "requests": None if plan.requests is None else plan.requests.requests,
-                "prompt_tokens": None if plan.requests is None else plan.requests.prompt_tokens,
-                "prompt_tokens_exact": None if plan.requests is None else plan.requests.exact,
-                "max_completion_tokens": (
-                    None if plan.requests is None else plan.requests.max_completion_tokens
-                ),
+                **_requests_json(plan.requests),
             }
             for label, plan in plans.items()
         },
+    }
+
+
+def _requests_json(sent: RequestPlan | None) -> dict[str, Any]:
+    """What a served system would send; nulls for systems that send nothing."""
+    if sent is None:
+        return dict.fromkeys(
+            ("requests", "prompt_tokens", "prompt_tokens_exact", "max_completion_tokens")
+        )
+    return {
+        "requests": sent.requests,
+        "prompt_tokens": sent.prompt_tokens,
+        "prompt_tokens_exact": sent.exact,
+        "max_completion_tokens": sent.max_completion_tokens,
     }
