@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -21,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from evalkit import __version__
 from evalkit.align import Aligner
@@ -65,16 +67,48 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: set by the global --debug option (or EVALKIT_DEBUG=1): internal errors show their traceback
+_debug = bool(os.environ.get("EVALKIT_DEBUG"))
+
+#: exit codes, documented in the README: a script can tell a bad input from a bug
+EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 130
+
+
 def reports_user_errors(command: F) -> F:
-    """Bad input ends the command with one line on stderr and exit code 2."""
+    """One line on stderr and a documented exit code for everything but success: 2 bad
+    input, 3 a service failed after its retries, 130 interrupted, 1 an internal error (with
+    the traceback under --debug)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except UserInputError as error:
-            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            # the message quotes user input (paths, lines): printed as text, never as markup
+            err.print(Text.assemble(("error:", "red"), f" {error}"), soft_wrap=True)
             raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            err.print(
+                "interrupted: nothing partial was written; finished translations are cached",
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except PermissionError as error:
+            err.print(f"error: {error.filename}: permission denied", highlight=False, markup=False)
+            raise typer.Exit(UserInputError.exit_code) from None
+        except Exception as error:
+            if _debug:
+                raise
+            err.print(
+                f"internal error: {type(error).__name__}: {error} "
+                "(run again with --debug for the traceback)",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -663,5 +697,13 @@ def main(
         bool,
         typer.Option("--version", callback=_version_callback, is_eager=True, help="Show version."),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="EVALKIT_DEBUG", help="Show the traceback of an internal error."
+        ),
+    ] = False,
 ) -> None:
     """evalkit: translation-quality evaluation harness."""
+    global _debug
+    _debug = _debug or debug
