@@ -27,9 +27,10 @@ LENGTH_WEIGHT = 0.1
 
 
 def length_ratio(src_lengths: Sequence[int], ref_lengths: Sequence[int]) -> float:
-    """Reference characters per source character, estimated from the pair itself."""
-    src_total = sum(src_lengths)
-    return sum(ref_lengths) / src_total if src_total else 1.0
+    """Reference characters per source character, estimated from the pair itself; 1.0 when
+    either side has no characters (a ratio of 0 would divide by zero in `LengthCost`)."""
+    src_total, ref_total = sum(src_lengths), sum(ref_lengths)
+    return ref_total / src_total if src_total and ref_total else 1.0
 
 
 @dataclass
