@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.cache import TranslationCache
 from tests.conftest import write_manifest_dir
 
 AR = "مرحبا بالعالم\n"
@@ -11,11 +12,19 @@ EN = "Hello world\n"
 
 
 def _assert_refused(result, results_dir: Path, *fragments: str) -> None:
+    """Exit 2, one line naming what is wrong, no traceback, no run, no cache written (the
+    `cli` fixture's cache file sits beside the results folder)."""
     assert result.exit_code == 2, result.output
     for fragment in fragments:
         assert fragment in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     leftovers = list(results_dir.iterdir()) if results_dir.exists() else []
     assert leftovers == [], f"something was written: {leftovers}"
+    cache = results_dir.parent / "cache.sqlite"
+    if cache.exists():  # opened before the bad input was found: still nothing stored
+        with TranslationCache(cache) as opened:
+            assert opened.info().entries == 0, "the cache was written"
 
 
 def test_missing_source_file(cli, results_dir, tmp_path):
@@ -160,3 +169,170 @@ def test_a_cache_from_before_the_truncated_column_is_upgraded_in_place(tmp_path)
     with TranslationCache(path) as cache:
         (found,) = cache.get_many([key]).values()
     assert found.text == "text" and found.truncated is False
+
+
+def _plain_pair(tmp_path: Path, src: bytes, ref: bytes) -> tuple[Path, Path]:
+    (tmp_path / "s.ar").write_bytes(src)
+    (tmp_path / "r.en").write_bytes(ref)
+    return tmp_path / "s.ar", tmp_path / "r.en"
+
+
+@pytest.mark.parametrize(
+    ("bad", "name"),
+    [(b"\x00", "NUL"), (b"\x1b[31m", "ESC"), (b"\x07", "BEL"), (b"\x7f", "DEL")],
+)
+def test_control_characters_are_refused_with_their_line(cli, results_dir, tmp_path, bad, name):
+    src, ref = _plain_pair(tmp_path, AR.encode() * 2, EN.encode() + b"bad " + bad + b"\n")
+    result = cli("run", "--src", src, "--ref", ref)
+    _assert_refused(result, results_dir, f"{ref}:2:", f"({name})", "control character")
+
+
+def test_a_nul_byte_suggests_a_binary_or_utf16_file(cli, results_dir, tmp_path):
+    src, ref = _plain_pair(tmp_path, b"a\x00b\n", EN.encode())
+    result = cli("run", "--src", src, "--ref", ref)
+    _assert_refused(result, results_dir, f"{src}:1:", "binary or UTF-16")
+
+
+def test_tabs_are_text_not_control_characters(cli, results_dir, tmp_path):
+    src, ref = _plain_pair(tmp_path, AR.encode(), b"Hello\tworld\n")
+    assert cli("run", "--src", src, "--ref", ref, "-m", "chrf").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "said"),
+    [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16 (big-endian)"), ("utf-32", "UTF-32")],
+)
+def test_utf16_and_utf32_files_are_recognised_by_their_bom(
+    cli, results_dir, tmp_path, encoding, said
+):
+    data = AR.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    src, ref = _plain_pair(tmp_path, data, EN.encode())
+    result = cli("run", "--src", src, "--ref", ref)
+    _assert_refused(result, results_dir, str(src), said, "iconv")
+
+
+def test_a_utf8_bom_is_accepted(cli, results_dir, tmp_path):
+    src, ref = _plain_pair(tmp_path, b"\xef\xbb\xbf" + AR.encode(), EN.encode())
+    assert cli("run", "--src", src, "--ref", ref, "-m", "chrf").exit_code == 0
+
+
+@pytest.mark.parametrize("blank_side", ["source", "reference"])
+def test_blank_line_facing_text_in_plain_files(cli, results_dir, tmp_path, blank_side):
+    src_lines = [AR, AR, AR] if blank_side == "reference" else [AR, "\n", AR]
+    ref_lines = [EN, "  \n", EN] if blank_side == "reference" else [EN, EN, EN]
+    src, ref = _plain_pair(tmp_path, "".join(src_lines).encode(), "".join(ref_lines).encode())
+    result = cli("run", "--src", src, "--ref", ref)
+    named = src if blank_side == "source" else ref
+    _assert_refused(result, results_dir, f"{named}:2:", f"{blank_side} line is blank")
+
+
+def test_blank_lines_facing_blank_lines_are_kept(cli, results_dir, tmp_path):
+    src, ref = _plain_pair(tmp_path, (AR + "\n" + AR).encode(), (EN + "\n" + EN).encode())
+    assert cli("run", "--src", src, "--ref", ref, "-m", "chrf").exit_code == 0
+
+
+def test_blank_source_facing_a_reference_in_a_tsv_row(cli, results_dir, tmp_path):
+    table = tmp_path / "set.tsv"
+    table.write_text("doc_id\tsrc\tref\nd\tمرحبا\tHello\nd\t \tWorld\n", encoding="utf-8")
+    result = cli("run", "--data", table)
+    _assert_refused(result, results_dir, f"{table}:3:", "src line is blank")
+
+
+def test_a_control_character_escaped_inside_jsonl(cli, results_dir, tmp_path):
+    table = tmp_path / "set.jsonl"
+    table.write_text(
+        '{"doc_id": "d", "src": "ok", "ref": "ok"}\n{"doc_id": "d", "src": "a\\u0000b"}\n',
+        encoding="utf-8",
+    )
+    result = cli("run", "--data", table)
+    _assert_refused(result, results_dir, f"{table}:2:", "column 'src'", "(NUL)")
+
+
+@pytest.mark.parametrize("option", ["--src-lang", "--tgt-lang"])
+def test_unknown_language_code_on_the_command_line(cli, results_dir, tmp_path, option):
+    src, ref = _plain_pair(tmp_path, AR.encode(), EN.encode())
+    result = cli("run", "--src", src, "--ref", ref, option, "arabic")
+    _assert_refused(result, results_dir, f"unknown language code 'arabic' for {option}")
+
+
+def test_unknown_language_code_in_a_manifest(cli, results_dir, tmp_path):
+    doc = {"id": "a", "source": {"file": "a.txt", "lang": "xx"}}
+    folder = write_manifest_dir(tmp_path / "set", [doc], {"a.txt": AR})
+    result = cli("run", "--data", folder)
+    _assert_refused(result, results_dir, "manifest.json", "unknown language code 'xx'")
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ("openai:m,concurrency=many,base_url=http://127.0.0.1:9/v1", "'concurrency'"),
+        ("openai:m,concurrency=-3,base_url=http://127.0.0.1:9/v1", "greater than or equal"),
+        ("openai:m,timeout=soon,base_url=http://127.0.0.1:9/v1", "'timeout'"),
+        ("openai:m,no_such_option=1,base_url=http://127.0.0.1:9/v1", "'no_such_option'"),
+    ],
+)
+def test_option_values_of_the_wrong_type(cli, results_dir, tmp_path, spec, said):
+    src, ref = _plain_pair(tmp_path, AR.encode(), EN.encode())
+    result = cli("run", "--src", src, "--ref", ref, "-s", spec)
+    _assert_refused(result, results_dir, "bad option", said)
+
+
+def test_two_systems_with_one_label(cli, results_dir, tmp_path):
+    src, ref = _plain_pair(tmp_path, AR.encode(), EN.encode())
+    result = cli("run", "--src", src, "--ref", ref, "-s", "x=copy", "-s", "x=copy")
+    _assert_refused(result, results_dir, "two systems share the label 'x'")
+
+
+@pytest.fixture
+def stored_run(cli, results_dir, tmp_path) -> Path:
+    src, ref = _plain_pair(tmp_path, AR.encode() * 2, EN.encode() * 2)
+    assert cli("run", "--src", src, "--ref", ref, "-m", "chrf").exit_code == 0
+    (folder,) = results_dir.iterdir()
+    return folder
+
+
+def _refused_naming(result, fragment: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert fragment in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("damage", ["half", "not-json", "wrong-field", "not-utf8"])
+def test_a_damaged_run_record_is_named_by_show_compare_and_report(
+    cli, stored_run, tmp_path, damage
+):
+    record = stored_run / "run.json"
+    text = record.read_bytes()
+    record.write_bytes(
+        {
+            "half": text[: len(text) // 2],
+            "not-json": b"garbage",
+            "wrong-field": text.replace(b'"unit"', b'"unit_x"'),
+            "not-utf8": b"\xff" + text,
+        }[damage]
+    )
+    run_id = stored_run.name
+    _refused_naming(cli("show", run_id), str(record))
+    _refused_naming(cli("compare", run_id, run_id), str(record))
+    _refused_naming(cli("report", run_id, "-o", tmp_path / "r.html"), str(record))
+    assert not (tmp_path / "r.html").exists()
+    listed = cli("runs")
+    assert listed.exit_code == 0 and f"skipped {record}" in listed.stderr
+
+
+@pytest.mark.parametrize("damage", ["half", "missing", "bad-row"])
+def test_a_damaged_segments_file_is_named_by_compare_and_report(cli, stored_run, tmp_path, damage):
+    segments = stored_run / "segments.jsonl"
+    text = segments.read_bytes()
+    if damage == "missing":
+        segments.unlink()
+    else:
+        first, rest = text.split(b"\n", 1)
+        cut = rest[: len(rest) // 2] if damage == "half" else b'{"doc_id": 1}\n'
+        segments.write_bytes(first + b"\n" + cut)
+    where = str(segments) if damage == "missing" else f"{segments}:2:"
+    run_id = stored_run.name
+    _refused_naming(cli("compare", run_id, run_id), where)
+    _refused_naming(cli("report", run_id, "-o", tmp_path / "r.html"), where)
+    assert not (tmp_path / "r.html").exists()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evalkit.corpus.languages import check_language
 from evalkit.corpus.model import Document, Side, TestSet
 from evalkit.corpus.segment import paragraphs
 from evalkit.corpus.textfile import read_lines
@@ -79,6 +80,13 @@ def read_manifest(folder: Path) -> Manifest:
             f"(this evalkit reads {MANIFEST_SCHEMA_VERSION})",
             path,
         )
+    check_language(manifest.target_lang, "target_lang", path)
+    if manifest.source_lang is not None:
+        check_language(manifest.source_lang, "source_lang", path)
+    for spec in manifest.documents:
+        for side_name, side in (("source", spec.source), ("reference", spec.reference)):
+            if side is not None and side.lang is not None:
+                check_language(side.lang, f"document {spec.id!r} {side_name}.lang", path)
     return manifest
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from evalkit.corpus.model import Document, Side, TestSet
-from evalkit.corpus.textfile import read_lines
+from evalkit.corpus.textfile import blank_facing_text, read_lines
 from evalkit.errors import UserInputError
 
 
 def load_parallel(src: Path | None, ref: Path | None, src_lang: str, tgt_lang: str) -> TestSet:
-    """One document whose segments are the files' lines (blank lines included, as in sacrebleu).
+    """One document whose segments are the files' lines (blank lines included, as in
+    sacrebleu, but a blank line must face a blank line).
 
     Either file may be missing but not both: `score` needs only references, `run` on
     monolingual input needs only the source.
@@ -24,6 +25,8 @@ def load_parallel(src: Path | None, ref: Path | None, src_lang: str, tgt_lang: s
             f"line-count mismatch: {len(src_lines)} lines in {src}, {len(ref_lines)} in {ref}",
             ref,
         )
+    if src and ref and src_lines is not None and ref_lines is not None:
+        _check_blank_pairs(src, src_lines, ref, ref_lines)
     if src_lines is None:
         # Scoring without a source: keep the segment count, leave the source text empty.
         src_lines = [""] * len(ref_lines or [])
@@ -45,3 +48,14 @@ def _non_empty_file(path: Path) -> list[str]:
     if not lines:
         raise UserInputError("empty file", path)
     return lines
+
+
+def _check_blank_pairs(src: Path, src_lines: list[str], ref: Path, ref_lines: list[str]) -> None:
+    for line_no, (src_line, ref_line) in enumerate(zip(src_lines, ref_lines, strict=True), 1):
+        if bool(src_line.strip()) != bool(ref_line.strip()):
+            blank_is_source = not src_line.strip()
+            raise UserInputError(
+                blank_facing_text("source" if blank_is_source else "reference"),
+                src if blank_is_source else ref,
+                line_no,
+            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evalkit.corpus.languages import check_language
 from evalkit.corpus.manifest import MANIFEST_NAME, load_manifest_dir
 from evalkit.corpus.model import TestSet
 from evalkit.corpus.parallel import load_parallel
@@ -26,7 +27,7 @@ def load_test_set(
     if src is not None or ref is not None:
         if data is not None:
             raise UserInputError("give either --data or --src/--ref, not both")
-        return load_parallel(src, ref, src_lang, tgt_lang)
+        return load_parallel(src, ref, *_option_languages(src_lang, tgt_lang))
     data = data or DEFAULT_TEST_SET
     builtins = builtin_test_sets()
     if data in builtins:
@@ -39,7 +40,7 @@ def load_test_set(
             )
         return load_manifest_dir(path)
     if path.suffix in TABLE_SUFFIXES:
-        return load_table(path, src_lang, tgt_lang)
+        return load_table(path, *_option_languages(src_lang, tgt_lang))
     if path.exists():
         raise UserInputError(
             "not a test set: expected a folder with a manifest.json, a .jsonl or a .tsv file",
@@ -49,3 +50,8 @@ def load_test_set(
         f"no such test set {data!r}: not a file or folder, and not one of the built-in "
         f"test sets ({', '.join(sorted(builtins))})"
     )
+
+
+def _option_languages(src_lang: str, tgt_lang: str) -> tuple[str, str]:
+    """The --src-lang/--tgt-lang of plain and table inputs (manifests name their own)."""
+    return check_language(src_lang, "--src-lang"), check_language(tgt_lang, "--tgt-lang")

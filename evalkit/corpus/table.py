@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit.corpus.model import Document, Side, TestSet
-from evalkit.corpus.textfile import read_lines
+from evalkit.corpus.textfile import blank_facing_text, control_character, read_lines
 from evalkit.errors import UserInputError
 
 TABLE_SUFFIXES = (".jsonl", ".tsv")
@@ -123,4 +123,11 @@ def _fields(row: dict, path: Path, line_no: int) -> tuple[str, str, str | None, 
         values[column] = None if value is None else str(value)
     if not values["doc_id"]:
         raise UserInputError("empty doc_id", path, line_no)
+    for column, value in values.items():
+        problem = control_character(value or "")
+        if problem is not None:
+            raise UserInputError(f"column {column!r}: {problem}", path, line_no)
+    src, ref = values["src"] or "", values["ref"]
+    if ref is not None and bool(src.strip()) != bool(ref.strip()):
+        raise UserInputError(blank_facing_text("src" if ref.strip() else "ref"), path, line_no)
     return values["doc_id"], values["src"], values["ref"], values["seg_id"]
