@@ -1,8 +1,10 @@
 """What is kept of an LLM's reply, and what the prompt says."""
 
+from types import SimpleNamespace
+
 import pytest
 
-from evalkit.engines.chat_prompt import chat_messages, clean_output, read_examples
+from evalkit.engines.chat_prompt import PromptBuilder, chat_messages, clean_output, read_examples
 from evalkit.errors import UserInputError
 
 
@@ -62,3 +64,25 @@ def test_bad_example_line_is_named(tmp_path):
 def test_unknown_language_is_an_error_not_a_guess():
     with pytest.raises(UserInputError, match="no language mapping for 'xx'"):
         chat_messages("text", "xx", "en")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"src": ' + "1" * 4301 + ', "tgt": "x"}',  # more digits than int() converts
+        "[" * 100_000,  # nested deeper than the recursion limit
+        '{"src": "\\ud800", "tgt": "x"}',  # half a surrogate pair, not a character
+    ],
+)
+def test_example_lines_python_cannot_read_are_named(tmp_path, line):
+    path = tmp_path / "shots.jsonl"
+    path.write_text('{"src": "a", "tgt": "b"}\n' + line + "\n")
+    with pytest.raises(UserInputError) as caught:
+        read_examples(path)
+    assert caught.value.line == 2
+
+
+def test_special_tokens_are_removed_until_none_is_left():
+    tokenizer = SimpleNamespace(all_special_tokens=["<s>", "<pad>", ""], chat_template="x")
+    builder = PromptBuilder(tokenizer, None, None)
+    assert builder.clean(["A <<s>s>city<pad>."], ["x"]) == ["A city."]

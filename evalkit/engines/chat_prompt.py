@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalkit.corpus.jsontext import parse_json
 from evalkit.corpus.textfile import read_lines
 from evalkit.engines.langcodes import language_name
 from evalkit.errors import UserInputError
@@ -49,10 +50,10 @@ def read_examples(path: Path) -> list[Example]:
     for line_no, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
+        row = parse_json(line, path, line_no)
         try:
-            row = json.loads(line)
             examples.append(Example(str(row["src"]), str(row["tgt"])))
-        except (json.JSONDecodeError, KeyError, TypeError):
+        except (KeyError, TypeError):
             raise UserInputError(
                 'each line must be a JSON object {"src": ..., "tgt": ...}', path, line_no
             ) from None
@@ -189,8 +190,10 @@ class PromptBuilder:
         cleaned = []
         for text, source in zip(outputs, sources, strict=True):
             text = clean_output(text, source)
-            for token in specials:
-                text = text.replace(token, "")
+            # until none is left: removing one can join the halves of another ("<<s>s>")
+            while any(token in text for token in specials):
+                for token in specials:
+                    text = text.replace(token, "")
             cleaned.append(text.strip())
         return cleaned
 
