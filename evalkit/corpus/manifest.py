@@ -18,12 +18,12 @@ translates source line i; leave it false when the translation was edited freely.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evalkit.corpus.jsontext import parse_json
 from evalkit.corpus.languages import check_language
 from evalkit.corpus.model import Document, Side, TestSet
 from evalkit.corpus.segment import paragraphs
@@ -64,10 +64,7 @@ def read_manifest(folder: Path) -> Manifest:
     path = folder / MANIFEST_NAME
     if not path.is_file():
         raise UserInputError(f"no {MANIFEST_NAME} in this folder", folder)
-    try:
-        raw = json.loads("\n".join(read_lines(path)))
-    except json.JSONDecodeError as err:
-        raise UserInputError(f"invalid JSON: {err.msg}", path, err.lineno) from None
+    raw = parse_json("\n".join(read_lines(path)), path)
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as err:
@@ -156,6 +153,8 @@ def _inside(folder: Path, name: str, doc_id: str, manifest_path: Path) -> Path:
     """The file a manifest names, refused unless it lies inside the manifest's folder once
     `..`, absolute paths and symbolic links are resolved: a shared test set must never
     read anything else on the machine."""
+    if "\x00" in name:  # no file name holds one; resolve() would raise ValueError
+        raise UserInputError(f"document {doc_id!r}: file name {name!r} holds a NUL", manifest_path)
     path = folder / name
     root = folder.resolve()
     if not path.resolve().is_relative_to(root):

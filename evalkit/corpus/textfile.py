@@ -87,9 +87,15 @@ def read_lines(path: Path) -> list[str]:
     Undecodable bytes, a UTF-16/UTF-32 byte-order mark and control characters are errors
     naming the 1-based line, never replaced or dropped silently.
     """
-    if not path.exists():
+    try:
+        found, regular = path.exists(), path.is_file()
+    except PermissionError:
+        raise
+    except OSError as err:  # e.g. a name longer than the file system allows
+        raise UserInputError(f"cannot open: {err.strerror or err}", path) from None
+    if not found:
         raise UserInputError("file not found", path)
-    if not path.is_file():
+    if not regular:
         raise UserInputError("not a regular file", path)
     data = path.read_bytes()
     for bom, encoding, iconv_name in _FOREIGN_BOMS:
