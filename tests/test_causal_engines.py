@@ -80,3 +80,18 @@ def test_units_cut_at_their_cap_are_flagged_alike_by_both_engines(tiny_chat_mode
     for capped, free in zip(reference, uncapped, strict=True):
         # cut off exactly when the uncapped output needed more than the cap allowed
         assert capped.truncated == (free.text != capped.text or free.truncated)
+
+
+@pytest.mark.parametrize("with_template", [True, False])
+@pytest.mark.parametrize("kind", ["ct2", "hf-causal"])
+def test_fingerprint_read_from_files_equals_the_loaded_tokenizers(tmp_path, kind, with_template):
+    """A fully cached run takes the prompt's fingerprint from the model's files, without
+    transformers: it must be the one the loaded tokenizer gives, or every key would move."""
+    folder = build_tiny_chat_model(tmp_path / "m", with_template=with_template)
+    engine = create_system(f"{kind}:{folder}").system
+    from_files = engine.fingerprint()
+    assert "tokenizer" not in engine.__dict__  # nothing was loaded for it
+    assert from_files["prompt"] == engine.prompt.fingerprint()
+    assert not getattr(engine, "is_seq2seq", False)
+    (folder / "tokenizer_config.json").unlink()  # files that do not settle it: the tokenizer
+    assert create_system(f"{kind}:{folder}").system.fingerprint()["prompt"] == from_files["prompt"]

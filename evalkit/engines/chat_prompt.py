@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,14 +177,8 @@ class PromptBuilder:
         return stops
 
     def fingerprint(self) -> dict[str, Any]:
-        examples = json.dumps([[e.src, e.tgt] for e in self.examples], ensure_ascii=False)
-        template = getattr(self.tokenizer, "chat_template", None) or PLAIN_TEMPLATE
-        return {
-            "system_prompt": SYSTEM_PROMPT,
-            "instruction": self.instruction,
-            "examples_sha256": sha256_text(examples),
-            "template_sha256": sha256_text(str(template)),
-        }
+        template = getattr(self.tokenizer, "chat_template", None)
+        return prompt_fingerprint(template, self.instruction, self.examples)
 
     def clean(self, outputs: list[str], sources: list[str]) -> list[str]:
         specials = [t for t in self.tokenizer.all_special_tokens if t]
@@ -202,3 +197,47 @@ def sha256_text(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def prompt_fingerprint(template: Any, instruction: str, examples: list[Example]) -> dict[str, Any]:
+    """What makes two prompts the same: system prompt, instruction, examples, template."""
+    shots = json.dumps([[e.src, e.tgt] for e in examples], ensure_ascii=False)
+    return {
+        "system_prompt": SYSTEM_PROMPT,
+        "instruction": instruction,
+        "examples_sha256": sha256_text(shots),
+        "template_sha256": sha256_text(str(template or PLAIN_TEMPLATE)),
+    }
+
+
+def saved_chat_template(folder: Path) -> str | None:
+    """The chat template transformers gives the tokenizer saved in `folder`, read from the
+    files themselves (`chat_template.jinja`, else `chat_template` in tokenizer_config.json),
+    so a fingerprint needs neither transformers nor the tokenizer loaded. LookupError where
+    the files do not settle it (no saved tokenizer, several named templates)."""
+    config = folder / "tokenizer_config.json"
+    if not config.is_file() or (folder / "chat_templates").is_dir():
+        raise LookupError(folder)
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        return jinja.read_text(encoding="utf-8")
+    template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+    if template is not None and not isinstance(template, str):
+        raise LookupError(folder)
+    return template
+
+
+def prompt_fingerprint_of(
+    folder: Path,
+    instruction_file: str | None,
+    examples_file: str | None,
+    builder: Callable[[], PromptBuilder],
+) -> dict[str, Any]:
+    """The prompt fingerprint of the model in `folder` without loading its tokenizer where
+    its files allow; otherwise through `builder` (which loads it)."""
+    try:
+        template = saved_chat_template(folder)
+    except LookupError:
+        return builder().fingerprint()
+    examples = read_examples(Path(examples_file)) if examples_file else []
+    return prompt_fingerprint(template, load_instruction(instruction_file), examples)

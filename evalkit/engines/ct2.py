@@ -10,6 +10,7 @@ cleanup as `hf-causal`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from functools import cached_property
@@ -19,7 +20,7 @@ from typing import Any, Literal
 import platformdirs
 
 from evalkit.engines.base import Translation
-from evalkit.engines.chat_prompt import PromptBuilder
+from evalkit.engines.chat_prompt import PromptBuilder, prompt_fingerprint_of
 from evalkit.engines.decoding import (
     cut_to_budgets,
     new_token_budget,
@@ -98,6 +99,14 @@ class CT2Engine(ModelEngine):
 
     @property
     def is_seq2seq(self) -> bool:
+        # decided from config.json where it can be: AutoConfig imports transformers, which
+        # is most of a fully cached run's time
+        raw = json.loads((Path(self.source.path) / "config.json").read_text(encoding="utf-8"))
+        if "is_encoder_decoder" in raw:
+            return bool(raw["is_encoder_decoder"])
+        architectures = raw.get("architectures") or []
+        if architectures and all(name.endswith("ForCausalLM") for name in architectures):
+            return False
         return bool(getattr(self.config, "is_encoder_decoder", False))
 
     @cached_property
@@ -116,7 +125,12 @@ class CT2Engine(ModelEngine):
         if self.is_seq2seq:
             fingerprint["family"] = seq2seq_family(self.config.model_type, self.tokenizer)
         else:
-            fingerprint["prompt"] = self.prompt.fingerprint()
+            fingerprint["prompt"] = prompt_fingerprint_of(
+                Path(self.source.path),
+                self.options.instruction_file,
+                self.options.examples_file,
+                lambda: self.prompt,
+            )
         return fingerprint
 
     def _load(self) -> Any:

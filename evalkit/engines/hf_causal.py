@@ -8,10 +8,12 @@ which is why packaged models convert once and cache a float checkpoint).
 from __future__ import annotations
 
 from functools import cached_property
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from evalkit.engines.base import DecodingOptions, Translation
-from evalkit.engines.chat_prompt import PromptBuilder
+from evalkit.engines.chat_prompt import PromptBuilder, prompt_fingerprint_of
 from evalkit.engines.decoding import cut_to_budgets, reached_budget, setup_torch, unit_budgets
 from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.registry import register
@@ -51,12 +53,20 @@ class HFCausalEngine(ModelEngine):
         )
 
     def fingerprint(self) -> dict[str, Any]:
-        import transformers
-
+        prompt = (
+            self.prompt.fingerprint()
+            if self.options.gguf_file  # the tokenizer lives inside the GGUF file
+            else prompt_fingerprint_of(
+                Path(self.source.path),
+                self.options.instruction_file,
+                self.options.examples_file,
+                lambda: self.prompt,
+            )
+        )
         return {
             **self.model_fingerprint(),
-            "prompt": self.prompt.fingerprint(),
-            "transformers": transformers.__version__,
+            "prompt": prompt,
+            "transformers": version("transformers"),
         }
 
     def _load(self) -> Any:
