@@ -7,15 +7,21 @@ interrupted run (Ctrl-C, kill -9, a lost connection) loses only what was in flig
 rerun translates only what is missing. Identical inputs to an identical engine are never
 translated twice. Whether the generation cap cut a translation off is kept with it, so a
 rerun from the cache flags the same segments.
+
+Several runs may share one cache file at once. Every write is its own `BEGIN IMMEDIATE`
+transaction, which waits (up to `BUSY_TIMEOUT_S`) for the write lock instead of failing;
+switching a new file to WAL, which SQLite does not wait for, is retried for as long.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +42,9 @@ CREATE TABLE IF NOT EXISTS translations (
     truncated INTEGER NOT NULL DEFAULT 0
 )
 """
+
+#: how long an open or a write waits for another process that holds the cache's lock
+BUSY_TIMEOUT_S = 30.0
 
 
 def default_cache_path() -> Path:
@@ -61,14 +70,19 @@ class TranslationCache:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_cache_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # a cache busy with another run is not an error: this one waits up to 30 s a write
-        self._db = sqlite3.connect(self.path, timeout=30)
+        # a cache busy with another run is not an error: this one waits for the lock.
+        # isolation_level=None: no implicit transactions; writes begin their own (_write)
+        self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
             self._open()
         except sqlite3.DatabaseError as error:
             self._db.close()
-            if "locked" in str(error) or "busy" in str(error):
-                raise
+            if _is_busy(error):
+                raise UserInputError(
+                    f"the translation cache stayed locked by another process for "
+                    f"{BUSY_TIMEOUT_S:.0f} s; run again, or pass --cache FILE or --no-cache",
+                    self.path,
+                ) from None
             raise UserInputError(
                 f"the translation cache is not a readable SQLite file ({error}); move it "
                 f"aside (mv {self.path} {self.path}.broken) and run again, or pass "
@@ -80,14 +94,41 @@ class TranslationCache:
 
     def _open(self) -> None:
         """WAL mode, the table, and the column a file from an older evalkit lacks."""
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._set_wal()
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(translations)")}
-        if "truncated" not in columns:  # a cache file written before the column existed
-            self._db.execute(
-                "ALTER TABLE translations ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0"
-            )
+        with self._write():
+            self._db.execute(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(translations)")}
+            if "truncated" not in columns:  # a cache file written before the column existed
+                self._db.execute(
+                    "ALTER TABLE translations ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0"
+                )
+
+    def _set_wal(self) -> None:
+        """Switch the file to WAL (a no-op once it is). Switching needs the file to itself,
+        and SQLite answers "database is locked" at once instead of waiting when another
+        process has it open: two runs starting together on a new cache file. So retry."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL").fetchall()
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05))
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction. BEGIN IMMEDIATE takes the write lock first, waiting for
+        it through the busy timeout; a deferred transaction that read before writing could
+        instead fail at once with "database is locked" when another process wrote since."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.rollback()
+            raise
         self._db.commit()
 
     def get_many(self, keys: list[str]) -> dict[str, Translation]:
@@ -113,25 +154,26 @@ class TranslationCache:
     ) -> None:
         """Store (source, translation) pairs and commit at once: one call, one transaction."""
         now = time.time()
-        self._db.executemany(
-            "INSERT OR REPLACE INTO translations "
-            "(key, engine, src_lang, tgt_lang, source, translation, created, truncated) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    cache_key(engine, src_lang, tgt_lang, src),
-                    engine,
-                    src_lang,
-                    tgt_lang,
-                    src,
-                    hyp.text,
-                    now,
-                    int(hyp.truncated),
-                )
-                for src, hyp in pairs
-            ],
-        )
-        self._db.commit()
+        rows = [
+            (
+                cache_key(engine, src_lang, tgt_lang, src),
+                engine,
+                src_lang,
+                tgt_lang,
+                src,
+                hyp.text,
+                now,
+                int(hyp.truncated),
+            )
+            for src, hyp in pairs
+        ]
+        with self._write():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO translations "
+                "(key, engine, src_lang, tgt_lang, source, translation, created, truncated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def info(self) -> CacheInfo:
         entries, engines = self._db.execute(
@@ -143,13 +185,13 @@ class TranslationCache:
         return CacheInfo(self.path, entries, engines, size)
 
     def clear(self, engine: str | None = None) -> int:
-        if engine is None:
-            removed = self._db.execute("DELETE FROM translations").rowcount
-        else:
-            removed = self._db.execute(
-                "DELETE FROM translations WHERE engine = ?", (engine,)
-            ).rowcount
-        self._db.commit()
+        with self._write():
+            if engine is None:
+                removed = self._db.execute("DELETE FROM translations").rowcount
+            else:
+                removed = self._db.execute(
+                    "DELETE FROM translations WHERE engine = ?", (engine,)
+                ).rowcount
         self._db.execute("VACUUM")
         return removed
 
@@ -161,3 +203,7 @@ class TranslationCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    return "locked" in str(error) or "busy" in str(error)

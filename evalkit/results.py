@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.errors import UserInputError
 
 SCHEMA_VERSION = 3
@@ -32,6 +33,8 @@ READABLE_VERSIONS = (1, 2, 3)
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.jsonl"
 DEFAULT_RESULTS_DIR = Path("results")
+#: the start of the hidden folder a run is written into before it is renamed into place
+STAGING_PREFIX = ".tmp-"
 
 Score = float | None
 
@@ -176,12 +179,17 @@ def new_run_id(name: str | None) -> str:
 
 
 def write_run(results_dir: Path, record: RunRecord, rows: Iterable[SegmentRow]) -> Path:
-    """Write a run atomically and return its folder."""
+    """Write a run atomically and return its folder.
+
+    The files go to a hidden staging folder, `.tmp-<run-id>~PID@HOST`, renamed into place
+    once complete. kill -9 can leave the staging folder behind: no reader sees it, and the
+    next run stored in the same folder removes it (see evalkit/atomic.py)."""
     results_dir.mkdir(parents=True, exist_ok=True)
+    sweep(results_dir, STAGING_PREFIX)
     final = results_dir / record.run_id
     if final.exists():
         raise FileExistsError(final)
-    staging = results_dir / f".tmp-{record.run_id}"
+    staging = results_dir / f"{STAGING_PREFIX}{record.run_id}{owner_tag()}"
     staging.mkdir()
     try:
         with open(staging / SEGMENTS_FILE, "w", encoding="utf-8") as out:
@@ -197,6 +205,7 @@ def write_run(results_dir: Path, record: RunRecord, rows: Iterable[SegmentRow]) 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    fsync_dir(results_dir)
     return final
 
 
@@ -222,6 +231,8 @@ def list_runs(results_dir: Path) -> list[RunRecord]:
 def find_run(results_dir: Path, ref: str) -> Path:
     """A run folder from its id, a unique id prefix, `latest`, or a path."""
     as_path = Path(ref)
+    if as_path.name.startswith(STAGING_PREFIX):
+        raise UserInputError("not a run: what an interrupted write left behind", ref)
     if (as_path / RUN_FILE).is_file():
         return as_path
     ids = [record.run_id for record in list_runs(results_dir)]

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from evalkit import __version__
+from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.compare.breakdowns import by_document, length_ratios, top_differences
 from evalkit.compare.formats import Breakdowns, delta_text, leaderboard, score_text
 from evalkit.compare.significance import Comparison
@@ -143,10 +144,13 @@ def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) 
 
 
 def write_report(html: str, output: Path | str) -> Path:
-    """Write atomically: a temporary file beside the target, renamed into place."""
+    """Write atomically: a temporary file beside the target, renamed into place. A report
+    being replaced stays whole until then; a temporary that kill -9 left behind is removed
+    by the next report written there (see evalkit/atomic.py)."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    sweep(output.parent, f".{output.name}.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=owner_tag(), dir=output.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(html)
@@ -157,4 +161,5 @@ def write_report(html: str, output: Path | str) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(output.parent)
     return output
