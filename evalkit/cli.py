@@ -50,6 +50,7 @@ from evalkit.report.tables import (
 )
 from evalkit.results import DEFAULT_RESULTS_DIR, find_run, list_runs, read_record, write_run
 from evalkit.runner import evaluate
+from evalkit.safe_text import plain
 from evalkit.translate import Progress as TranslationProgress
 from evalkit.translate import Unit, plan_translation
 
@@ -184,7 +185,7 @@ CacheOpt = Annotated[
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
@@ -261,7 +262,7 @@ def run(
         def on_progress(label: str, state: TranslationProgress) -> None:
             rate = _rate(state)
             if label not in tasks:
-                tasks[label] = progress.add_task(label, total=state.total, rate=rate)
+                tasks[label] = progress.add_task(plain(label), total=state.total, rate=rate)
             progress.update(tasks[label], completed=state.done, total=state.total, rate=rate)
 
         evaluation = evaluate(
@@ -281,7 +282,7 @@ def run(
         _print_json(run_summary(evaluation.record, str(folder)))
         return
     _print_record(evaluation.record, by="system")
-    out.print(f"run stored in [bold]{folder}[/bold]", highlight=False)
+    out.print(Text.assemble("run stored in ", (str(folder), "bold")), soft_wrap=True)
 
 
 def _translation_cache(
@@ -386,7 +387,7 @@ def align_command(
         return
     out.print(alignment_table(doc, alignment, width or None))
     for line in skipped_lines(alignment):
-        out.print(line, style="dim", highlight=False, soft_wrap=True)
+        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
     out.print(f"signature: {alignment.signature}", style="dim", highlight=False, soft_wrap=True)
 
 
@@ -434,14 +435,18 @@ def pair(
         return
     for s, r, score in pairing.pairs:
         out.print(
-            f"paired   {s.path.name} ↔ {r.path.name}  similarity {score:.3f}", highlight=False
+            plain(f"paired   {s.path.name} ↔ {r.path.name}  similarity {score:.3f}"),
+            highlight=False,
+            markup=False,
         )
     for d in pairing.unpaired:
-        out.print(f"unpaired {d.path.name} ({d.lang})", highlight=False)
+        out.print(plain(f"unpaired {d.path.name} ({d.lang})"), highlight=False, markup=False)
     out.print(
-        f"proposed manifest written to [bold]{target}[/bold]; check it, then rename it to "
-        "manifest.json to use the folder with --data",
-        highlight=False,
+        Text.assemble(
+            "proposed manifest written to ",
+            (plain(target), "bold"),
+            "; check it, then rename it to manifest.json to use the folder with --data",
+        )
     )
 
 
@@ -454,7 +459,7 @@ def runs(results_dir: ResultsOpt = DEFAULT_RESULTS_DIR, as_json: JsonOpt = False
         _print_json([run_summary(r, str(results_dir / r.run_id)) for r in records])
         return
     if not records:
-        out.print(f"no runs in {results_dir}")
+        out.print(f"no runs in {results_dir}", highlight=False, markup=False)
         return
     out.print(runs_table(records))
 
@@ -595,14 +600,14 @@ def compare(
         for item in result:
             if isinstance(item, str):
                 style = "yellow" if item.startswith("warning") else "dim"
-                out.print(item, style=style, highlight=False, soft_wrap=True)
+                out.print(item, style=style, highlight=False, markup=False, soft_wrap=True)
             else:
                 out.print(item)
     else:
         sys.stdout.write(result)
     for warning in comparison.warnings:
         if warning.startswith("compared despite") and fmt != "rich":
-            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+            err.print(Text.assemble(("warning:", "yellow"), f" {plain(warning)}"), soft_wrap=True)
 
 
 @app.command()
@@ -635,7 +640,7 @@ def report(
         force=force,
         results_dir=results_dir,
     )
-    out.print(str(path), highlight=False, soft_wrap=True)
+    out.print(str(path), highlight=False, markup=False, soft_wrap=True)
 
 
 cache_app = typer.Typer(help="Inspect or clear the translation cache.", no_args_is_help=True)
@@ -662,6 +667,7 @@ def cache_info(cache_path: CacheOpt = None, as_json: JsonOpt = False) -> None:
         f"{info.path}\n{info.entries} translations from {info.engines} engine configurations, "
         f"{info.size_bytes / 1e6:.1f} MB",
         highlight=False,
+        markup=False,
     )
 
 

@@ -1,25 +1,21 @@
 """`evalkit report`: one self-contained HTML file, checked statically and in headless Chromium.
 
-The browser test needs the Debian package `chromium` (.ci/run installs it); without it the
-test is skipped and says why. Chromium runs with every host name unresolvable, so nothing
-can leave the machine even by accident, and its network log must show no request made by
-the page for anything but the file itself. A control page with a remote image proves that
-the log does catch a page's requests.
+The browser test (tests/browser.py) is skipped, saying why, where Chromium is missing. Its
+network log must show no request made by the page for anything but the file itself. A
+control page with a remote image proves that the log does catch a page's requests.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from evalkit import api
+from tests.browser import browse, chromium_or_skip
 from tests.compare_data import run_args, write_systems
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -107,56 +103,8 @@ def test_report_via_api_to_any_path(report, tmp_path, results_dir):
     assert out.is_file() and "<svg" in out.read_text(encoding="utf-8")
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-
-
-def _browse(browser: str, page: Path, work: Path, *action: str) -> tuple[str, list[dict]]:
-    """Open `page` headless with the network cut off; stdout and the page's URL requests."""
-    work.mkdir(parents=True, exist_ok=True)
-    net_log = work / "net.json"
-    args = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        f"--user-data-dir={work / 'profile'}",
-        f"--log-net-log={net_log}",
-        "--window-size=1280,2000",
-        *action,
-        page.as_uri(),
-    ]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    log = json.loads(net_log.read_text(encoding="utf-8"))
-    names = {v: k for k, v in log["constants"]["logEventTypes"].items()}
-    requests = [
-        e["params"]
-        for e in log["events"]
-        if names.get(e["type"]) == "URL_REQUEST_START_JOB" and "url" in e.get("params", {})
-    ]
-    # the browser's own background requests have no origin; a page's requests have one
-    by_page = [r for r in requests if r.get("initiator") != "not an origin"]
-    return done.stdout, by_page
-
-
 def test_report_renders_in_headless_chromium_without_network(report, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip(
-            "chromium not found: install the Debian package `chromium` "
-            "(apt-get install -y chromium; .ci/run does) to run the browser test"
-        )
+    browser = chromium_or_skip()
     path, run_id = report
 
     control = tmp_path / "control.html"
@@ -165,10 +113,10 @@ def test_report_renders_in_headless_chromium_without_network(report, tmp_path):
         "</body></html>",
         encoding="utf-8",
     )
-    _, control_requests = _browse(browser, control, tmp_path / "control", "--dump-dom")
+    _, control_requests = browse(browser, control, tmp_path / "control", "--dump-dom")
     assert [r["url"] for r in control_requests] == ["http://example.invalid/x.png"]
 
-    dom, requests = _browse(browser, path, tmp_path / "dom", "--dump-dom")
+    dom, requests = browse(browser, path, tmp_path / "dom", "--dump-dom")
     assert [r["url"] for r in requests if not r["url"].startswith("file:")] == []
     page = _parse(dom)
     assert run_id in page.title
@@ -182,14 +130,14 @@ def test_report_renders_in_headless_chromium_without_network(report, tmp_path):
     clicked.write_text(
         path.read_text(encoding="utf-8").replace("</body>", click + "</body>"), encoding="utf-8"
     )
-    sorted_dom, _ = _browse(browser, clicked, tmp_path / "sorted", "--dump-dom")
+    sorted_dom, _ = browse(browser, clicked, tmp_path / "sorted", "--dump-dom")
     values = [float(cells[column]) for cells in _parse(sorted_dom).segment_values if cells]
     assert len(values) == 40 and values == sorted(values, reverse=True)
     unsorted = [float(cells[column]) for cells in page.segment_values if cells]
     assert unsorted != values and sorted(unsorted, reverse=True) == values
 
     shot = tmp_path / "report.png"
-    _, requests = _browse(browser, path, tmp_path / "shot", f"--screenshot={shot}")
+    _, requests = browse(browser, path, tmp_path / "shot", f"--screenshot={shot}")
     assert requests == [] or all(r["url"].startswith("file:") for r in requests)
     import matplotlib.image
 

@@ -32,8 +32,10 @@ from typing import Any
 
 from rich.table import Table as RichTable
 
+from evalkit import safe_text
 from evalkit.compare.breakdowns import GroupScores, SegmentDifference, WinTieLoss
 from evalkit.compare.significance import FEW_ROWS, Cell, Comparison
+from evalkit.safe_text import CELL_LIMIT
 
 COMPARE_SCHEMA_VERSION = 1
 FORMATS = ("rich", "markdown", "csv", "json", "latex")
@@ -282,61 +284,49 @@ def _text(value: Any) -> str:
 
 
 def to_rich(table: Table) -> RichTable:
-    rich = RichTable(title=table.title, title_justify="left")
+    """Every cell, header and the title as `Text`: rich markup in user text (`[red]`,
+    `[link=...]`) prints literally, control characters are shown, long text is clipped."""
+    rich = RichTable(title=safe_text.terminal(table.title, CELL_LIMIT), title_justify="left")
     for i, column in enumerate(table.columns):
-        rich.add_column(column, justify="right" if i in table.numeric else "left")
+        rich.add_column(
+            safe_text.terminal(column), justify="right" if i in table.numeric else "left"
+        )
     for row in table.rows:
-        rich.add_row(*(_text(v) for v in row))
+        rich.add_row(*(safe_text.terminal(_text(v), CELL_LIMIT) for v in row))
     return rich
 
 
 def to_markdown(table: Table) -> str:
-    def esc(value: Any) -> str:
-        return _text(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = [f"### {table.title}", ""]
+    """Markdown with every cell escaped (`safe_text.markdown`): user text cannot make a
+    link, an image, raw HTML or a new cell."""
+    esc = safe_text.markdown
+    lines = [f"### {esc(table.title)}", ""]
     lines.append("| " + " | ".join(esc(c) for c in table.columns) + " |")
     lines.append(
         "|"
         + "|".join("---:" if i in table.numeric else "---" for i in range(len(table.columns)))
         + "|"
     )
-    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in table.rows]
+    lines += ["| " + " | ".join(esc(_text(v)) for v in row) + " |" for row in table.rows]
     if table.notes:
         lines.append("")
-        lines += [f"- {note}" for note in table.notes]
+        lines += [f"- {esc(note, None)}" for note in table.notes]
     return "\n".join(lines) + "\n"
 
 
 def to_csv(table: Table) -> str:
+    """CSV safe to open in a spreadsheet: text that would start a formula gets a leading
+    apostrophe (`safe_text.csv_cell`); numbers stay numbers."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.columns)
+    writer.writerow([safe_text.csv_cell(c) for c in table.columns])
     for row in table.rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([safe_text.csv_cell(v, i in table.numeric) for i, v in enumerate(row)])
     return buffer.getvalue()
 
 
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "Δ": r"$\Delta$",
-    "↑": r"$\uparrow$",
-    "↓": r"$\downarrow$",
-    "–": "--",
-}
-
-
-def latex_escape(value: Any) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in _text(value))
+def latex_escape(value: Any, limit: int | None = CELL_LIMIT) -> str:
+    return safe_text.latex(_text(value), limit)
 
 
 def to_latex(table: Table) -> str:
@@ -350,20 +340,20 @@ def to_latex(table: Table) -> str:
     ]
     lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in table.rows]
     lines += ["\\hline", "\\end{tabular}"]
-    lines += [f"% {latex_escape(note)}" for note in table.notes]
+    lines += [f"% {latex_escape(note, None)}" for note in table.notes]
     return "\n".join(lines) + "\n"
 
 
 def render(
     comparison: Comparison, breakdowns: Breakdowns | None, fmt: str
 ) -> str | list[RichTable | str]:
-    """Text for markdown/csv/latex; rich tables and note lines for `rich`. JSON: see
-    `comparison_json`."""
+    """Text for markdown/csv/latex; rich tables and note lines (plain text, to print
+    without markup) for `rich`. JSON: see `comparison_json`."""
     if fmt == "rich":
         out: list[RichTable | str] = []
         for table in tables(comparison, breakdowns):
             out.append(to_rich(table))
-            out += table.notes
+            out += [safe_text.plain(note) for note in table.notes]  # print with markup off
         return out
     if fmt == "markdown":
         return "\n".join(to_markdown(t) for t in tables(comparison, breakdowns))

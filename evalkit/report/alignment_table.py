@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from evalkit.align import DocumentAlignment
+from evalkit.safe_text import plain, terminal
 
 ALIGN_SCHEMA_VERSION = 1
 
@@ -24,8 +26,12 @@ def alignment_table(doc_id: str, alignment: DocumentAlignment, width: int | None
     reader checks.
     """
     table = Table(
-        title=f"doc {doc_id} · {alignment.unit} alignment · {alignment.method} · "
-        f"mean confidence {alignment.mean_confidence:.2f}",
+        title=Text.assemble(
+            "doc ",
+            terminal(doc_id),
+            f" · {alignment.unit} alignment · {alignment.method} · "
+            f"mean confidence {alignment.mean_confidence:.2f}",
+        ),
         title_justify="left",
         show_lines=True,
     )
@@ -39,14 +45,14 @@ def alignment_table(doc_id: str, alignment: DocumentAlignment, width: int | None
     for link in alignment.links:
         source = " ".join(alignment.src_units[i - 1] for i in link.src)
         reference = " ".join(alignment.ref_units[j - 1] for j in link.ref)
-        confidence = f"{link.confidence:.2f}"
+        confidence = Text(f"{link.confidence:.2f}")
         if link.low_confidence:
-            confidence = f"[red]{confidence} ![/red]"
+            confidence = Text(f"{link.confidence:.2f} !", style="red")
         table.add_row(
             ",".join(map(str, link.src)) or "–",
-            _clip(source, width),
+            terminal(_clip(source, width), None),
             ",".join(map(str, link.ref)) or "–",
-            _clip(reference, width),
+            terminal(_clip(reference, width), None),
             link.shape,
             confidence,
             f"{link.cost:.2f}",
@@ -55,11 +61,13 @@ def alignment_table(doc_id: str, alignment: DocumentAlignment, width: int | None
 
 
 def skipped_lines(alignment: DocumentAlignment) -> list[str]:
+    """The lines left out of the alignment (plain text, hidden characters shown: print it
+    with markup off)."""
     lines = []
     for side, skipped in (("source", alignment.skipped_src), ("reference", alignment.skipped_ref)):
         for item in skipped:
             lines.append(
-                f"{side} {alignment.unit} {item.index} left out ({item.reason}): {item.text}"
+                plain(f"{side} {alignment.unit} {item.index} left out ({item.reason}): {item.text}")
             )
     return lines
 

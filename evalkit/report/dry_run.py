@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from evalkit.engines.base import RequestPlan
+from evalkit.safe_text import terminal
 from evalkit.translate import TranslationPlan
 
 DRY_RUN_SCHEMA_VERSION = 1
@@ -22,7 +23,7 @@ def dry_run_table(plans: dict[str, TranslationPlan]) -> Table:
     for label, plan in plans.items():
         sent = plan.requests
         table.add_row(
-            label,
+            terminal(label),
             str(plan.units),
             str(plan.distinct),
             str(plan.cached),

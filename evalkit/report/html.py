@@ -2,6 +2,12 @@
 
 `render_report` turns a comparison into HTML text through the jinja2 template
 `templates/report.html.j2`; `write_report` writes it atomically (temporary file, rename).
+
+Every value the template prints is HTML-escaped, with control and bidi characters shown
+as marked spans (`safe_text.html`, the environment's `finalize`); text from outside (names,
+labels, document ids, segments) is printed through the `text` filter, which also isolates
+it in a `<bdi>`, so that right-to-left text cannot reorder what surrounds it. Only the
+plots (SVG that evalkit drew) are marked safe.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-from evalkit import __version__
+from evalkit import __version__, safe_text
 from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.compare.breakdowns import by_document, length_ratios, top_differences
 from evalkit.compare.formats import Breakdowns, delta_text, leaderboard, score_text
@@ -25,13 +32,33 @@ REPORT_FILE = "report.html"
 MAX_SCATTERS = 3
 
 
+def _finalize(value: Any) -> Any:
+    """Every printed value: escaped, hidden characters shown (Markup, e.g. a plot, as is)."""
+    return value if hasattr(value, "__html__") else safe_text.html(value)
+
+
+def _text(value: Any) -> Markup:
+    """Text from outside, isolated from its surroundings (bidi) and escaped."""
+    return Markup("<bdi>%s</bdi>") % safe_text.html(value)
+
+
+def _plain(value: Any) -> Markup:
+    """Text from outside where no element may stand (the page title): escaped, hidden
+    characters written as `<U+202E>`."""
+    return Markup("%s") % safe_text.plain(value)
+
+
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("evalkit.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
+    env.filters["text"] = _text
+    env.filters["plain"] = _plain
+    return env
 
 
 def _scatters(comparison: Comparison) -> list[str]:
@@ -104,7 +131,8 @@ def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) 
         top = top_differences(pool, comparison.baseline, other, comparison.metrics[0], 10)
     run_ids = [run.record.run_id for run in pool.runs]
     context = {
-        "title": f"evalkit report · {pool.runs[0].record.test_set.name} · {', '.join(run_ids)}",
+        "test_set_name": pool.runs[0].record.test_set.name,
+        "run_list": ", ".join(run_ids),
         "version": __version__,
         "generated": utc_now(),
         "comparison": comparison,

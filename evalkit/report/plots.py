@@ -1,7 +1,9 @@
 """Static plots for the HTML report: matplotlib (Agg), returned as inline SVG text.
 
 Text is drawn as paths, so the SVG needs no font and makes no request; the XML prolog and
-DOCTYPE are dropped so that the SVG can sit inside HTML.
+DOCTYPE are dropped so that the SVG can sit inside HTML. Names from outside (labels,
+document ids) go through `_label`: clipped, hidden characters shown, `$` never read as
+the start of a formula (matplotlib's mathtext fails on a malformed one).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from evalkit import safe_text
 from evalkit.compare.breakdowns import GroupScores
 from evalkit.compare.significance import Comparison
 
@@ -33,6 +36,14 @@ plt.rcParams.update(
 
 
 _figure_ids = itertools.count(1)
+#: names longer than this are clipped in plots
+LABEL_LIMIT = 40
+
+
+def _label(name: str) -> str:
+    """A name from outside as matplotlib text: clipped, hidden characters shown as
+    `<U+202E>`, and `$` escaped so that it is drawn, never parsed as mathtext."""
+    return safe_text.plain(name, LABEL_LIMIT).replace("$", r"\$")
 
 
 def to_svg(fig: plt.Figure) -> str:
@@ -73,9 +84,9 @@ def metric_bars(comparison: Comparison) -> str:
         high = [max(0.0, c.ci[1] - c.score) if c.ci and c.score is not None else 0 for c in cells]
         colors = ["#888888" if k == comparison.baseline else "#3b75af" for k in systems]
         ax.bar(range(len(systems)), values, yerr=[low, high], capsize=4, color=colors)
-        ax.set_xticks(range(len(systems)), systems, rotation=20, ha="right")
+        ax.set_xticks(range(len(systems)), [_label(k) for k in systems], rotation=20, ha="right")
         n = cells[0].n if cells else 0
-        ax.set_title(f"{m.name} {'↑' if m.higher_is_better else '↓'} (n={n})")
+        ax.set_title(f"{_label(m.name)} {'↑' if m.higher_is_better else '↓'} (n={n})")
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -104,8 +115,8 @@ def document_heatmap(groups: GroupScores, comparison: Comparison) -> str:
         )
         cmap = "Blues" if m.higher_is_better else "Blues_r"
         ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, aspect="auto")
-        ax.set_xticks(range(len(systems)), systems, rotation=20, ha="right")
-        ax.set_yticks(range(len(groups.groups)), groups.groups)
+        ax.set_xticks(range(len(systems)), [_label(k) for k in systems], rotation=20, ha="right")
+        ax.set_yticks(range(len(groups.groups)), [_label(g) for g in groups.groups])
         finite = grid[np.isfinite(grid)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         for (i, j), v in np.ndenumerate(grid):
@@ -120,7 +131,7 @@ def document_heatmap(groups: GroupScores, comparison: Comparison) -> str:
                 fontsize=7,
                 color="white" if dark else "black",
             )
-        ax.set_title(f"{m.name} per document")
+        ax.set_title(f"{_label(m.name)} per document")
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -135,9 +146,9 @@ def segment_scatter(a: str, b: str, metric: str, xs: Sequence[float], ys: Sequen
         low = min(min(xs), min(ys))
         high = max(max(xs), max(ys))
         ax.plot([low, high], [low, high], color="#999999", linewidth=1, linestyle="--")
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
-    ax.set_title(f"{metric} per segment (n={len(xs)})")
+    ax.set_xlabel(_label(a))
+    ax.set_ylabel(_label(b))
+    ax.set_title(f"{_label(metric)} per segment (n={len(xs)})")
     fig.tight_layout()
     return to_svg(fig)
 
@@ -152,7 +163,8 @@ def length_ratio_histogram(basis: str, ratios: dict[str, np.ndarray]) -> str:
         bins = np.linspace(0, high, 25)
         for key, v in ratios.items():
             if len(v):
-                ax.hist(np.clip(v, 0, high), bins=bins, alpha=0.5, label=f"{key} (n={len(v)})")
+                label = f"{_label(key)} (n={len(v)})"
+                ax.hist(np.clip(v, 0, high), bins=bins, alpha=0.5, label=label)
         ax.axvline(1.0, color="#999999", linestyle="--", linewidth=1)
         ax.legend(fontsize=7)
     ax.set_xlabel(f"output words / {basis} words")

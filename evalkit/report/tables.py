@@ -1,6 +1,7 @@
 """Rich tables for the terminal, and the JSON summary printed by `--json`.
 
-Tables only read a RunRecord; they never compute a score.
+Tables only read a RunRecord; they never compute a score. Names from outside (labels,
+document ids, test set names) go in as `Text` (`safe_text.terminal`), never as markup.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from evalkit.results import MetricInfo, RunRecord, Score
+from evalkit.safe_text import plain, terminal
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -49,7 +52,7 @@ def _add_metric_columns(table: Table, metrics: list[MetricInfo]) -> None:
         table.add_column(f"{m.name} {arrow}", justify="right", min_width=6, overflow="fold")
 
 
-def _stacked(title: str, tables: list[Table]) -> Table:
+def _stacked(title: Text, tables: list[Table]) -> Table:
     """Tables one above the other under one title (a table, for callers that print it)."""
     grid = Table.grid()
     grid.title = title
@@ -82,10 +85,8 @@ def leaderboard(record: RunRecord) -> Table:
             cells = []
             for m in metrics:
                 value = record.scores[system.label].corpus.get(m.name)
-                text = _format(value)
-                if value is not None and value == best[m.name] and len(record.systems) > 1:
-                    text = f"[bold]{text}[/bold]"
-                cells.append(text)
+                bold = value is not None and value == best[m.name] and len(record.systems) > 1
+                cells.append(Text(_format(value), style="bold" if bold else ""))
             if i == 0:
                 rate = system.generated_tokens / system.seconds if system.generated_tokens else None
                 cells += [
@@ -95,9 +96,10 @@ def leaderboard(record: RunRecord) -> Table:
                     if system.kind != "files"
                     else "–",
                 ]
-            table.add_row(system.label, *cells)
+            table.add_row(terminal(system.label), *cells)
         tables.append(table)
-    return _stacked(f"{record.test_set.name} · run {record.run_id}", tables)
+    title = Text.assemble(terminal(record.test_set.name), f" · run {record.run_id}")
+    return _stacked(title, tables)
 
 
 def by_document(record: RunRecord) -> Table:
@@ -114,14 +116,14 @@ def by_document(record: RunRecord) -> Table:
             for i, system in enumerate(record.systems):
                 doc_scores = record.scores[system.label].documents.get(doc.id, {})
                 table.add_row(
-                    doc.id if i == 0 else "",
-                    doc.scored_as if i == 0 else "",
-                    system.label,
+                    terminal(doc.id) if i == 0 else "",
+                    terminal(doc.scored_as) if i == 0 else "",
+                    terminal(system.label),
                     *(_format(doc_scores.get(m.name)) for m in metrics),
                     end_section=i == len(record.systems) - 1,
                 )
         tables.append(table)
-    return _stacked(f"{record.test_set.name} · per document", tables)
+    return _stacked(Text.assemble(terminal(record.test_set.name), " · per document"), tables)
 
 
 def runs_table(records: list[RunRecord]) -> Table:
@@ -132,20 +134,21 @@ def runs_table(records: list[RunRecord]) -> Table:
     table.add_column("systems", overflow="fold")
     for record in records:
         table.add_row(
-            record.run_id,
-            record.finished[:16].replace("T", " "),
-            f"{record.test_set.name} {record.test_set.hash[7:15]}",
-            ", ".join(s.label for s in record.systems),
+            terminal(record.run_id),
+            terminal(record.finished[:16].replace("T", " ")),
+            terminal(f"{record.test_set.name} {record.test_set.hash[7:15]}"),
+            terminal(", ".join(s.label for s in record.systems), None),
         )
     return table
 
 
 def footer_lines(record: RunRecord) -> list[str]:
-    """Signatures and notes: what a reader needs to trust or reproduce the numbers."""
+    """Signatures and notes: what a reader needs to trust or reproduce the numbers (plain
+    text, hidden characters shown: print it with markup off)."""
     lines = [f"{m.name}: {m.signature}" for m in record.metrics]
     lines += _system_lines(record)
     lines += [f"note: {note}" for note in record.notes]
-    return lines
+    return [plain(line) for line in lines]
 
 
 def _system_lines(record: RunRecord) -> list[str]:
