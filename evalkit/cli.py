@@ -48,7 +48,13 @@ from evalkit.report.tables import (
     run_summary,
     runs_table,
 )
-from evalkit.results import DEFAULT_RESULTS_DIR, find_run, list_runs, read_record, write_run
+from evalkit.results import (
+    DEFAULT_RESULTS_DIR,
+    find_run,
+    read_record,
+    scan_runs,
+    write_run,
+)
 from evalkit.runner import evaluate
 from evalkit.safe_text import plain
 from evalkit.translate import Progress as TranslationProgress
@@ -454,7 +460,9 @@ def pair(
 @reports_user_errors
 def runs(results_dir: ResultsOpt = DEFAULT_RESULTS_DIR, as_json: JsonOpt = False) -> None:
     """List stored runs, oldest first."""
-    records = list_runs(results_dir)
+    records, problems = scan_runs(results_dir)
+    for problem in problems:
+        err.print(f"warning: skipped {problem}", highlight=False, markup=False, soft_wrap=True)
     if as_json:
         _print_json([run_summary(r, str(results_dir / r.run_id)) for r in records])
         return

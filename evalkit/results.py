@@ -210,22 +210,31 @@ def write_run(results_dir: Path, record: RunRecord, rows: Iterable[SegmentRow]) 
 
 
 def list_runs(results_dir: Path) -> list[RunRecord]:
-    """Every readable run in `results_dir`, oldest first; unreadable folders are skipped.
+    """Every readable run in `results_dir`, oldest first; unreadable folders are left out
+    (`scan_runs` says why)."""
+    return scan_runs(results_dir)[0]
 
+
+def scan_runs(results_dir: Path) -> tuple[list[RunRecord], list[UserInputError]]:
+    """The readable runs, oldest first, and why each other run folder cannot be read.
+
+    Hidden folders (a run being written, or one a crash left half-written) are not runs.
     Ordered by start time, then, for runs started in the same second (the record keeps
     whole seconds), by when the record was written: never by the random part of the id."""
     if not results_dir.is_dir():
-        return []
-    found = []
+        return [], []
+    found, problems = [], []
     for folder in results_dir.iterdir():
         if folder.name.startswith(".") or not (folder / RUN_FILE).is_file():
             continue
         try:
             record = read_record(folder)
-        except UserInputError:
+        except UserInputError as problem:
+            problems.append(problem)
             continue
         found.append(((record.started, (folder / RUN_FILE).stat().st_mtime_ns), record))
-    return [record for _, record in sorted(found, key=lambda item: item[0])]
+    records = [record for _, record in sorted(found, key=lambda item: item[0])]
+    return records, sorted(problems, key=str)
 
 
 def find_run(results_dir: Path, ref: str) -> Path:
@@ -235,6 +244,9 @@ def find_run(results_dir: Path, ref: str) -> Path:
         raise UserInputError("not a run: what an interrupted write left behind", ref)
     if (as_path / RUN_FILE).is_file():
         return as_path
+    named = results_dir / ref
+    if ref not in ("", ".", "..") and "/" not in ref and (named / RUN_FILE).is_file():
+        return named  # readable or not: reading it names the broken file
     ids = [record.run_id for record in list_runs(results_dir)]
     if ref == "latest":
         if not ids:
@@ -254,7 +266,7 @@ def read_record(folder: Path) -> RunRecord:
     path = folder / RUN_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: bad JSON or bad UTF-8
         raise UserInputError(f"unreadable run record: {err}", path) from None
     version = raw.get("schema_version") if isinstance(raw, dict) else None
     if version not in READABLE_VERSIONS:
@@ -270,12 +282,17 @@ def read_record(folder: Path) -> RunRecord:
 
 
 def read_segments(folder: Path) -> Iterator[SegmentRow]:
+    """The rows of a run, each validated; a missing, truncated or edited file is named
+    with the line that is wrong."""
     path = folder / SEGMENTS_FILE
-    with open(path, encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
-            try:
-                yield SegmentRow.model_validate_json(line)
-            except ValidationError as err:
-                raise UserInputError(
-                    f"invalid row: {err.errors()[0]['msg']}", path, line_no
-                ) from None
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as err:
+        raise UserInputError(f"unreadable segments file: {err.strerror}", path) from None
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for line_no, line in enumerate(lines, start=1):
+        try:
+            yield SegmentRow.model_validate_json(line)
+        except ValidationError as err:
+            raise UserInputError(f"invalid row: {err.errors()[0]['msg']}", path, line_no) from None
