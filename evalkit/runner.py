@@ -19,6 +19,7 @@ from evalkit.align.document import AlignUnit
 from evalkit.align.lines import split_translatable
 from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
+from evalkit.embeddings import EncoderUser, StoredEncoder, VectorStore
 from evalkit.engines.base import PrecomputedSystem, RequestStats, fingerprint_digest
 from evalkit.engines.registry import NamedSystem
 from evalkit.errors import UserInputError
@@ -41,6 +42,7 @@ from evalkit.results import (
 from evalkit.scoring import (
     SCORED_AS_DOCUMENT,
     ScoringUnit,
+    StatisticsStore,
     SystemScores,
     Units,
     score_system,
@@ -80,6 +82,9 @@ def evaluate(
     clock = time.perf_counter()
     if align_unit == "sentence":
         _check_sentence_units(systems, unit)
+    stats_store = cache.statistics if cache is not None else None
+    if cache is not None:
+        _embed_through(cache.embeddings, aligner, metrics)
     found = scoring_units(test_set, aligner, align_unit)
     units = found.units
     has_source = any(seg.strip() for doc in test_set.documents for seg in doc.source.segments)
@@ -98,7 +103,7 @@ def evaluate(
         )
         unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses, output.pieces)
         unit_flags[named.label] = [_truncation_flags(u, output.truncated) for u in units]
-        result = _score_available(units, unit_hyps[named.label], metrics, skipped)
+        result = _score_available(units, unit_hyps[named.label], metrics, skipped, stats_store)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
         fingerprint = named.system.fingerprint()
@@ -189,17 +194,26 @@ def _check_sentence_units(systems: Sequence[NamedSystem], unit: Unit) -> None:
         )
 
 
+def _embed_through(store: VectorStore, aligner: Aligner | None, metrics: Sequence[Metric]) -> None:
+    """Sentence embeddings of the aligner and of embedding metrics go through the cache
+    file: a rerun reads them instead of loading the encoder."""
+    for user in (aligner, *metrics):
+        if isinstance(user, EncoderUser):
+            user.use_encoder(StoredEncoder(user.encoder_spec, store))
+
+
 def _score_available(
     units: Sequence[ScoringUnit],
     hypotheses: Sequence[str],
     metrics: list[Metric],
     skipped: list[MetricUnavailable],
+    store: StatisticsStore | None = None,
 ) -> SystemScores:
     """Scores metric by metric; a metric that turns out unable to load is dropped and noted."""
     total = SystemScores(documents={u.doc_id: {} for u in units}, segments=[{} for _ in units])
     for metric in list(metrics):
         try:
-            part = score_system(units, hypotheses, [metric])
+            part = score_system(units, hypotheses, [metric], store)
         except MetricUnavailable as reason:
             metrics.remove(metric)
             skipped.append(reason)

@@ -12,14 +12,17 @@ where the manifest vouches for every pair.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from evalkit.align import Aligner, DocumentAlignment
 from evalkit.align.document import AlignUnit, document_sentences
 from evalkit.align.lines import split_translatable
 from evalkit.corpus.model import Document, TestSet
-from evalkit.metrics.base import Metric
+from evalkit.metrics.base import Metric, Stats
 
 SCORED_AS_SEGMENTS = "segments"
 SCORED_AS_ALIGNED = "aligned"
@@ -177,24 +180,77 @@ def _applies(metric: Metric, unit: ScoringUnit) -> bool:
     return bool(unit.src_ids)
 
 
+class StatisticsStore(Protocol):
+    """Where segment statistics outlive the process (the cache file's statistics table)."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Stats]: ...
+
+    def put_many(self, stats: dict[str, Stats]) -> None: ...
+
+
+def statistics_key(signature: str, hypothesis: str, reference: str | None, source: str) -> str:
+    """Statistics are a function of the metric (its signature says everything that changes
+    them) and the three texts: the key hashes exactly those."""
+    blob = json.dumps([signature, hypothesis, reference, source], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def segment_statistics(
+    metric: Metric,
+    hypotheses: Sequence[str],
+    references: Sequence[str] | None,
+    sources: Sequence[str],
+    store: StatisticsStore | None = None,
+) -> list[Stats]:
+    """The metric's statistics of each segment, read from `store` where computed before;
+    only the missing segments reach the metric (so a model loads only when one is
+    missing), and what it computes is stored at once."""
+    if not hypotheses:
+        return []
+    if store is None or not metric.per_segment:
+        return metric.segment_statistics(hypotheses, references, sources)
+    signature = metric.signature()
+    keys = [
+        statistics_key(signature, hyp, references[i] if references is not None else None, src)
+        for i, (hyp, src) in enumerate(zip(hypotheses, sources, strict=True))
+    ]
+    found = store.get_many(list(dict.fromkeys(keys)))
+    first_of_key: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        first_of_key.setdefault(key, i)
+    missing = [i for key, i in first_of_key.items() if key not in found]
+    if missing:
+        computed = metric.segment_statistics(
+            [hypotheses[i] for i in missing],
+            [references[i] for i in missing] if references is not None else None,
+            [sources[i] for i in missing],
+        )
+        fresh = {keys[i]: list(row) for i, row in zip(missing, computed, strict=True)}
+        store.put_many(fresh)
+        found.update(fresh)
+    return [list(found[key]) for key in keys]
+
+
 def score_system(
-    units: Sequence[ScoringUnit], hypotheses: Sequence[str], metrics: Sequence[Metric]
+    units: Sequence[ScoringUnit],
+    hypotheses: Sequence[str],
+    metrics: Sequence[Metric],
+    store: StatisticsStore | None = None,
 ) -> SystemScores:
-    """Corpus, per-document and per-unit scores of one system; None where not applicable."""
+    """Corpus, per-document and per-unit scores of one system; None where not applicable.
+    With a `store`, statistics computed before (by any run, any system) are reused."""
     doc_ids = list(dict.fromkeys(u.doc_id for u in units))
     result = SystemScores(
         documents={doc_id: {} for doc_id in doc_ids}, segments=[{} for _ in units]
     )
     for metric in metrics:
         rows = [i for i, u in enumerate(units) if _applies(metric, u)]
-        stats = (
-            metric.segment_statistics(
-                [hypotheses[i] for i in rows],
-                [units[i].ref or "" for i in rows] if metric.needs_reference else None,
-                [units[i].src for i in rows],
-            )
-            if rows
-            else []
+        stats = segment_statistics(
+            metric,
+            [hypotheses[i] for i in rows],
+            [units[i].ref or "" for i in rows] if metric.needs_reference else None,
+            [units[i].src for i in rows],
+            store,
         )
         by_row = dict(zip(rows, stats, strict=True))
         result.corpus[metric.name] = metric.corpus_score(stats) if stats else None

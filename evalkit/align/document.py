@@ -27,7 +27,7 @@ from evalkit.align.costs import (
 from evalkit.align.dp import DEFAULT_STEPS, align_sequences
 from evalkit.align.lines import SkippedLine, non_translatable_reason, split_translatable
 from evalkit.corpus.segment import split_sentences
-from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, load_encoder
+from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
 
 AlignUnit = Literal["paragraph", "sentence"]
 Method = Literal["embedding", "length"]
@@ -100,7 +100,8 @@ class Aligner:
 
     def __init__(self, method: Method = "embedding", encoder: str = DEFAULT_ENCODER) -> None:
         self.method = method
-        self._encoder_spec = encoder
+        #: which encoder (`e5-small`, `st:MODEL`); loaded when first needed
+        self.encoder_spec = encoder
         self._encoder: SentenceEncoder | None = None
 
     def use_encoder(self, encoder: SentenceEncoder) -> None:
@@ -112,7 +113,7 @@ class Aligner:
         if self.method == "length":
             return None
         if self._encoder is None:
-            self._encoder = load_encoder(self._encoder_spec)
+            self._encoder = load_encoder(self.encoder_spec)
         return self._encoder
 
     def signature(self) -> str:
@@ -124,10 +125,10 @@ class Aligner:
             f"flag-below:{LOW_CONFIDENCE_SHARE}xmedian",
         ]
         if self.method == "embedding":
-            encoder = self.encoder
-            assert encoder is not None
+            # the name without loading the model: a fully stored run never loads it
+            name = self._encoder.name if self._encoder else encoder_name(self.encoder_spec)
             parts += [
-                f"encoder:{encoder.name}",
+                f"encoder:{name}",
                 f"skip:{SKIP_COST}",
                 f"merge:{MERGE_PENALTY}",
                 f"length-weight:{LENGTH_WEIGHT}",

@@ -49,6 +49,10 @@ class Metric(ABC):
     #: True for metrics that read the source text (skipped when a test set has none)
     needs_source: bool = False
     higher_is_better: bool = True
+    #: True when a segment's statistics depend on its own texts alone, so they can be
+    #: stored and reused by (signature, hypothesis, reference, source); False for metrics
+    #: that look at the whole set (a band fitted to every segment's length ratio)
+    per_segment: bool = True
 
     def check_available(self) -> None:  # noqa: B027 - optional hook, most metrics always run
         """Raise `MetricUnavailable` if this metric cannot run here. Cheap: loads no model."""

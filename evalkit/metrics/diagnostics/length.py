@@ -56,6 +56,7 @@ class LengthOutlier(MeanMetric):
     needs_reference = False
     needs_source = True
     higher_is_better = False
+    per_segment = False  # the band comes from every segment's ratio
 
     def segment_statistics(
         self, hypotheses: Sequence[str], references: Sequence[str] | None, sources: Sequence[str]
