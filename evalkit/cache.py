@@ -21,7 +21,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,24 @@ CREATE TABLE IF NOT EXISTS embeddings (
 )
 """
 
+#: lookups per store: all time, and of the last run that looked anything up
+_USAGE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage (
+    store TEXT PRIMARY KEY,
+    hits INTEGER NOT NULL,
+    misses INTEGER NOT NULL,
+    last_hits INTEGER NOT NULL,
+    last_misses INTEGER NOT NULL
+)
+"""
+
+#: the stores of one cache file: table, the column holding values, what an entry is
+STORES = {
+    "translations": ("translations", "translation", "translations"),
+    "statistics": ("statistics", "stats", "segment statistics"),
+    "embeddings": ("embeddings", "vector", "sentence embeddings"),
+}
+
 #: how long an open or a write waits for another process that holds the cache's lock
 BUSY_TIMEOUT_S = 30.0
 
@@ -71,6 +89,25 @@ def default_cache_path() -> Path:
 def cache_key(engine: str, src_lang: str, tgt_lang: str, source: str) -> str:
     blob = json.dumps([engine, src_lang, tgt_lang, source], ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class StoreInfo:
+    """One store of the cache file: what it holds and how often lookups found it."""
+
+    name: str
+    entries: int
+    #: bytes of keys and values (the file also holds indexes and free pages)
+    size_bytes: int
+    hits: int
+    misses: int
+    #: the lookups of the last run that used this store
+    last_hits: int
+    last_misses: int
+
+    @staticmethod
+    def rate(hits: int, misses: int) -> float | None:
+        return hits / (hits + misses) if hits + misses else None
 
 
 @dataclass
@@ -120,6 +157,7 @@ class TranslationCache:
             self._db.execute(_SCHEMA)
             self._db.execute(_STATISTICS_SCHEMA)
             self._db.execute(_EMBEDDINGS_SCHEMA)
+            self._db.execute(_USAGE_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(translations)")}
             if "truncated" not in columns:  # a cache file written before the column existed
                 self._db.execute(
@@ -206,18 +244,58 @@ class TranslationCache:
         )
         return CacheInfo(self.path, entries, engines, size)
 
-    def clear(self, engine: str | None = None) -> int:
+    def stores(self) -> list[StoreInfo]:
+        """Entries, bytes held and hit rates of each store in this file."""
+        usage = {
+            row[0]: row[1:]
+            for row in self._db.execute(
+                "SELECT store, hits, misses, last_hits, last_misses FROM usage"
+            )
+        }
+        found = []
+        for name, (table, column, _) in STORES.items():
+            entries, size = self._db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(key) + LENGTH({column})), 0) FROM {table}"
+            ).fetchone()
+            hits, misses, last_hits, last_misses = usage.get(name, (0, 0, 0, 0))
+            found.append(StoreInfo(name, entries, size, hits, misses, last_hits, last_misses))
+        return found
+
+    def clear(self, engine: str | None = None, stores: Iterable[str] = ("translations",)) -> int:
+        """Delete the entries of `stores` (translations: only `engine`'s when given)."""
+        removed = 0
         with self._write():
-            if engine is None:
-                removed = self._db.execute("DELETE FROM translations").rowcount
-            else:
-                removed = self._db.execute(
-                    "DELETE FROM translations WHERE engine = ?", (engine,)
-                ).rowcount
+            for name in stores:
+                table = STORES[name][0]
+                if name == "translations" and engine is not None:
+                    query, args = "DELETE FROM translations WHERE engine = ?", (engine,)
+                else:
+                    query, args = f"DELETE FROM {table}", ()
+                removed += self._db.execute(query, args).rowcount
+                self._db.execute("DELETE FROM usage WHERE store = ?", (name,))
         self._db.execute("VACUUM")
         return removed
 
+    def _record_usage(self) -> None:
+        """Add this process's lookups to each store's counts (for `evalkit cache info`)."""
+        counts = {
+            "translations": (self.hits, self.misses),
+            "statistics": (self.statistics.hits, self.statistics.misses),
+            "embeddings": (self.embeddings.hits, self.embeddings.misses),
+        }
+        rows = [(name, h, m) for name, (h, m) in counts.items() if h or m]
+        if not rows:
+            return
+        with self._write():
+            self._db.executemany(
+                "INSERT INTO usage VALUES (?1, ?2, ?3, ?2, ?3) ON CONFLICT(store) DO UPDATE "
+                "SET hits = hits + ?2, misses = misses + ?3, last_hits = ?2, last_misses = ?3",
+                rows,
+            )
+
     def close(self) -> None:
+        with suppress(sqlite3.Error):  # counts are a convenience: never fail a run on them
+            self._record_usage()
         self._db.close()
 
     def __enter__(self) -> TranslationCache:

@@ -33,7 +33,7 @@ from evalkit.align.pairing import (
     read_folder,
     write_manifest,
 )
-from evalkit.cache import TranslationCache, default_cache_path
+from evalkit.cache import STORES, TranslationCache, default_cache_path
 from evalkit.corpus.resolve import load_test_set
 from evalkit.embeddings import DEFAULT_ENCODER, load_encoder
 from evalkit.engines import create_systems
@@ -43,6 +43,7 @@ from evalkit.report.alignment_table import alignment_json, alignment_table, skip
 from evalkit.report.dry_run import dry_run_json, dry_run_table
 from evalkit.report.tables import (
     by_document,
+    cache_table,
     footer_lines,
     leaderboard,
     run_summary,
@@ -658,25 +659,38 @@ app.add_typer(cache_app, name="cache")
 @cache_app.command("info")
 @reports_user_errors
 def cache_info(cache_path: CacheOpt = None, as_json: JsonOpt = False) -> None:
-    """Where the cache is, how many translations it holds, and its size."""
+    """Where the cache is, and per store (translations, statistics, embeddings) how many
+    entries it holds, their size and how often lookups found what they asked for."""
     with TranslationCache(cache_path or default_cache_path()) as cache:
         info = cache.info()
+        stores = cache.stores()
     if as_json:
         _print_json(
             {
                 "path": str(info.path),
+                "size_bytes": info.size_bytes,
                 "entries": info.entries,
                 "engines": info.engines,
-                "size_bytes": info.size_bytes,
+                "stores": {
+                    s.name: {
+                        "entries": s.entries,
+                        "size_bytes": s.size_bytes,
+                        "hits": s.hits,
+                        "misses": s.misses,
+                        "last_run": {"hits": s.last_hits, "misses": s.last_misses},
+                    }
+                    for s in stores
+                },
             }
         )
         return
     out.print(
-        f"{info.path}\n{info.entries} translations from {info.engines} engine configurations, "
-        f"{info.size_bytes / 1e6:.1f} MB",
+        f"{info.path} ({info.size_bytes / 1e6:.1f} MB on disk); translations from "
+        f"{info.engines} engine configurations",
         highlight=False,
         markup=False,
     )
+    out.print(cache_table(stores))
 
 
 @cache_app.command("clear")
@@ -684,13 +698,26 @@ def cache_info(cache_path: CacheOpt = None, as_json: JsonOpt = False) -> None:
 def cache_clear(
     cache_path: CacheOpt = None,
     engine: Annotated[
-        str | None, typer.Option("--engine", help="Only this engine fingerprint hash.")
+        str | None,
+        typer.Option("--engine", help="Only this engine fingerprint hash's translations."),
+    ] = None,
+    store: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--store",
+            help=f"Clear only this store: {', '.join(STORES)} (repeatable; default: all).",
+        ),
     ] = None,
 ) -> None:
-    """Delete cached translations (all, or one engine configuration's)."""
+    """Delete cached work: every store, or some (translations of one engine configuration
+    with --engine)."""
+    chosen = list(store or (["translations"] if engine else list(STORES)))
+    unknown = [name for name in chosen if name not in STORES]
+    if unknown:
+        raise UserInputError(f"no store {unknown[0]!r} (stores: {', '.join(STORES)})")
     with TranslationCache(cache_path or default_cache_path()) as cache:
-        removed = cache.clear(engine)
-    out.print(f"removed {removed} cached translations", highlight=False)
+        removed = cache.clear(engine, chosen)
+    out.print(f"removed {removed} entries from {', '.join(chosen)}", highlight=False)
 
 
 def _print_record(record: Any, by: str) -> None:

@@ -122,6 +122,20 @@ def test_cache_info_and_clear(cli, tmp_path: Path):
     record = json.loads(Path(rerun["path"], "run.json").read_text())
     assert record["systems"][0]["cache_hits"] == distinct
     assert record["systems"][0]["translated"] == 0
-    cleared = cli("cache", "clear")
-    assert f"removed {distinct}" in cleared.stdout
-    assert json.loads(cli("cache", "info", "--json").stdout)["entries"] == 0
+    stores = json.loads(cli("cache", "info", "--json").stdout)["stores"]
+    assert stores["translations"]["entries"] == distinct
+    assert stores["translations"]["last_run"] == {"hits": distinct, "misses": 0}
+    assert stores["statistics"]["entries"] > 0 and stores["embeddings"]["entries"] > 0
+    assert stores["statistics"]["last_run"]["misses"] == 0  # the rerun found every one
+    assert stores["statistics"]["misses"] > 0  # counted over both runs: the first computed
+    assert "statistics" in cli("cache", "info").stdout
+
+    cleared = cli("cache", "clear", "--store", "statistics")
+    assert f"removed {stores['statistics']['entries']} entries from statistics" in cleared.stdout
+    after = json.loads(cli("cache", "info", "--json").stdout)["stores"]
+    assert after["statistics"]["entries"] == 0 and after["statistics"]["hits"] == 0
+    assert after["translations"]["entries"] == distinct
+    assert cli("cache", "clear", "--store", "nope").exit_code == 2
+    cli("cache", "clear")
+    info = json.loads(cli("cache", "info", "--json").stdout)
+    assert info["entries"] == 0 and all(s["entries"] == 0 for s in info["stores"].values())

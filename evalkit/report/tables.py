@@ -11,6 +11,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from evalkit.cache import StoreInfo
 from evalkit.results import MetricInfo, RunRecord, Score
 from evalkit.safe_text import plain, terminal
 
@@ -138,6 +139,28 @@ def runs_table(records: list[RunRecord]) -> Table:
             terminal(record.finished[:16].replace("T", " ")),
             terminal(f"{record.test_set.name} {record.test_set.hash[7:15]}"),
             terminal(", ".join(s.label for s in record.systems), None),
+        )
+    return table
+
+
+def cache_table(stores: list[StoreInfo]) -> Table:
+    """`evalkit cache info`: each store of the cache file and how well it serves runs."""
+    table = Table(title_justify="left")
+    table.add_column("store")
+    for header in ("entries", "MB", "last run found", "all runs found"):
+        table.add_column(header, justify="right")
+
+    def rate(hits: int, misses: int) -> str:
+        share = StoreInfo.rate(hits, misses)
+        return "–" if share is None else f"{share:.0%} of {hits + misses}"
+
+    for s in stores:
+        table.add_row(
+            s.name,
+            str(s.entries),
+            f"{s.size_bytes / 1e6:.1f}",
+            rate(s.last_hits, s.last_misses),
+            rate(s.hits, s.misses),
         )
     return table
 
