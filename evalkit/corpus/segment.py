@@ -61,6 +61,8 @@ def split_sentences(paragraph: str, lang: str) -> list[Span]:
     pysbd decides where sentences end; offsets are found here by searching each sentence
     forward from the end of the previous one (pysbd's own spans can point to an earlier
     copy of a repeated sentence). Languages pysbd does not know use its English rules.
+    Every non-space character of the paragraph is in one sentence: text pysbd leaves out
+    (it drops "?!" after "a.") joins the sentence before it.
     """
     spans: list[Span] = []
     cursor = 0
@@ -75,6 +77,10 @@ def split_sentences(paragraph: str, lang: str) -> list[Span]:
                 spans.append(rest)
             return spans
         end = start + len(text)
+        if spans:
+            _absorb(spans, paragraph, cursor, start)
+        else:  # text before the first sentence starts it
+            start = cursor
         # A closing quote or bracket pysbd put first belongs to the sentence before it.
         while spans and start < end and spans[-1].end == start and paragraph[start] in _CLOSERS:
             start += 1
@@ -83,7 +89,21 @@ def split_sentences(paragraph: str, lang: str) -> list[Span]:
         if span is not None:
             spans.append(span)
         cursor = end
+    _absorb(spans, paragraph, cursor, len(paragraph))
     return spans
+
+
+def _absorb(spans: list[Span], paragraph: str, start: int, end: int) -> None:
+    """Text in paragraph[start:end] outside every sentence joins the last sentence (or
+    becomes the first one)."""
+    gap = _trimmed(paragraph, start, end)
+    if gap is None:
+        return
+    if spans:
+        first = spans[-1].start
+        spans[-1] = Span(paragraph[first : gap.end], first, gap.end)
+    else:
+        spans.append(gap)
 
 
 _CLOSERS = frozenset("\"'»”’)]}")
