@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evalkit.cache import TranslationCache
 from evalkit.compare.breakdowns import by_document, by_length, top_differences, win_tie_loss
 from evalkit.compare.formats import Breakdowns, comparison_json, render
 from evalkit.compare.load import Pool, Run, comparability_problems, pool_runs
@@ -63,11 +64,22 @@ def compare_runs(
     test: str = "bs",
     force: bool = False,
     results_dir: Path | str = DEFAULT_RESULTS_DIR,
+    cache: Path | str | None = None,
 ) -> Comparison:
     """Every system of the runs, each metric with a 95% CI and a paired test against the
-    baseline (`evalkit compare`). Raises UserInputError when the runs do not compare."""
+    baseline (`evalkit compare`). Raises UserInputError when the runs do not compare.
+
+    `cache`: a cache file whose stored segment statistics spare recomputing them (used
+    only if it exists; statistics computed here are added to it)."""
     pool = pool_runs(_runs(runs, results_dir), metrics, force=force)
-    return compare(pool, baseline, resamples=resamples, seed=seed, test=test)
+    if cache is None or not Path(cache).is_file():
+        return compare(pool, baseline, resamples=resamples, seed=seed, test=test)
+    with TranslationCache(Path(cache)) as opened:
+        pool.statistics = opened.statistics
+        try:
+            return compare(pool, baseline, resamples=resamples, seed=seed, test=test)
+        finally:
+            pool.statistics = None
 
 
 def compute_breakdowns(
@@ -122,6 +134,7 @@ def build_report(
     test: str = "bs",
     force: bool = False,
     results_dir: Path | str = DEFAULT_RESULTS_DIR,
+    cache: Path | str | None = None,
 ) -> Path:
     """Write the self-contained HTML report (`evalkit report`) and return its path; by
     default `report.html` inside the (first) run's folder."""
@@ -134,6 +147,7 @@ def build_report(
         test=test,
         force=force,
         results_dir=results_dir,
+        cache=cache,
     )
     breakdowns = compute_breakdowns(comparison, top=10)
     target = Path(output) if output else comparison.pool.runs[0].folder / REPORT_FILE

@@ -565,6 +565,7 @@ def compare(
     ] = "rich",
     results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
     as_json: JsonOpt = False,
+    cache_path: CacheOpt = None,
 ) -> None:
     """Compare every system of the runs: 95% CIs, differences, p-values against a baseline."""
     from evalkit import api
@@ -590,6 +591,7 @@ def compare(
         test=test,
         force=force,
         results_dir=results_dir,
+        cache=cache_path or default_cache_path(),
     )
     breakdowns = (
         api.compute_breakdowns(
@@ -634,6 +636,7 @@ def report(
     test: TestOpt = "bs",
     force: ForceOpt = False,
     results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
+    cache_path: CacheOpt = None,
 ) -> None:
     """Write one self-contained HTML report (works offline) and print its path."""
     from evalkit import api
@@ -648,6 +651,7 @@ def report(
         test=test,
         force=force,
         results_dir=results_dir,
+        cache=cache_path or default_cache_path(),
     )
     out.print(str(path), highlight=False, markup=False, soft_wrap=True)
 

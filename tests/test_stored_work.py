@@ -125,3 +125,23 @@ def test_a_rerun_reads_every_statistic_and_embedding_and_loads_no_model(
     assert records[0]["alignment"] == records[1]["alignment"]
     rows = [list(read_segments(Path(r["path"]))) for r in (first, second)]
     assert rows[0] == rows[1]
+
+
+def test_compare_reads_the_statistics_its_runs_stored(cli, results_dir, monkeypatch, tmp_path):
+    """Same comparison with the stored statistics as recomputed from the texts, and none
+    recomputed when the cache holds them."""
+    from evalkit.metrics import lexical
+
+    run = json.loads(cli("run", "-s", "copy", "-m", "bleu", "-m", "chrf", "--json").stdout)
+    args = ["compare", run["run_id"], "--format", "json", "--by", "all"]
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "elsewhere.sqlite"))  # no such file
+    recomputed = json.loads(cli(*args).stdout)
+    assert not (tmp_path / "elsewhere.sqlite").exists()  # compare creates no cache file
+    monkeypatch.setenv("EVALKIT_CACHE", str(results_dir.parent / "cache.sqlite"))
+
+    def forbidden(*_args, **_kwargs):
+        raise AssertionError("statistics recomputed although stored")
+
+    monkeypatch.setattr(lexical.SacrebleuMetric, "segment_statistics", forbidden)
+    stored = json.loads(cli(*args).stdout)
+    assert stored == recomputed

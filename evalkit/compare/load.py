@@ -74,6 +74,11 @@ class Pool:
     metrics: list[MetricInfo]
     rows: list[Row]
     warnings: list[str] = field(default_factory=list)
+    #: where segment statistics computed before can be read (the cache file), if anywhere
+    statistics: Any = None
+    #: each metric's data once computed (evalkit/compare/significance.py `metric_data`),
+    #: shared by the comparison and its breakdowns
+    computed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def test_set(self) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 from evalkit.compare.load import Pool, Row
 from evalkit.errors import UserInputError
 from evalkit.results import MetricInfo
+from evalkit.scoring import segment_statistics
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 12345
@@ -62,6 +63,14 @@ def _lexical_metric(name: str):
 
 
 def metric_data(pool: Pool, info: MetricInfo) -> MetricData:
+    """The metric's per-row statistics for every system, computed once per pool; lexical
+    statistics are read from `pool.statistics` where a run stored them."""
+    if info.name not in pool.computed:
+        pool.computed[info.name] = _metric_data(pool, info)
+    return pool.computed[info.name]
+
+
+def _metric_data(pool: Pool, info: MetricInfo) -> MetricData:
     keys = [s.key for s in pool.systems]
     if info.name in LEXICAL:
         metric = _lexical_metric(info.name)
@@ -72,12 +81,8 @@ def metric_data(pool: Pool, info: MetricInfo) -> MetricData:
         ]
         refs = [pool.rows[i].ref or "" for i in rows]
         srcs = [pool.rows[i].src for i in rows]
-        raw = {
-            k: metric.segment_statistics([pool.rows[i].hyp[k] for i in rows], refs, srcs)
-            if rows
-            else []
-            for k in keys
-        }
+        hyps = {k: [pool.rows[i].hyp[k] for i in rows] for k in keys}
+        raw = {k: segment_statistics(metric, hyps[k], refs, srcs, pool.statistics) for k in keys}
         # float32 statistics, as sacrebleu resamples them; the point score from the exact ones
         stats = {
             k: np.array(raw[k], dtype="float32").reshape(len(rows), -1)
