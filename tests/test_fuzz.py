@@ -26,6 +26,7 @@ from evalkit.align.dp import DEFAULT_STEPS, align_sequences
 from evalkit.corpus.model import TestSet
 from evalkit.corpus.resolve import load_test_set
 from evalkit.corpus.segment import split_sentences
+from evalkit.corpus.textfile import control_character
 from evalkit.engines.chat_prompt import (
     _END_MARKERS,
     _NOTE,
@@ -155,8 +156,11 @@ tsv_bytes = st.one_of(
 # --- loaders ---------------------------------------------------------------------------------
 
 
-def check_test_set(test_set: TestSet, line_based: bool) -> None:
-    """What every loaded test set promises, whatever file it came from."""
+def check_test_set(test_set: TestSet) -> None:
+    """What every loaded test set promises, whatever file it came from: text that encodes,
+    unique ids, no line break or control character in a segment (TAB and a carriage
+    return inside a plain-text line aside), as many reference as source segments when
+    aligned."""
     assert isinstance(test_set, TestSet) and test_set.documents
     assert test_set.content_hash().startswith("sha256:")  # every string encodes as UTF-8
     ids = [doc.id for doc in test_set.documents]
@@ -164,14 +168,14 @@ def check_test_set(test_set: TestSet, line_based: bool) -> None:
     for doc in test_set.documents:
         sides = [doc.source] + ([doc.reference] if doc.reference else [])
         for side in sides:
-            assert all(isinstance(segment, str) for segment in side.segments)
-            if line_based:
-                assert not any("\n" in segment for segment in side.segments)
+            for segment in side.segments:
+                assert isinstance(segment, str) and "\n" not in segment
+                assert control_character(segment.replace("\r", "")) is None
         if doc.aligned and doc.reference is not None:
             assert len(doc.reference.segments) == len(doc.source.segments)
 
 
-def load_or_refuse(load: Callable[[], TestSet], line_based: bool = True) -> TestSet | None:
+def load_or_refuse(load: Callable[[], TestSet]) -> TestSet | None:
     """The test set `load` returns, or None when it refused the input with a UserInputError.
     Any other exception fails the test."""
     try:
@@ -179,7 +183,7 @@ def load_or_refuse(load: Callable[[], TestSet], line_based: bool = True) -> Test
     except UserInputError as err:
         assert str(err)
         return None
-    check_test_set(test_set, line_based)
+    check_test_set(test_set)
     return test_set
 
 
@@ -246,7 +250,7 @@ def _load_table_bytes(data: bytes, suffix: str) -> TestSet | None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"set{suffix}"
         path.write_bytes(data)
-        return load_or_refuse(lambda: load_test_set(str(path)), line_based=suffix == ".tsv")
+        return load_or_refuse(lambda: load_test_set(str(path)))
 
 
 @given(data=tsv_bytes)
