@@ -208,7 +208,7 @@ def test_paragraphs_identical_to_sacrebleu_at_its_limits(monkeypatch):
     assert _stats(FastTER(), pairs) == theirs
     assert capped > 0  # some segments stopped at 1,000 candidates
 
-    # and the beam changed some results: the same search without it counts fewer edits
+    # and the beam decided some results: the same search without it counts differently
     tok = ter._preprocess_segment
     pruned = 0
     for hyp, ref in pairs:
@@ -256,7 +256,19 @@ def test_seed_units_and_documents_identical_to_sacrebleu():
     _assert_identical(pairs)
 
 
-def test_evalkit_ter_metric_is_sacrebleus(tmp_path):
+def test_several_references_identical_to_sacrebleu():
+    """The best edit count over the references, the mean reference length (sacrebleu's
+    `_compute_segment_statistics`), with a second reference per segment."""
+    pairs = sentence_pairs(60, seed=7)
+    rng = random.Random(8)
+    hyps = [h for h, _ in pairs]
+    refs = [r for _, r in pairs]
+    others = [_variant(rng, r, h, k) for k, (h, r) in enumerate(pairs)]
+    theirs = TER()._extract_corpus_statistics(hyps, [refs, others])
+    assert FastTER()._extract_corpus_statistics(hyps, [refs, others]) == theirs
+
+
+def test_evalkit_ter_metric_is_sacrebleus():
     """The `ter` metric of a run: sacrebleu's statistics, corpus score, segment scores and
     signature."""
     pairs = sentence_pairs(80, seed=5) + paragraph_pairs(2, seed=6)
