@@ -6,6 +6,8 @@ runs the `evalkit` command (the entry point named in pyproject.toml, with the te
 of tests/slow_engine.py registered) and stops it at STAGE:
 
   translate  in the engine's translate, on its second batch (the first one is cached)
+  cache      inside the transaction that stores the third translation in the cache, its
+             row written, not committed (the first two are committed)
   score      in the first metric scoring call (sacrebleu's segment statistics)
   record     while writing the run: segments.jsonl in the staging folder is partly
              written (flushed) and run.json is not yet there
@@ -24,16 +26,19 @@ $CRASH_POINT_OPENING, it writes that file just before opening the cache.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import re
+import signal
 import sys
 import time
+from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("translate", "score", "record", "rename", "report", "none")
+STAGES = ("translate", "cache", "score", "record", "rename", "report", "none")
 #: libraries that only a neural metric, an encoder or a model engine would load
 MODEL_LIBRARIES = ("torch", "transformers", "sentence_transformers", "ctranslate2", "comet")
 
@@ -41,9 +46,10 @@ MODEL_LIBRARIES = ("torch", "transformers", "sentence_transformers", "ctranslate
 def stop_here(stage: str) -> None:
     """Tell the test this point is reached, then wait to be killed or interrupted."""
     loaded = [name for name in MODEL_LIBRARIES if name in sys.modules]
-    Path(os.environ["CRASH_POINT_MARKER"]).write_text(
-        "".join(f"{name}\n" for name in loaded), encoding="utf-8"
-    )
+    marker = Path(os.environ["CRASH_POINT_MARKER"])
+    partial = marker.with_name(marker.name + ".partial")
+    partial.write_text("".join(f"{name}\n" for name in loaded), encoding="utf-8")
+    partial.replace(marker)  # the test sees the marker whole or not at all
     while True:
         time.sleep(3600)
 
@@ -105,6 +111,28 @@ def install(stage: str) -> None:
             return translate(self, segments, src_lang, tgt_lang)
 
         SlowLoggingEngine.translate = stopping_translate
+    elif stage == "cache":
+        from evalkit.cache import TranslationCache
+
+        put_many, write = TranslationCache.put_many, TranslationCache._write
+        stored: list[bool] = []  # per put_many call: still inside it
+
+        def counting_put_many(self, *args, **kwargs):
+            stored.append(True)
+            try:
+                return put_many(self, *args, **kwargs)
+            finally:
+                stored[-1] = False
+
+        @contextmanager
+        def stopping_write(self):
+            with write(self):
+                yield
+                if len(stored) == 3 and stored[-1]:  # the third put's own transaction
+                    stop_here(stage)
+
+        TranslationCache.put_many = counting_put_many
+        TranslationCache._write = stopping_write
     elif stage == "score":
 
         def stopping_statistics(self, hypotheses, references, sources):
@@ -173,6 +201,7 @@ def main() -> None:
     stage, separator, *arguments = sys.argv[1:]
     if stage not in STAGES or separator != "--":
         raise SystemExit(f"usage: python -m tests.crash_points {{{','.join(STAGES)}}} -- ARGS")
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # where a hung test stands
     import tests.slow_engine  # noqa: F401  (registers the test engines)
 
     install(stage)

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,8 +25,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from evalkit.atomic import sweep
 from evalkit.cli import app
-from evalkit.results import RUN_FILE, SEGMENTS_FILE, read_segments
+from evalkit.results import RUN_FILE, SEGMENTS_FILE, STAGING_PREFIX, read_segments
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [
@@ -116,7 +118,14 @@ def _run_arguments(workdir: Path) -> list[str]:
 
 
 def _finish(process: subprocess.Popen) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=PROCESS_TIMEOUT)
+    try:
+        out, err = process.communicate(timeout=PROCESS_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # tests/crash_points.py: print where it hangs
+        time.sleep(1)
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"evalkit did not end within {PROCESS_TIMEOUT} s:\n{err[-6000:]}")
     return process.returncode, out, err
 
 
@@ -163,7 +172,6 @@ def _stop_at(workdir: Path, stage: str, arguments: list[str], how: signal.Signal
             victim.kill()
             pytest.fail(f"evalkit did not reach {stage}")
         time.sleep(0.02)
-    time.sleep(0.1)  # the marker is written first; let its content land
     assert marker.read_text(encoding="utf-8") == "", "a model library was loaded"
     victim.send_signal(how)
     code, _, err = _finish(victim)
@@ -210,7 +218,7 @@ def _assert_same_result(summary: dict, reference: Reference) -> None:
 
 
 @pytest.mark.parametrize("how", [KILL, CTRL_C], ids=["kill-9", "ctrl-c"])
-@pytest.mark.parametrize("stage", ["translate", "score", "record", "rename"])
+@pytest.mark.parametrize("stage", ["translate", "cache", "score", "record", "rename"])
 def test_a_run_stopped_anywhere_leaves_no_run_and_reruns_to_the_same_result(
     tmp_path: Path, reference: Reference, stage: str, how: signal.Signals
 ):
@@ -229,8 +237,9 @@ def test_a_run_stopped_anywhere_leaves_no_run_and_reruns_to_the_same_result(
     _assert_no_run_visible(results)
     cached = _assert_valid_cache(cache)
     translated_before = log.read_text(encoding="utf-8").splitlines()
-    # stopped in its second batch, the victim had cached the first: two sentences
-    assert cached == (2 if stage == "translate" else len(SOURCES))
+    # stopped in its second batch, or storing its third translation, the victim had
+    # cached two sentences; stopped later, all of them
+    assert cached == (2 if stage in ("translate", "cache") else len(SOURCES))
 
     code, out, err = _finish(_evalkit(workdir, "none", *_run_arguments(workdir)))
     assert code == 0, err
@@ -270,7 +279,8 @@ def test_a_report_stopped_while_written_leaves_the_previous_one_whole(
     temporaries = [p for p in folder.iterdir() if p.name.startswith(".")]
     if how == KILL:  # the half-written temporary stays behind, hidden
         assert len(temporaries) == 1 and temporaries[0].name.startswith(".report.html.")
-        assert 0 < temporaries[0].stat().st_size < len(reference.report.encode()) // 2 + 100
+        half = temporaries[0].read_text(encoding="utf-8")
+        assert half and "</html>" not in half
     else:
         assert temporaries == []
     # the run is untouched and reads as before
@@ -334,3 +344,27 @@ def test_a_run_waits_for_a_cache_file_another_process_holds(tmp_path: Path, refe
     code, out, err = _finish(run)
     assert code == 0 and still_waiting, err
     _assert_same_result(json.loads(out), reference)
+
+
+def test_only_temporaries_of_ended_writers_are_swept(tmp_path: Path):
+    """A run being stored by another process right now keeps its staging folder."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    host = socket.gethostname()
+    try:
+        kept = [
+            f".tmp-run1~{running.pid}@{host}",  # its writer is still at work
+            f".tmp-run2~{os.getpid()}@{host}",  # this process's own
+            f".tmp-run3~{ended.stdout.strip()}@other-{host}",  # another host's: unknowable
+            ".tmp-run4",  # no writer named
+            f"run5~{ended.stdout.strip()}@{host}",  # not a temporary
+        ]
+        for name in [*kept, f".tmp-run6~{ended.stdout.strip()}@{host}"]:
+            (tmp_path / name).mkdir()
+        sweep(tmp_path, STAGING_PREFIX)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+    finally:
+        running.kill()
+        running.wait()
