@@ -25,11 +25,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.errors import UserInputError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: versions this code reads: 2 added alignment, skipped lines and per-row confidence; 3
 #: added what served systems sent (requests, retries, tokens) and per-row system flags
-#: (`truncated`); all with defaults, so older records read as runs without them
-READABLE_VERSIONS = (1, 2, 3)
+#: (`truncated`); 4 added where the run's time went (`timings`); all with defaults, so
+#: older records read as runs without them
+READABLE_VERSIONS = (1, 2, 3, 4)
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.jsonl"
 DEFAULT_RESULTS_DIR = Path("results")
@@ -147,6 +148,10 @@ class RunRecord(_Record):
     notes: list[str]
     environment: dict[str, str]
     alignment: list[AlignmentInfo] = []
+    #: wall-clock seconds per stage: `align` (pairing paragraphs of documents not aligned
+    #: line by line), `translate` (every system, model loading and preparation included)
+    #: and `score` (every metric of every system); empty in records before version 4
+    timings: dict[str, float] = {}
 
 
 class SegmentRow(_Record):

@@ -85,7 +85,10 @@ def evaluate(
     stats_store = cache.statistics if cache is not None else None
     if cache is not None:
         _embed_through(cache.embeddings, aligner, metrics)
+    timings = {"align": 0.0, "translate": 0.0, "score": 0.0}
+    stage = time.perf_counter()
     found = scoring_units(test_set, aligner, align_unit)
+    timings["align"] = time.perf_counter() - stage
     units = found.units
     has_source = any(seg.strip() for doc in test_set.documents for seg in doc.source.segments)
     metrics, skipped = available_metrics(metrics, has_source)
@@ -98,14 +101,18 @@ def evaluate(
         progress = (
             (lambda state, label=named.label: on_progress(label, state)) if on_progress else None
         )
+        stage = time.perf_counter()
         output = system_hypotheses(
             named.system, test_set, unit=unit, cache=cache, on_progress=progress
         )
+        timings["translate"] += time.perf_counter() - stage
+        stage = time.perf_counter()
         unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses, output.pieces)
         unit_flags[named.label] = [_truncation_flags(u, output.truncated) for u in units]
         result = _score_available(units, unit_hyps[named.label], metrics, skipped, stats_store)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
+        timings["score"] += time.perf_counter() - stage
         fingerprint = named.system.fingerprint()
         system_infos.append(
             SystemInfo(
@@ -162,6 +169,7 @@ def evaluate(
         notes=_notes(test_set, test_set_info, found) + [str(reason) for reason in skipped],
         environment=environment(),
         alignment=_alignment_info(found),
+        timings={stage: round(seconds, 3) for stage, seconds in timings.items()},
     )
     return Evaluation(record=record, rows=rows)
 

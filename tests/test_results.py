@@ -64,3 +64,25 @@ def test_latest_of_runs_started_in_the_same_second_is_the_one_stored_last(
     stamp_ns = (first / RUN_FILE).stat().st_mtime_ns
     os.utime(second / RUN_FILE, ns=(stamp_ns + 1_000_000, stamp_ns + 1_000_000))
     assert find_run(tmp_path, "latest") == second
+
+
+def test_the_record_says_where_the_time_went(tmp_path: Path, evaluation):
+    from evalkit.report.tables import footer_lines
+
+    timings = evaluation.record.timings
+    assert set(timings) == {"align", "translate", "score"}
+    assert all(seconds >= 0 for seconds in timings.values())
+    assert sum(timings.values()) <= evaluation.record.duration_s + 0.01
+    (line,) = [line for line in footer_lines(evaluation.record) if line.startswith("time:")]
+    assert "translate" in line and "total" in line
+
+
+def test_a_record_of_version_3_reads_without_timings(tmp_path: Path, evaluation):
+    import json
+
+    folder = write_run(tmp_path, evaluation.record, evaluation.rows)
+    raw = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    raw["schema_version"] = 3
+    del raw["timings"]
+    (folder / RUN_FILE).write_text(json.dumps(raw), encoding="utf-8")
+    assert read_record(folder).timings == {}

@@ -171,6 +171,9 @@ def footer_lines(record: RunRecord) -> list[str]:
     lines = [f"{m.name}: {m.signature}" for m in record.metrics]
     lines += _system_lines(record)
     lines += [f"note: {note}" for note in record.notes]
+    if record.timings:
+        stages = " · ".join(f"{stage} {seconds:.1f} s" for stage, seconds in record.timings.items())
+        lines.append(f"time: {stages} · total {record.duration_s:.1f} s")
     return [plain(line) for line in lines]
 
 
