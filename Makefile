@@ -59,16 +59,17 @@ bench: install vllm-install
 	$(BIN)/python bench/engines.py
 	$(BIN)/python bench/warm.py
 	$(BIN)/python bench/ter.py
-	$(BIN)/python bench/growth.py --neural
+	$(BIN)/python bench/growth.py
 
 # Reruns only: a fully stored make eval run against one with only translations cached,
 # and evalkit compare against sacrebleu --paired-bs (figures in bench/results/warm.json).
 bench-warm: install
 	$(BIN)/python bench/warm.py
 
-# Scoring time per 1,000 segments at 1k, 3k and 10k segments (linear growth: flat figures).
+# Scoring time per 1,000 segments at 1k, 3k and 10k segments (linear growth: flat figures);
+# the sacrebleu metrics and diagnostics (--neural adds bertscore and xqe: 20+ min on 2 cores).
 bench-growth: install
-	$(BIN)/python bench/growth.py --neural
+	$(BIN)/python bench/growth.py
 
 # TER statistics, sacrebleu against evalkit's compiled copy, on the seed set's sentences,
 # paragraphs and documents (about a minute); figures in bench/results/ter.json.

@@ -81,20 +81,18 @@ def main() -> None:
     args = parser.parse_args()
     metrics = LEXICAL + (NEURAL if args.neural else [])
     rows = []
+    print(f"cores: {os.cpu_count()}; metrics: {', '.join(metrics)}")
+    print(f"{'segments':>9} {'score s':>9} {'s per 1,000':>12}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             seconds = score_seconds(Path(folder), size, metrics)
-            rows.append(
-                {
-                    "segments": size,
-                    "score_s": round(seconds, 2),
-                    "per_1000_s": round(seconds / size * 1000, 3),
-                }
-            )
-    print(f"cores: {os.cpu_count()}; metrics: {', '.join(metrics)}")
-    print(f"{'segments':>9} {'score s':>9} {'s per 1,000':>12}")
-    for row in rows:
-        print(f"{row['segments']:>9} {row['score_s']:>9.2f} {row['per_1000_s']:>12.3f}")
+            row = {
+                "segments": size,
+                "score_s": round(seconds, 2),
+                "per_1000_s": round(seconds / size * 1000, 3),
+            }
+            rows.append(row)
+            print(f"{size:>9} {row['score_s']:>9.2f} {row['per_1000_s']:>12.3f}", flush=True)
     growth = rows[-1]["per_1000_s"] / rows[0]["per_1000_s"]
     print(
         f"per-1,000 time at {rows[-1]['segments']} vs {rows[0]['segments']}: {growth:.2f}x "
