@@ -70,11 +70,40 @@ def test_the_record_says_where_the_time_went(tmp_path: Path, evaluation):
     from evalkit.report.tables import footer_lines
 
     timings = evaluation.record.timings
-    assert set(timings) == {"align", "translate", "score"}
+    assert set(timings) == {"align", "prepare", "convert", "translate", "score"}
     assert all(seconds >= 0 for seconds in timings.values())
     assert sum(timings.values()) <= evaluation.record.duration_s + 0.01
     (line,) = [line for line in footer_lines(evaluation.record) if line.startswith("time:")]
     assert "translate" in line and "total" in line
+
+
+def test_one_time_model_work_is_timed_apart_from_translation():
+    """A system that makes its model files on first use: that time is `prepare`, not
+    `translate`, and only the run that did it reports it."""
+    import time
+
+    from evalkit.engines import one_time
+    from evalkit.engines.copy import CopyEngine
+    from evalkit.engines.registry import NamedSystem
+
+    class PreparingCopy(CopyEngine):
+        prepared = False
+
+        def translate(self, segments, src_lang, tgt_lang):
+            if not PreparingCopy.prepared:
+                with one_time.timed("prepare"):
+                    time.sleep(0.5)
+                PreparingCopy.prepared = True
+            return super().translate(segments, src_lang, tgt_lang)
+
+    def run():
+        system = NamedSystem("prep", "copy", PreparingCopy(None))
+        return evaluate(load_test_set(), [system], create_metrics(["chrf"])).record.timings
+
+    first, second = run(), run()
+    assert first["prepare"] >= 0.5 and first["convert"] == 0.0
+    assert first["translate"] < 0.5  # copying takes milliseconds once the sleep is not in it
+    assert second["prepare"] == 0.0
 
 
 def test_a_record_of_version_3_reads_without_timings(tmp_path: Path, evaluation):

@@ -30,6 +30,7 @@ from evalkit.engines.decoding import (
 from evalkit.engines.hf_causal import CausalOptions
 from evalkit.engines.model_engine import ModelEngine
 from evalkit.engines.model_source import ModelSource
+from evalkit.engines.one_time import timed
 from evalkit.engines.registry import register
 from evalkit.engines.seq2seq_plumbing import check_token, plan_for, seq2seq_family
 from evalkit.errors import UserInputError
@@ -51,6 +52,11 @@ def convert_once(source: ModelSource, compute_type: str) -> Path:
     target = converted_models_dir() / f"{_slug(source.revision)}-{compute_type}"
     if (target / "model.bin").is_file():
         return target
+    with timed("convert"):
+        return _convert(source, compute_type, target)
+
+
+def _convert(source: ModelSource, compute_type: str, target: Path) -> Path:
     import ctranslate2
     from transformers.utils import logging
 
