@@ -64,7 +64,7 @@ def _group_scores(
             scores: dict[str, float | None] = {}
             for k in keys:
                 sums = md.stats[k][positions].astype("float64").sum(0)
-                if md.lexical:
+                if md.from_statistics:
                     scores[k] = float(md.score_sums(sums[None])[0])
                 else:
                     scores[k] = float(sums[0] / len(positions))

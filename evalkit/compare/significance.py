@@ -27,6 +27,7 @@ import numpy as np
 
 from evalkit.compare.load import Pool, Row
 from evalkit.errors import UserInputError
+from evalkit.metrics.base import Metric
 from evalkit.results import MetricInfo
 from evalkit.scoring import segment_statistics
 
@@ -36,7 +37,6 @@ DEFAULT_ALPHA = 0.05
 #: below this many rows, intervals and p-values are shown but flagged as unreliable
 FEW_ROWS = 10
 TESTS = ("bs", "ar")
-LEXICAL = ("bleu", "chrf", "chrf++", "ter")
 
 
 @dataclass
@@ -48,18 +48,22 @@ class MetricData:
     stats: dict[str, np.ndarray]  # system key -> (n, k) statistics
     score_sums: Callable[[np.ndarray], np.ndarray]  # (m, k) sums -> m scores
     scores: dict[str, float]  # system key -> score on these rows
-    lexical: bool
+    #: True when resampled from summed statistics (sacrebleu's way), not segment scores
+    from_statistics: bool
     #: said with the output, e.g. when statistics are recomputed under another signature
     note: str | None = None
 
 
-def _lexical_metric(name: str):
+def _resampled_from_statistics(name: str) -> Metric | None:
+    """The metric, built by name, when it resamples sums of statistics (sacrebleu's way);
+    None when its stored segment scores are resampled (or it is not installed here)."""
     from evalkit.metrics import create_metrics
-    from evalkit.metrics.lexical import SacrebleuMetric
 
-    metric = create_metrics([name])[0]
-    assert isinstance(metric, SacrebleuMetric)
-    return metric
+    try:
+        (metric,) = create_metrics([name])
+    except UserInputError:
+        return None
+    return metric if metric.resampling == "statistics" else None
 
 
 def metric_data(pool: Pool, info: MetricInfo) -> MetricData:
@@ -72,8 +76,8 @@ def metric_data(pool: Pool, info: MetricInfo) -> MetricData:
 
 def _metric_data(pool: Pool, info: MetricInfo) -> MetricData:
     keys = [s.key for s in pool.systems]
-    if info.name in LEXICAL:
-        metric = _lexical_metric(info.name)
+    metric = _resampled_from_statistics(info.name)
+    if metric is not None:
         rows = [
             i
             for i, row in enumerate(pool.rows)
@@ -91,18 +95,15 @@ def _metric_data(pool: Pool, info: MetricInfo) -> MetricData:
             for k in keys
         }
         scores = {k: metric.corpus_score(raw[k]) if rows else float("nan") for k in keys}
-        sacre = metric._corpus
-
-        def score_sums(sums: np.ndarray) -> np.ndarray:
-            return np.array([sacre._compute_score_from_stats(s).score for s in sums])
-
         note = None
         if metric.signature() != info.signature:
             note = (
                 f"{info.name}: statistics recomputed as {metric.signature()!r}, the runs "
                 f"stored {info.signature!r}"
             )
-        return MetricData(info, rows, stats, score_sums, scores, lexical=True, note=note)
+        return MetricData(
+            info, rows, stats, metric.scores_of_sums, scores, from_statistics=True, note=note
+        )
 
     def value(row: Row, key: str) -> float | None:
         return row.scores.get(key, {}).get(info.name)
@@ -118,7 +119,7 @@ def _metric_data(pool: Pool, info: MetricInfo) -> MetricData:
         return sums[:, 0] / n
 
     scores = {k: float(stats[k].mean()) if n else float("nan") for k in keys}
-    return MetricData(info, rows, stats, mean_of_sums, scores, lexical=False)
+    return MetricData(info, rows, stats, mean_of_sums, scores, from_statistics=False)
 
 
 def _p_value(resampled: np.ndarray, observed: float) -> float:

@@ -23,16 +23,13 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.corpus.model import TestSet
+from evalkit.registry import Build, NoOptions
 
 
 def fingerprint_digest(fingerprint: dict[str, Any]) -> str:
     """sha256 of a fingerprint's canonical JSON: the engine's id in the cache and in runs."""
     blob = json.dumps(fingerprint, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-class NoOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class DecodingOptions(BaseModel):
@@ -59,6 +56,11 @@ class System(ABC):
     def __init__(self, argument: str | None, options: BaseModel | None = None) -> None:
         self.argument = argument
         self.options = options if options is not None else self.Options()
+
+    @classmethod
+    def build(cls, build: Build) -> System:
+        """The system a spec names (the registry's one way of building anything)."""
+        return cls(build.argument, build.options)
 
     @abstractmethod
     def fingerprint(self) -> dict[str, Any]:

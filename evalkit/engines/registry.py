@@ -1,46 +1,45 @@
-"""Systems by name: `--system [LABEL=]KIND[:ARGUMENT][,KEY=VALUE...]`.
+"""Systems by spec: `--system [LABEL=]KIND[:ARGUMENT][,KEY=VALUE...]`.
 
 Examples: `copy`, `mt=files:out/`, `hf-seq2seq:Helsinki-NLP/opus-mt-ar-en,beam_size=4`,
 `openai:MODEL,base_url=http://host-a:8000/v1|http://host-b:8000/v1`.
 
-Values cannot hold commas (they separate options); list-valued options take `|` between
-items. Options that need more (JSON, commas) come from a file the system names, such as
-`options_file=` of the served-model engine.
-
-Engine modules register their class with `@register`; heavy engines import their
-libraries inside the class, so listing or creating light systems stays fast.
+Options that need more than a spec holds (JSON, commas) come from a file the system
+names, such as `options_file=` of the served-model engine. Built-in kinds are imported
+on first use (heavy engines also import their libraries inside the class), so listing or
+creating light systems stays fast; a package adds a kind with an `evalkit.engines` entry
+point (see evalkit.registry).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-from pydantic import ValidationError
 
 from evalkit.engines.base import System
 from evalkit.engines.credentials import refuse_credentials_in_spec, refuse_secret_options
 from evalkit.errors import UserInputError
+from evalkit.registry import Registry, parse_spec
 
-_REGISTRY: dict[str, type[System]] = {}
-_LABEL = re.compile(r"^([A-Za-z0-9_.+\-]+)=(.+)$")
+ENGINES: Registry[System] = Registry(
+    "system kind",
+    "evalkit.engines",
+    {
+        "copy": "evalkit.engines.copy:CopyEngine",
+        "files": "evalkit.engines.files:FilesSystem",
+        "hf-seq2seq": "evalkit.engines.hf_seq2seq:HFSeq2SeqEngine",
+        "hf-causal": "evalkit.engines.hf_causal:HFCausalEngine",
+        "ct2": "evalkit.engines.ct2:CT2Engine",
+        "packaged": "evalkit.engines.packaged:PackagedEngine",
+        "openai": "evalkit.engines.openai_api:OpenAIEngine",
+    },
+)
 
-
-def register(kind: str):
-    """Class decorator: make a system available under `kind` in `--system` specs."""
-
-    def decorate(cls: type[System]) -> type[System]:
-        if kind in _REGISTRY:
-            raise ValueError(f"system kind {kind!r} registered twice")
-        cls.kind = kind
-        _REGISTRY[kind] = cls
-        return cls
-
-    return decorate
+#: class decorator: make a system available under a kind in `--system` specs
+register = ENGINES.register
 
 
 def registered_kinds() -> dict[str, type[System]]:
-    return dict(_REGISTRY)
+    """Every kind and its class (imports every engine module and plugin)."""
+    return ENGINES.all()
 
 
 @dataclass(frozen=True)
@@ -55,41 +54,11 @@ class NamedSystem:
 def create_system(spec: str) -> NamedSystem:
     """Parse a spec string and build the system it names."""
     refuse_credentials_in_spec(spec)
-    label = None
-    body = spec
-    match = _LABEL.match(spec)
-    if match and ":" not in match.group(1):
-        label, body = match.group(1), match.group(2)
-    kind, _, rest = body.partition(":")
-    argument, options = _split_options(rest, spec)
-    refuse_secret_options(options)
-    if kind not in _REGISTRY:
-        known = ", ".join(sorted(_REGISTRY))
-        raise UserInputError(f"unknown system kind {kind!r} in {spec!r} (known: {known})")
-    cls = _REGISTRY[kind]
-    try:
-        parsed = cls.Options.model_validate(options)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise UserInputError(f"bad option {where!r} in {spec!r}: {first['msg']}") from None
-    system = cls(argument or None, parsed)
-    return NamedSystem(label=label or body, spec=spec, system=system)
-
-
-def _split_options(rest: str, spec: str) -> tuple[str, dict[str, str]]:
-    """`ARG,key=value,key=value` -> ARG and the options (values validated by the system)."""
-    argument, *pairs = rest.split(",")
-    if "=" in argument:  # no argument, options only: `copy,x=1` is `copy:` + options
-        pairs.insert(0, argument)
-        argument = ""
-    options: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UserInputError(f"expected KEY=VALUE after ',' in {spec!r}, got {pair!r}")
-        options[key.strip()] = value.strip()
-    return argument, options
+    parsed = parse_spec(spec, labelled=True)
+    refuse_secret_options(parsed.options)
+    system = ENGINES.create(parsed)
+    body = spec.split("=", 1)[1] if parsed.label else spec
+    return NamedSystem(label=parsed.label or body, spec=spec, system=system)
 
 
 def create_systems(specs: list[str]) -> list[NamedSystem]:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel
 
 from evalkit.errors import UserInputError
+from evalkit.registry import Build, Languages, NoOptions
 
 Stats = list[float]
 
@@ -29,15 +33,9 @@ class MetricUnavailable(Exception):
         super().__init__(f"metric {metric!r} skipped: {how}")
 
 
-@dataclass(frozen=True)
-class MetricContext:
-    """What metrics may know about the test set: its target and source languages.
-
-    Languages are ISO 639-1 codes as in the manifest (`en`, `ar`).
-    """
-
-    tgt_lang: str = "en"
-    src_langs: tuple[str, ...] = ()
+#: what metrics may know about the test set: its target and source languages (the one
+#: context every registered engine and metric is built with)
+MetricContext = Languages
 
 
 class Metric(ABC):
@@ -53,6 +51,24 @@ class Metric(ABC):
     #: stored and reused by (signature, hypothesis, reference, source); False for metrics
     #: that look at the whole set (a band fitted to every segment's length ratio)
     per_segment: bool = True
+    #: how significance tests resample it: "statistics" (sum the segments' statistics and
+    #: score the sums, as sacrebleu does for BLEU, chrF and TER; needs `scores_of_sums`) or
+    #: "segment_scores" (the mean of segment scores)
+    resampling: ClassVar[Literal["statistics", "segment_scores"]] = "segment_scores"
+    #: the `KEY=VALUE` options of its spec (`--metric NAME[:ARG][,KEY=VALUE...]`)
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    @classmethod
+    def build(cls, build: Build) -> Metric:
+        """The metric a spec names. The default takes no argument and no languages;
+        metrics that do override this."""
+        if build.argument:
+            raise UserInputError(f"metric {cls.name!r} takes no argument ({build.argument!r})")
+        return cls()
+
+    def scores_of_sums(self, sums: np.ndarray) -> np.ndarray:
+        """Scores of summed statistics, one per row (for `resampling = "statistics"`)."""
+        raise NotImplementedError(f"{self.name} resamples segment scores")
 
     def check_available(self) -> None:  # noqa: B027 - optional hook, most metrics always run
         """Raise `MetricUnavailable` if this metric cannot run here. Cheap: loads no model."""
@@ -74,6 +90,16 @@ class Metric(ABC):
     @abstractmethod
     def signature(self) -> str:
         """Everything that makes this number comparable to another one, as one string."""
+
+
+class LanguageAware:
+    """A metric built with the test set's languages (its constructor's first argument)."""
+
+    @classmethod
+    def build(cls, build: Build) -> Metric:
+        if build.argument:
+            raise UserInputError(f"metric {cls.__name__} takes no argument ({build.argument!r})")
+        return cls(build.languages)  # type: ignore[call-arg]
 
 
 class MeanMetric(Metric):

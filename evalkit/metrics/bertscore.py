@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.metrics.base import (
+    LanguageAware,
     MeanMetric,
     MetricContext,
     MetricUnavailable,
@@ -85,7 +86,7 @@ def _load(model: str, num_layers: int) -> tuple[Any, Any]:
     return tokenizer, encoder
 
 
-class BERTScore(MeanMetric):
+class BERTScore(LanguageAware, MeanMetric):
     """Segment statistics are [F1, precision, recall]; the score is F1, the corpus the mean."""
 
     name = "bertscore"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.metrics.base import MeanMetric, MetricUnavailable, Stats, positive_int_from_env
+from evalkit.registry import Build
 
 DEFAULT_CHECKPOINT = "Unbabel/wmt22-comet-da"
 MODEL_ENV = "EVALKIT_COMET_MODEL"
@@ -81,6 +82,11 @@ class Comet(MeanMetric):
         self.batch_size = batch_size or positive_int_from_env(BATCH_ENV) or 8
         lowered = self.checkpoint.lower()
         self.needs_reference = not ("kiwi" in lowered or "-qe" in lowered)
+
+    @classmethod
+    def build(cls, build: Build) -> Comet:
+        """`comet` (the default checkpoint or $EVALKIT_COMET_MODEL) or `comet:PATH_OR_ID`."""
+        return cls(build.argument)
 
     def check_available(self) -> None:
         if importlib.util.find_spec("comet") is None:

@@ -5,7 +5,8 @@ sacrebleu's search (identical counts, many times faster on paragraphs and docume
 its tokenisation, signature, aggregation and scores are sacrebleu's.
 
 sacrebleu exposes per-segment statistics through `_extract_corpus_statistics` and scores
-from them through `_aggregate_and_compute` (its own significance tests use them too).
+from them through `_aggregate_and_compute` (its own significance tests use them too);
+this module is the only one that calls them.
 Segment-level BLEU uses effective order, as sacrebleu recommends for single sentences;
 the signature shown is the corpus-level one.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.metrics.base import Metric as SacreMetric
 
@@ -22,6 +24,9 @@ from evalkit.metrics.fast_ter import FastTER
 
 
 class SacrebleuMetric(Metric):
+    #: resampled as sacrebleu resamples: sums of segment statistics, scored
+    resampling = "statistics"
+
     def __init__(
         self,
         name: str,
@@ -48,23 +53,38 @@ class SacrebleuMetric(Metric):
     def segment_score(self, stats: Stats) -> float:
         return float(self._segment._compute_score_from_stats(list(stats)).score)
 
+    def scores_of_sums(self, sums: np.ndarray) -> np.ndarray:
+        return np.array([self._corpus._compute_score_from_stats(row).score for row in sums])
+
     def signature(self) -> str:
         if getattr(self._corpus, "num_refs", 0) == 0:
             self._corpus.num_refs = 1  # resolved when references are read; one ref per segment
         return str(self._corpus.get_signature().format())
 
 
-def bleu() -> Metric:
-    return SacrebleuMetric("bleu", BLEU, lambda: BLEU(effective_order=True))
+class Bleu(SacrebleuMetric):
+    name = "bleu"
+
+    def __init__(self) -> None:
+        super().__init__(self.name, BLEU, lambda: BLEU(effective_order=True))
 
 
-def chrf() -> Metric:
-    return SacrebleuMetric("chrf", CHRF)
+class Chrf(SacrebleuMetric):
+    name = "chrf"
+
+    def __init__(self) -> None:
+        super().__init__(self.name, CHRF)
 
 
-def chrf_plus_plus() -> Metric:
-    return SacrebleuMetric("chrf++", lambda: CHRF(word_order=2))
+class ChrfPlusPlus(SacrebleuMetric):
+    name = "chrf++"
+
+    def __init__(self) -> None:
+        super().__init__(self.name, lambda: CHRF(word_order=2))
 
 
-def ter() -> Metric:
-    return SacrebleuMetric("ter", FastTER, higher_is_better=False)
+class Ter(SacrebleuMetric):
+    name = "ter"
+
+    def __init__(self) -> None:
+        super().__init__(self.name, FastTER, higher_is_better=False)

@@ -1,38 +1,46 @@
-"""Metrics by name (`--metric bleu --metric chrf`).
+"""Metrics by spec (`--metric bleu --metric comet:PATH`), through the one registry.
 
-Factories take the `MetricContext` (target and source languages of the test set), which
-the language-aware diagnostics need; the others ignore it.
+Built-ins are listed by module path and imported on first use; a package adds a metric
+with an `evalkit.metrics` entry point (see evalkit.registry). Every metric is built from
+the test set's languages (`MetricContext`), which the language-aware ones read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from evalkit.errors import UserInputError
-from evalkit.metrics import diagnostics, lexical
 from evalkit.metrics.base import Metric, MetricContext, MetricUnavailable
-from evalkit.metrics.bertscore import BERTScore
-from evalkit.metrics.comet import Comet
-from evalkit.metrics.xqe import CrossLingualQE
+from evalkit.registry import Build, Registry, parse_spec
 
 if TYPE_CHECKING:
     from evalkit.corpus.model import TestSet
 
-_FACTORIES: dict[str, Callable[[MetricContext], Metric]] = {
-    "bleu": lambda _: lexical.bleu(),
-    "chrf": lambda _: lexical.chrf(),
-    "chrf++": lambda _: lexical.chrf_plus_plus(),
-    "ter": lambda _: lexical.ter(),
-    "bertscore": BERTScore,
-    "comet": lambda _: Comet(),
-    "xqe": lambda _: CrossLingualQE(),
-    "off_target": diagnostics.OffTarget,
-    "untranslated": diagnostics.Untranslated,
-    "numbers": diagnostics.NumberMismatch,
-    "length_outlier": lambda _: diagnostics.LengthOutlier(),
-    "repetition": lambda _: diagnostics.Repetition(),
-}
+METRICS: Registry[Metric] = Registry(
+    "metric",
+    "evalkit.metrics",
+    {
+        "bleu": "evalkit.metrics.lexical:Bleu",
+        "chrf": "evalkit.metrics.lexical:Chrf",
+        "chrf++": "evalkit.metrics.lexical:ChrfPlusPlus",
+        "ter": "evalkit.metrics.lexical:Ter",
+        "bertscore": "evalkit.metrics.bertscore:BERTScore",
+        "comet": "evalkit.metrics.comet:Comet",
+        "xqe": "evalkit.metrics.registry:build_xqe",
+        "off_target": "evalkit.metrics.diagnostics.language:OffTarget",
+        "untranslated": "evalkit.metrics.diagnostics.scripts:Untranslated",
+        "numbers": "evalkit.metrics.diagnostics.numbers:NumberMismatch",
+        "length_outlier": "evalkit.metrics.diagnostics.length:LengthOutlier",
+        "repetition": "evalkit.metrics.diagnostics.repetition:Repetition",
+    },
+)
+
+
+def build_xqe(build: Build) -> Metric:
+    from evalkit.metrics.xqe import CrossLingualQE
+
+    return CrossLingualQE(build.languages)
+
 
 DEFAULT_METRICS = (
     "bleu",
@@ -50,7 +58,7 @@ DEFAULT_METRICS = (
 
 
 def metric_names() -> list[str]:
-    return list(_FACTORIES)
+    return METRICS.names()
 
 
 def metric_context(test_set: TestSet) -> MetricContext:
@@ -60,14 +68,14 @@ def metric_context(test_set: TestSet) -> MetricContext:
 
 
 def create_metrics(
-    names: Sequence[str] | None = None, context: MetricContext | None = None
+    specs: Sequence[str] | None = None, context: MetricContext | None = None
 ) -> list[Metric]:
-    """Build the named metrics (all defaults when none are named), rejecting unknown names."""
-    chosen = list(dict.fromkeys(names or DEFAULT_METRICS))
-    unknown = [name for name in chosen if name not in _FACTORIES]
-    if unknown:
-        raise UserInputError(f"unknown metric {unknown[0]!r} (known: {', '.join(_FACTORIES)})")
-    return [_FACTORIES[name](context or MetricContext()) for name in chosen]
+    """Build the metrics the specs name (all defaults when none are named), checking every
+    spec before building any."""
+    chosen = [parse_spec(spec) for spec in dict.fromkeys(specs or DEFAULT_METRICS)]
+    for spec in chosen:
+        METRICS.get(spec.name)  # an unknown name fails before anything is built
+    return [METRICS.create(spec, context) for spec in chosen]
 
 
 def available_metrics(

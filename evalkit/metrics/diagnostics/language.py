@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from evalkit.metrics.base import MeanMetric, MetricContext, MetricUnavailable, Stats
+from evalkit.metrics.base import LanguageAware, MeanMetric, MetricContext, MetricUnavailable, Stats
 from evalkit.metrics.diagnostics.scripts import letter_scripts, scripts_of_language
 
 #: languages outputs often drift into (pivot languages, neighbours of Arabic, big MT pairs)
@@ -51,7 +51,7 @@ def detect_language(text: str, codes: Sequence[str] = COMMON_LANGUAGES) -> str |
     return found.iso_code_639_1.name.lower() if found is not None else None
 
 
-class OffTarget(MeanMetric):
+class OffTarget(LanguageAware, MeanMetric):
     """1 for a segment whose hypothesis is not in the target language, else 0.
 
     Segments with fewer than MIN_LETTERS letters are judged by script alone (off target

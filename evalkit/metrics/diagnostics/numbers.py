@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from evalkit.metrics.base import MeanMetric, MetricContext, Stats
+from evalkit.metrics.base import LanguageAware, MeanMetric, MetricContext, Stats
 
 _DIGITS = str.maketrans(
     "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٬٫",
@@ -76,7 +76,7 @@ def compare_numbers(
     return missing, added
 
 
-class NumberMismatch(MeanMetric):
+class NumberMismatch(LanguageAware, MeanMetric):
     """1 for a segment whose numbers differ from the source's (missing or added), else 0.
 
     The statistics keep how many numbers are missing and added; the corpus score is the

@@ -12,7 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-from evalkit.metrics.base import MeanMetric, MetricContext, Stats
+from evalkit.metrics.base import LanguageAware, MeanMetric, MetricContext, Stats
 
 #: scripts a language is written in; languages not listed are taken to be written in Latin
 _SCRIPTS_OF_LANGUAGE: dict[str, frozenset[str]] = {
@@ -66,7 +66,7 @@ def dominant_script(text: str) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-class Untranslated(MeanMetric):
+class Untranslated(LanguageAware, MeanMetric):
     """Share of the hypothesis left in the source's writing system (0 = none, 1 = all).
 
     When the source's dominant script is not one the target language is written in (Arabic
