@@ -13,7 +13,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from typer.testing import CliRunner
 
 from evalkit.cli import app
-from evalkit.data import builtin_test_sets
+from tests.synthetic_parallel import SyntheticSet, write_synthetic_set
 
 # Property tests: the same few cases on every `make test` run; `make fuzz`
 # (HYPOTHESIS_PROFILE=fuzz) draws 10,000 fresh ones per fuzz target and keeps the failing
@@ -28,10 +28,6 @@ settings.register_profile(
     database=DirectoryBasedExampleDatabase(".pytest_cache/hypothesis"),
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
-
-SEEDS = builtin_test_sets()["seeds"]
-SEED_SOURCE_000 = SEEDS / "000_09131ef7724dbe94.txt"
-SEED_REFERENCE_000 = SEEDS / "004_136ef84fddf0255b.txt"
 
 
 @pytest.fixture
@@ -51,6 +47,13 @@ def cli(results_dir: Path, monkeypatch: pytest.MonkeyPatch):
         return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def synthetic_set(tmp_path: Path) -> SyntheticSet:
+    """A small test set on disk from real verse pairs: one document with a re-paragraphed
+    reference, one without a reference; what tests expect is computed from it."""
+    return write_synthetic_set(tmp_path / "synthetic")
 
 
 def write_manifest_dir(folder: Path, documents: list[dict], files: dict[str, str | bytes]) -> Path:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import random
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from evalkit.align.lines import BRACKETED, NO_WORDS
 
 
 @cache
@@ -49,18 +52,21 @@ def _group(sizes: list[int], texts: list[str]) -> list[str]:
     return out
 
 
-def make_pair(rng: random.Random, paragraphs: int = 12, edits: int = 3) -> SyntheticPair:
+def make_pair(
+    rng: random.Random, paragraphs: int = 12, edits: int = 3, stop: str = ""
+) -> SyntheticPair:
     """A document of `paragraphs` paragraphs (1–3 verses each) and a re-paragraphed reference.
 
     Each edit, at a distinct place, splits one reference paragraph in two (a 1:2 link) or
     merges two into one (2:1); edits never touch neighbouring paragraphs, so every true
-    link is one of the shapes the aligner searches.
+    link is one of the shapes the aligner searches. `stop` ends each Arabic verse (the
+    verses have no sentence punctuation of their own: "." makes each one a sentence).
     """
     pairs = verse_pairs()
     src_sizes = [rng.randint(2, 4) for _ in range(paragraphs)]
     start = rng.randrange(0, len(pairs) - sum(src_sizes))
     verses = pairs[start : start + sum(src_sizes)]
-    arabic, english = [a for a, _ in verses], [e for _, e in verses]
+    arabic, english = [a + stop for a, _ in verses], [e for _, e in verses]
     # choose edit places, at least two paragraphs apart
     places: list[int] = []
     candidates = list(range(paragraphs - 1))
@@ -99,3 +105,59 @@ def precision_recall(
     found_set, truth_set = set(found), set(truth)
     hits = len(found_set & truth_set)
     return hits / max(len(found_set), 1), hits / max(len(truth_set), 1)
+
+
+#: lines with nothing to translate in SyntheticSet's source-only document, and why
+SET_ASIDE = (("2020", NO_WORDS), ("(صورة)", BRACKETED))
+
+
+@dataclass
+class SyntheticSet:
+    """A test set folder (manifest.json and documents) made from verse pairs.
+
+    Document `with_ref` has a re-paragraphed reference (`aligned: false`, so runs align
+    it); document `alone` has no reference and, after its first paragraph, the lines of
+    SET_ASIDE. Each Arabic verse ends with "." so that paragraphs hold several sentences.
+    """
+
+    folder: Path
+    pair: SyntheticPair
+    alone: list[str]
+    with_ref: str = "a"
+    without_ref: str = "b"
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return [self.with_ref, self.without_ref]
+
+    def source_file(self, doc_id: str) -> str:
+        return f"{doc_id}.ar.txt"
+
+
+def write_synthetic_set(folder: Path, seed: int = 0, paragraphs: int = 8) -> SyntheticSet:
+    """Write a SyntheticSet into `folder` (created), deterministic for a given seed."""
+    rng = random.Random(seed)
+    pair = make_pair(rng, paragraphs=paragraphs, edits=2, stop=".")
+    alone_pair = make_pair(rng, paragraphs=3, edits=0, stop=".")
+    alone = [alone_pair.src[0], *(line for line, _ in SET_ASIDE), *alone_pair.src[1:]]
+    made = SyntheticSet(folder, pair, alone)
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = {
+        made.source_file("a"): pair.src,
+        "a.en.txt": pair.ref,
+        made.source_file("b"): alone,
+    }
+    for name, lines in texts.items():
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    documents = [
+        {
+            "id": "a",
+            "source": {"file": made.source_file("a"), "lang": "ar"},
+            "reference": {"file": "a.en.txt", "lang": "en"},
+            "aligned": False,
+        },
+        {"id": "b", "source": {"file": made.source_file("b"), "lang": "ar"}},
+    ]
+    manifest = {"schema_version": 1, "name": folder.name, "documents": documents}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return made

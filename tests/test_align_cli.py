@@ -5,53 +5,86 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from evalkit.corpus.manifest import load_manifest_dir
+from evalkit.corpus.segment import split_sentences
 from evalkit.results import read_record, read_segments
-from tests.conftest import SEED_SOURCE_000
-from tests.synthetic_parallel import verse_pairs
+from tests.synthetic_parallel import SET_ASIDE, SyntheticSet, verse_pairs
 
-SEED_SOURCE_LINES = [
-    line for line in SEED_SOURCE_000.read_text(encoding="utf-8").splitlines() if line.strip()
-]
+#: what is under test is the alignment the run keeps, not how it is found or scored:
+#: the cheapest metric and method will do
+CHEAP = ("--metric", "chrf", "--align", "length")
 
 
-def test_align_json_has_the_documented_shape(cli):
-    result = cli("align", "--data", "seeds", "--doc", "000", "--method", "length", "--json")
+def test_align_json_has_the_documented_shape(cli, synthetic_set: SyntheticSet):
+    src, ref = synthetic_set.pair.src, synthetic_set.pair.ref
+    doc = synthetic_set.with_ref
+    data_opt = ("--data", synthetic_set.folder)
+    result = cli("align", *data_opt, "--doc", doc, "--method", "length", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["doc"] == "000" and data["unit"] == "paragraph"
+    assert data["doc"] == doc and data["unit"] == "paragraph"
     assert set(data["links"][0]) >= {"src", "ref", "score"}
-    assert [i for link in data["links"] for i in link["src"]] == list(range(1, 16))
-    assert [j for link in data["links"] for j in link["ref"]] == list(range(1, 16))
+    assert [i for link in data["links"] for i in link["src"]] == list(range(1, len(src) + 1))
+    assert [j for link in data["links"] for j in link["ref"]] == list(range(1, len(ref) + 1))
     assert all(0.0 <= link["score"] <= 1.0 for link in data["links"])
+    # the reference was re-paragraphed: merges and splits (`len(src) != len(ref)`)
+    assert len(src) != len(ref)
     assert any(len(link["src"]) != len(link["ref"]) for link in data["links"])
 
 
-def test_align_table_shows_both_texts_and_link_shapes(cli):
-    result = cli("align", "--data", "seeds", "--doc", "000", "--unit", "sentence", "--width", "0")
+def test_align_table_shows_both_texts_and_link_shapes(cli, synthetic_set: SyntheticSet):
+    result = cli(
+        "align",
+        "--data",
+        synthetic_set.folder,
+        "--doc",
+        synthetic_set.with_ref,
+        "--method",
+        "length",
+        "--unit",
+        "sentence",
+        "--width",
+        "0",
+    )
     assert result.exit_code == 0, result.output
     assert "sentence alignment" in result.stdout
-    assert "Shafaq News" in result.stdout and "البصرة" in result.stdout
+    # the first and last sentences of both sides, whole (--width 0), word by word (a long
+    # cell wraps over several lines of the table)
+    shown = result.stdout.split()
+    for paragraphs, lang in ((synthetic_set.pair.src, "ar"), (synthetic_set.pair.ref, "en")):
+        for paragraph in (paragraphs[0], paragraphs[-1]):
+            for sentence in (
+                split_sentences(paragraph, lang)[0],
+                split_sentences(paragraph, lang)[-1],
+            ):
+                assert all(word in shown for word in sentence.text.split()), sentence.text
     assert "1:1" in result.stdout and "signature: align:v1" in result.stdout
 
 
-def test_align_refuses_unknown_documents_and_documents_without_reference(cli):
-    unknown = cli("align", "--data", "seeds", "--doc", "999")
+def test_align_refuses_unknown_documents_and_documents_without_reference(
+    cli, synthetic_set: SyntheticSet
+):
+    unknown = cli("align", "--data", synthetic_set.folder, "--doc", "999")
     assert unknown.exit_code == 2 and "no document '999'" in unknown.stderr
-    assert "000, 001" in unknown.stderr
-    alone = cli("align", "--data", "seeds", "--doc", "001")
+    assert ", ".join(synthetic_set.doc_ids) in unknown.stderr
+    alone = cli("align", "--data", synthetic_set.folder, "--doc", synthetic_set.without_ref)
     assert alone.exit_code == 2 and "no reference" in alone.stderr
 
 
-def test_run_keeps_the_alignment_and_flags_weak_links(cli, results_dir: Path):
-    result = cli("run", "--system", "copy", "--metric", "chrf", "--align", "length")
+def test_run_keeps_the_alignment_and_flags_weak_links(
+    cli, results_dir: Path, synthetic_set: SyntheticSet
+):
+    result = cli("run", "--data", synthetic_set.folder, "--system", "copy", *CHEAP)
     assert result.exit_code == 0, result.output
     (folder,) = list(results_dir.iterdir())
     record = read_record(folder)
     (alignment,) = record.alignment
+    assert alignment.doc_id == synthetic_set.with_ref
     assert alignment.method == "length" and "gale-church" in alignment.signature
     assert 0 < alignment.mean_confidence <= 1
-    rows = [row for row in read_segments(folder) if row.doc_id == "000"]
+    rows = [row for row in read_segments(folder) if row.doc_id == synthetic_set.with_ref]
     assert [(row.src_ids, row.ref_ids) for row in rows] == [
         (link.src, link.ref) for link in alignment.links
     ]
@@ -59,29 +92,44 @@ def test_run_keeps_the_alignment_and_flags_weak_links(cli, results_dir: Path):
     assert {tuple(row.src_ids) for row in rows if row.flags} == flagged
 
 
-def test_run_without_alignment_scores_the_document_whole(cli, results_dir: Path):
-    result = cli("run", "--system", "copy", "--metric", "chrf", "--align", "none")
+def test_run_without_alignment_scores_the_document_whole(
+    cli, results_dir: Path, synthetic_set: SyntheticSet
+):
+    data_opt = ("--data", synthetic_set.folder)
+    result = cli("run", *data_opt, "--system", "copy", "--metric", "chrf", "--align", "none")
     assert result.exit_code == 0, result.output
     (folder,) = list(results_dir.iterdir())
     record = read_record(folder)
     assert record.alignment == [] and record.test_set.documents[0].scored_as == "document"
-    first = next(iter(read_segments(folder)))
-    assert first.ref_ids == list(range(1, 16))
+    (whole,) = [r for r in read_segments(folder) if r.doc_id == synthetic_set.with_ref]
+    assert whole.src_ids == list(range(1, len(synthetic_set.pair.src) + 1))
+    assert whole.ref_ids == list(range(1, len(synthetic_set.pair.ref) + 1))
 
 
-def test_lines_with_nothing_to_translate_are_reported_in_the_run(cli, results_dir: Path):
-    assert cli("run", "--system", "copy", "--metric", "chrf", "--align", "none").exit_code == 0
+def test_lines_with_nothing_to_translate_are_reported_in_the_run(
+    cli, results_dir: Path, synthetic_set: SyntheticSet
+):
+    data_opt = ("--data", synthetic_set.folder)
+    assert cli("run", *data_opt, "--system", "copy", *CHEAP).exit_code == 0
     (folder,) = list(results_dir.iterdir())
     record = read_record(folder)
     skipped = {
-        doc.id: [line.reason for line in doc.skipped_source_lines]
+        doc.id: [(line.line, line.text, line.reason) for line in doc.skipped_source_lines]
         for doc in record.test_set.documents
     }
-    assert any(skipped.values())
-    scored = {(row.doc_id, tuple(row.src_ids)) for row in read_segments(folder)}
-    for doc in record.test_set.documents:
-        for line in doc.skipped_source_lines:
-            assert (doc.id, (line.line,)) not in scored
+    # the set-aside lines follow the first paragraph of the document without a reference
+    assert skipped == {
+        synthetic_set.with_ref: [],
+        synthetic_set.without_ref: [
+            (2 + k, text, reason) for k, (text, reason) in enumerate(SET_ASIDE)
+        ],
+    }
+    # ... and are not scored: the rows of that document are its other lines, one each
+    set_aside = {2 + k for k in range(len(SET_ASIDE))}
+    rows = [r for r in read_segments(folder) if r.doc_id == synthetic_set.without_ref]
+    assert [row.src_ids for row in rows] == [
+        [k] for k in range(1, len(synthetic_set.alone) + 1) if k not in set_aside
+    ]
 
 
 def _write_document(path: Path, texts: list[str], per_paragraph: int = 3) -> None:
@@ -91,6 +139,7 @@ def _write_document(path: Path, texts: list[str], per_paragraph: int = 3) -> Non
     path.write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow  # documents compared by a real sentence encoder: minutes on two cores
 def test_pair_matches_documents_by_content_and_lists_the_rest(cli, tmp_path: Path):
     verses = verse_pairs()
     folder = tmp_path / "articles"
@@ -130,28 +179,50 @@ def test_pair_refuses_to_overwrite_a_manifest(cli, tmp_path: Path):
     assert (folder / "manifest.json").read_text(encoding="utf-8") == "{}"
 
 
-def test_sentence_links_as_scoring_units(cli, results_dir: Path):
-    result = cli("run", "--system", "copy", "--metric", "chrf", "--align-unit", "sentence")
+def test_sentence_links_as_scoring_units(cli, results_dir: Path, synthetic_set: SyntheticSet):
+    data_opt = ("--data", synthetic_set.folder)
+    result = cli("run", *data_opt, "--system", "copy", *CHEAP, "--align-unit", "sentence")
     assert result.exit_code == 0, result.output
     (folder,) = list(results_dir.iterdir())
     (alignment,) = read_record(folder).alignment
     assert alignment.unit == "sentence"
-    rows = [row for row in read_segments(folder) if row.doc_id == "000"]
+    rows = [row for row in read_segments(folder) if row.doc_id == synthetic_set.with_ref]
     assert [(row.src_ids, row.ref_ids) for row in rows] == [
         (link.src, link.ref) for link in alignment.links
     ]
-    paragraphs = len(SEED_SOURCE_LINES)
-    assert max(i for row in rows for i in row.src_ids) > paragraphs  # sentence numbers
+    # units are numbered by sentence, and every sentence of both sides is in one
+    for side, paragraphs, lang in (
+        ("src_ids", synthetic_set.pair.src, "ar"),
+        ("ref_ids", synthetic_set.pair.ref, "en"),
+    ):
+        sentences = sum(len(split_sentences(paragraph, lang)) for paragraph in paragraphs)
+        assert sentences > len(paragraphs)
+        assert sorted(i for row in rows for i in getattr(row, side)) == list(
+            range(1, sentences + 1)
+        )
     # each unit's hypothesis is the translation of exactly its sentences (copy: the source)
     assert all(row.hyp["copy"] == row.src for row in rows)
 
 
-def test_sentence_units_need_sentence_translations(cli, tmp_path: Path):
-    refused = cli("run", "--system", "copy", "--align-unit", "sentence", "--unit", "paragraph")
+def test_sentence_units_need_sentence_translations(cli, tmp_path: Path, synthetic_set):
+    data_opt = ("--data", synthetic_set.folder)
+    refused = cli(
+        "run",
+        *data_opt,
+        "--system",
+        "copy",
+        *CHEAP,
+        "--align-unit",
+        "sentence",
+        "--unit",
+        "paragraph",
+    )
     assert refused.exit_code == 2 and "--unit sentence" in refused.stderr
     outputs = tmp_path / "out"
     outputs.mkdir()
-    for name in ("000_09131ef7724dbe94.txt",):
-        (outputs / name).write_text("x\n", encoding="utf-8")
-    files = cli("run", "--system", f"mine=files:{outputs}", "--align-unit", "sentence")
+    for doc_id in synthetic_set.doc_ids:
+        (outputs / synthetic_set.source_file(doc_id)).write_text("x\n", encoding="utf-8")
+    files = cli(
+        "run", *data_opt, "--system", f"mine=files:{outputs}", *CHEAP, "--align-unit", "sentence"
+    )
     assert files.exit_code == 2 and "mine give whole lines" in files.stderr

@@ -1,13 +1,14 @@
 """evalkit's BLEU, chrF, chrF++ and TER equal the sacrebleu command line on the same files."""
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED_REFERENCE_000
+from tests.synthetic_parallel import make_pair
 
 
 def _degrade(line: str, index: int) -> str:
@@ -22,7 +23,8 @@ def _degrade(line: str, index: int) -> str:
 
 @pytest.fixture
 def file_pair(tmp_path: Path) -> tuple[Path, Path]:
-    reference = SEED_REFERENCE_000.read_text(encoding="utf-8").splitlines()
+    # real English prose, paragraph-long lines: verses of a synthetic document
+    reference = make_pair(random.Random(4), paragraphs=15).ref
     ref = tmp_path / "ref.en"
     hyp = tmp_path / "hyp.en"
     ref.write_text("\n".join(reference) + "\n", encoding="utf-8")
@@ -45,10 +47,12 @@ def test_all_four_metrics_equal_the_sacrebleu_cli(cli, file_pair):
     ref, hyp = file_pair
     bleu, chrf, ter = _sacrebleu_cli(ref, hyp, "-m", "bleu", "chrf", "ter")
     (chrf_pp,) = _sacrebleu_cli(ref, hyp, "-m", "chrf", "--chrf-word-order", "2")
-    result = cli("score", "--ref", ref, "--hyp", hyp, "--json")
+    metrics = ("--metric", "bleu", "--metric", "chrf", "--metric", "chrf++", "--metric", "ter")
+    result = cli("score", "--ref", ref, "--hyp", hyp, *metrics, "--json")
     assert result.exit_code == 0, result.output
     ours = json.loads(result.stdout)["systems"]["hyp.en"]
     expected = {"bleu": bleu, "chrf": chrf, "chrf++": chrf_pp, "ter": ter}
+    assert set(ours) == set(expected)
     assert 0 < bleu["score"] < 100  # a real, imperfect pair
     for name, theirs in expected.items():
         assert round(ours[name]["score"], 4) == pytest.approx(theirs["score"], abs=1e-9), name
