@@ -3,33 +3,51 @@
 import json
 from pathlib import Path
 
+from evalkit.corpus.resolve import load_test_set
 from evalkit.results import read_record, read_segments
 
+#: what these tests are about is the command, not how runs align or score: the cheapest
+#: metric and alignment
+CHEAP = ("--metric", "chrf", "--align", "length")
 
-def test_run_scores_the_seeds_and_stores_the_run(cli, results_dir: Path):
-    result = cli("run", "--system", "copy", "--name", "smoke")
+
+def test_run_scores_a_test_set_and_stores_the_run(cli, results_dir: Path, synthetic_set):
+    result = cli(
+        "run",
+        "--data",
+        synthetic_set.folder,
+        "--system",
+        "copy",
+        *("--metric", "bleu", "--metric", "chrf", "--metric", "ter", "--align", "length"),
+        "--name",
+        "smoke",
+    )
     assert result.exit_code == 0, result.output
     assert "copy" in result.stdout and "bleu ↑" in result.stdout and "ter ↓" in result.stdout
-    assert "aligned units" in result.stdout  # doc 000's reference is not line-aligned
+    assert "aligned units" in result.stdout  # the reference is not line-aligned
     (folder,) = [p for p in results_dir.iterdir()]
     record = read_record(folder)
-    assert record.name == "smoke" and record.test_set.name == "seeds"
+    assert record.name == "smoke" and record.test_set.name == synthetic_set.folder.name
     assert [s.label for s in record.systems] == ["copy"]
+    assert [m.name for m in record.metrics] == ["bleu", "chrf", "ter"]
     assert record.environment["sacrebleu"]
     rows = list(read_segments(folder))
-    # doc 000 as aligned units covering both sides once, then rows of 001-003 (no reference)
-    aligned = [row for row in rows if row.doc_id == "000"]
-    assert [i for row in aligned for i in row.ref_ids] == list(range(1, 16))
-    assert [i for row in aligned for i in row.src_ids] == list(range(1, 16))
+    # the document with a reference as aligned units covering both sides once, then the
+    # rows of the one without
+    with_ref, without_ref = synthetic_set.with_ref, synthetic_set.without_ref
+    aligned = [row for row in rows if row.doc_id == with_ref]
+    src, ref = synthetic_set.pair.src, synthetic_set.pair.ref
+    assert [i for row in aligned for i in row.ref_ids] == list(range(1, len(ref) + 1))
+    assert [i for row in aligned for i in row.src_ids] == list(range(1, len(src) + 1))
     assert all(
         row.confidence is not None and row.scores["copy"]["chrf"] is not None for row in aligned
     )
     (alignment,) = record.alignment
-    assert alignment.doc_id == "000" and len(alignment.links) == len(aligned)
+    assert alignment.doc_id == with_ref and len(alignment.links) == len(aligned)
     assert record.test_set.documents[0].scored_as == "aligned"
     others = rows[len(aligned) :]
-    assert others and all(row.ref is None for row in others)
-    assert others[0].hyp["copy"] == others[0].src
+    assert others and all(row.doc_id == without_ref and row.ref is None for row in others)
+    assert others[0].hyp["copy"] == others[0].src == synthetic_set.alone[0]
 
 
 def test_run_json_summary(cli, tmp_path: Path):
@@ -65,7 +83,8 @@ def test_score_prints_one_row_per_hypothesis(cli, tmp_path: Path):
     ref.write_text("the cat sat on the mat\n", encoding="utf-8")
     (tmp_path / "a.txt").write_text("the cat sat on the mat\n", encoding="utf-8")
     (tmp_path / "b.txt").write_text("a dog stood\n", encoding="utf-8")
-    result = cli("score", "--ref", ref, "--hyp", tmp_path / "a.txt", "--hyp", tmp_path / "b.txt")
+    hyps = ("--hyp", tmp_path / "a.txt", "--hyp", tmp_path / "b.txt")
+    result = cli("score", "--ref", ref, *hyps, "--metric", "chrf")
     assert result.exit_code == 0, result.output
     assert "a.txt" in result.stdout and "b.txt" in result.stdout
     assert "100.00" in result.stdout  # a.txt is the reference itself
@@ -73,8 +92,8 @@ def test_score_prints_one_row_per_hypothesis(cli, tmp_path: Path):
 
 def test_runs_lists_stored_runs(cli):
     assert "no runs" in cli("runs").stdout
-    cli("run", "--name", "first")
-    cli("run", "--name", "second")
+    cli("run", *CHEAP, "--name", "first")
+    cli("run", *CHEAP, "--name", "second")
     listing = cli("runs", "--json")
     assert listing.exit_code == 0
     assert [r["run_id"].split("-")[2] for r in json.loads(listing.stdout)] == ["first", "second"]
@@ -83,15 +102,18 @@ def test_runs_lists_stored_runs(cli):
 
 
 def test_show_by_system_and_by_document(cli):
-    run = json.loads(cli("run", "--json").stdout)
+    run = json.loads(cli("run", *CHEAP, "--json").stdout)
     shown = cli("show", run["run_id"][:20])
     assert shown.exit_code == 0 and run["run_id"] in shown.stdout
     by_doc = cli("show", "latest", "--by", "doc")
     assert by_doc.exit_code == 0
-    for doc_id in ("000", "001", "002", "003"):
+    doc_ids = [doc.id for doc in load_test_set().documents]  # the default test set
+    assert doc_ids
+    for doc_id in doc_ids:
         assert doc_id in by_doc.stdout
     as_json = json.loads(cli("show", "latest", "--json").stdout)
     assert as_json["systems"]["copy"]["corpus"] == run["systems"]["copy"]["corpus"]
+    assert set(as_json["systems"]["copy"]["documents"]) == set(doc_ids)
 
 
 def test_show_unknown_run_fails_cleanly(cli):
@@ -109,15 +131,17 @@ def test_models_lists_engines_and_packaged_models(cli):
     assert "packaged models" in cli("models").stdout
 
 
-def test_cache_info_and_clear(cli, tmp_path: Path):
-    from evalkit.corpus.resolve import load_test_set
+def test_cache_info_and_clear(cli, tmp_path: Path, synthetic_set):
     from evalkit.translate import translation_units
 
-    distinct = len({(u.lang, u.text) for u in translation_units(load_test_set(), "sentence")})
-    cli("run", "--system", "copy")
+    test_set = load_test_set(str(synthetic_set.folder))
+    distinct = len({(u.lang, u.text) for u in translation_units(test_set, "sentence")})
+    # embedding alignment: it fills the third store, of sentence embeddings
+    args = ("--data", synthetic_set.folder, "--metric", "chrf", "--align", "embedding")
+    assert cli("run", "--system", "copy", *args).exit_code == 0
     info = json.loads(cli("cache", "info", "--json").stdout)
     assert info["entries"] == distinct and info["engines"] == 1
-    rerun = json.loads(cli("run", "--system", "copy", "--json").stdout)
+    rerun = json.loads(cli("run", "--system", "copy", *args, "--json").stdout)
     assert rerun["systems"]["copy"]["corpus"]
     record = json.loads(Path(rerun["path"], "run.json").read_text())
     assert record["systems"][0]["cache_hits"] == distinct
