@@ -88,6 +88,7 @@ def run_args(paths: dict[str, Path], *systems: str) -> list[str]:
     """`evalkit run` arguments for the test set and the named systems."""
     args = ["run", "--src", str(paths["src"]), "--ref", str(paths["ref"]), "--json"]
     args += ["--metric", "bleu", "--metric", "chrf", "--metric", "chrf++", "--metric", "ter"]
+    args += ["--align", "length"]  # line-aligned: no alignment runs, and no encoder loads
     for name in systems:
         args += ["--system", f"{name}=files:{paths[name]}"]
     return args

@@ -12,7 +12,8 @@ import pytest
 
 from evalkit.compare.load import comparability_problems
 from evalkit.results import AlignmentInfo, LinkInfo, RunRecord, read_record
-from tests.compare_data import run_args, write_systems
+from tests.compare_data import SEGMENTS, run_args, write_systems
+from tests.synthetic_parallel import SET_ASIDE
 
 
 @pytest.fixture
@@ -23,8 +24,10 @@ def run_id(cli, tmp_path: Path) -> str:
     return json.loads(result.stdout)["run_id"]
 
 
-def test_two_runs_of_the_seed_corpus(cli, results_dir):
-    args = ("run", "--system", "copy", "--metric", "bleu", "--metric", "xqe", "--json")
+def test_two_runs_of_a_test_set_with_an_aligned_document(cli, results_dir, synthetic_set):
+    # bleu: reference-based; repetition: reference-free, cheap (what metric does not matter)
+    args = ("run", "--data", synthetic_set.folder, "--system", "copy", "--json")
+    args += ("--metric", "bleu", "--metric", "repetition", "--align", "length")
     first = json.loads(cli(*args).stdout)["run_id"]
     second = json.loads(cli(*args).stdout)["run_id"]
     result = cli("compare", first, second)
@@ -35,15 +38,21 @@ def test_two_runs_of_the_seed_corpus(cli, results_dir):
     data = json.loads(cli("compare", first, second, "--json").stdout)
     cell = data["results"]["bleu"][f"copy@{second[16:]}"]
     assert cell["delta"] == 0 and cell["p_value"] == 1.0
-    # document 000 is aligned into paragraph groups: one row each, a real test
-    alignment = read_record(results_dir / first).alignment[0]
-    assert cell["n"] == len(alignment.links) >= 10
-    # the reference-free metric has a row for every paragraph of all four documents
-    assert data["results"]["xqe"][f"copy@{second[16:]}"]["n"] > cell["n"]
+    # the document with a reference is aligned into paragraph groups: one row each
+    (alignment,) = read_record(results_dir / first).alignment
+    assert alignment.doc_id == synthetic_set.with_ref
+    assert cell["n"] == len(alignment.links) > 1
+    # the reference-free metric also has a row for every line with something to translate
+    # of the document without a reference
+    translatable = len(synthetic_set.alone) - len(SET_ASIDE)
+    free = data["results"]["repetition"][f"copy@{second[16:]}"]
+    assert free["n"] == cell["n"] + translatable
 
 
 def test_compare_refuses_runs_on_different_test_sets(cli, run_id, results_dir):
-    seeds = json.loads(cli("run", "--system", "copy", "--json").stdout)["run_id"]
+    # the built-in test set: another one (only chrf, the metric both runs share)
+    args = ("--system", "copy", "--metric", "chrf", "--align", "length", "--json")
+    seeds = json.loads(cli("run", *args).stdout)["run_id"]
     hashes = [read_record(results_dir / r).test_set.hash for r in (run_id, seeds)]
     result = cli("compare", run_id, seeds)
     assert result.exit_code == 2
@@ -111,15 +120,15 @@ def test_breakdowns(cli, run_id):
     data = json.loads(result.stdout)
     breakdowns = data["breakdowns"]
     assert breakdowns["document"]["groups"] == ["src"]
-    assert sum(breakdowns["length"]["rows"].values()) == 40
+    assert sum(breakdowns["length"]["rows"].values()) == SEGMENTS
     for wtl in breakdowns["win_tie_loss"]:
-        assert wtl["wins"] + wtl["ties"] + wtl["losses"] == 40
+        assert wtl["wins"] + wtl["ties"] + wtl["losses"] == SEGMENTS
     good_worse = next(
         w
         for w in breakdowns["win_tie_loss"]
         if (w["metric"], w["a"], w["b"]) == ("bleu", "good", "worse")
     )
-    assert good_worse["wins"] == 40
+    assert good_worse["wins"] == SEGMENTS
     top = [d for d in breakdowns["top"] if d["b"] == "worse"]
     assert len(top) == 3
     gaps = [abs(d["score_a"] - d["score_b"]) for d in top]
@@ -202,10 +211,10 @@ def test_any_stored_metric_is_compared_from_its_segment_scores(cli, run_id, resu
     )
     data = json.loads(cli("compare", run_id, "--metric", "xqe", "--json").stdout)
     cells = data["results"]["xqe"]
-    assert cells["good"]["n"] == 39
+    assert cells["good"]["n"] == SEGMENTS - 1  # its first row has no score
     assert not cells["near"]["significant"] and cells["near"]["p_value"] > 0.05
     assert cells["worse"]["significant"] and cells["worse"]["better"] is False
     assert cells["worse"]["delta"] == pytest.approx(0.4)
     assert data["metrics"] == [
-        {"name": "xqe", "signature": "xqe|v1", "higher_is_better": False, "rows": 39}
+        {"name": "xqe", "signature": "xqe|v1", "higher_is_better": False, "rows": SEGMENTS - 1}
     ]
