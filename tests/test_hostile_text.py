@@ -307,6 +307,7 @@ def test_report_escapes_isolates_and_shows_hostile_text(hostile):
     assert html.count("<svg") >= 4
 
 
+@pytest.mark.slow  # a real browser
 def test_report_in_headless_chromium_runs_no_hostile_script_and_sends_nothing(hostile, tmp_path):
     browser = chromium_or_skip()
     wait = "--virtual-time-budget=3000"

@@ -103,6 +103,7 @@ def test_report_via_api_to_any_path(report, tmp_path, results_dir):
     assert out.is_file() and "<svg" in out.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # a real browser
 def test_report_renders_in_headless_chromium_without_network(report, tmp_path):
     browser = chromium_or_skip()
     path, run_id = report
@@ -148,7 +149,9 @@ def test_report_renders_in_headless_chromium_without_network(report, tmp_path):
 
 def test_forced_report_over_different_test_sets_says_so(cli, report, tmp_path):
     _, run_id = report
-    seeds = json.loads(cli("run", "--system", "copy", "--json").stdout)["run_id"]
+    # the built-in test set: another one (only chrf, the metric both runs share)
+    args = ("--system", "copy", "--metric", "chrf", "--align", "length", "--json")
+    seeds = json.loads(cli("run", *args).stdout)["run_id"]
     refused = cli("report", run_id, seeds, "-o", tmp_path / "r.html")
     assert refused.exit_code == 2 and "test sets differ" in refused.stderr
     assert not (tmp_path / "r.html").exists()
