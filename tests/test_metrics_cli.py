@@ -6,59 +6,79 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich.table import Table
+
 from evalkit.corpus.resolve import load_test_set
 from evalkit.engines import create_systems
 from evalkit.metrics import DEFAULT_METRICS, MetricUnavailable, create_metrics
 from evalkit.metrics.base import MeanMetric
+from evalkit.report.tables import by_document, leaderboard
+from evalkit.results import read_record
 from evalkit.runner import evaluate
 
 REFERENCE_BASED = ["bleu", "chrf", "chrf++", "ter", "bertscore"]
 REFERENCE_FREE = ["xqe", "off_target", "untranslated", "numbers", "length_outlier", "repetition"]
 
 
-def tables(output: str) -> list[tuple[list[str], list[list[str]]]]:
-    """(header cells, body rows) of each rich table printed, in order (one-line headers)."""
-    found: list[tuple[list[str], list[list[str]]]] = []
-    for line in output.splitlines():
-        if line.startswith("┃"):
-            found.append(([cell.strip() for cell in line.strip().strip("┃").split("┃")], []))
-        elif line.startswith("│"):
-            found[-1][1].append([cell.strip() for cell in line.strip().strip("│").split("│")])
-    return found
+def stacked_tables(grid: Table) -> list[Table]:
+    """The tables a `show` view stacks one above the other, in order."""
+    return [cell for column in grid.columns for cell in column.cells]
 
 
-def metric_names(header: list[str]) -> list[str]:
-    return [cell.rsplit(" ", 1)[0] for cell in header if cell.endswith(("↑", "↓"))]
+def metric_names(table: Table) -> list[str]:
+    headers = [str(column.header) for column in table.columns]
+    return [cell.rsplit(" ", 1)[0] for cell in headers if cell.endswith(("↑", "↓"))]
 
 
-def test_copy_on_the_seeds_scores_reference_free_metrics_on_every_document(cli):
+def body(table: Table) -> list[list[str]]:
+    columns = [[str(cell) for cell in column.cells] for column in table.columns]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def test_copy_scores_reference_free_metrics_on_every_document(cli, synthetic_set):
     assert list(DEFAULT_METRICS) == REFERENCE_BASED + REFERENCE_FREE
-    summary = json.loads(cli("run", "--data", "seeds", "--system", "copy", "--json").stdout)
+    # the default metrics are under test here, the alignment is not
+    args = ("run", "--data", synthetic_set.folder, "--system", "copy", "--align", "length")
+    summary = json.loads(cli(*args, "--json").stdout)
+    assert list(summary["metrics"]) == list(DEFAULT_METRICS)
+    test_set = load_test_set(str(synthetic_set.folder))
+    with_reference = {doc.id for doc in test_set.documents if doc.reference is not None}
+    assert with_reference and with_reference != {doc.id for doc in test_set.documents}
     documents = summary["systems"]["copy"]["documents"]
-    assert set(documents) == {"000", "001", "002", "003"}
+    assert set(documents) == {doc.id for doc in test_set.documents}
     for doc_id, scores in documents.items():
         assert all(scores[name] is not None for name in REFERENCE_FREE), doc_id
-        assert all((scores[name] is not None) == (doc_id == "000") for name in REFERENCE_BASED)
+        assert all(
+            (scores[name] is not None) == (doc_id in with_reference) for name in REFERENCE_BASED
+        )
         # the copy system outputs Arabic: off target and untranslated
         assert scores["off_target"] > 0.9 and scores["untranslated"] > 0.9
     assert not any("skipped" in note for note in summary["notes"])
 
+    # `show` prints reference-based and reference-free metrics in two tables, per document
+    # as per system (what it prints is built from the stored run: check those tables)
     shown = cli("show", "latest", "--by", "doc")
     assert shown.exit_code == 0
     assert shown.stdout.index("reference-based") < shown.stdout.index("reference-free")
-    (based_header, based_rows), (free_header, free_rows) = tables(shown.stdout)
-    assert metric_names(based_header) == REFERENCE_BASED
-    assert metric_names(free_header) == REFERENCE_FREE
-    based = {row[0]: row[3:] for row in based_rows}
-    free = {row[0]: row[3:] for row in free_rows}
-    assert set(based) == set(free) == {"000", "001", "002", "003"}
-    for doc_id in based:
-        assert all(cell != "–" for cell in free[doc_id])
-        assert all((cell != "–") == (doc_id == "000") for cell in based[doc_id])
+    record = read_record(Path(summary["path"]))
+    based, free = stacked_tables(by_document(record))
+    assert metric_names(based) == REFERENCE_BASED
+    assert metric_names(free) == REFERENCE_FREE
+    for table in (based, free):  # one system: a row per document, its scores from the 4th cell
+        assert [row[0] for row in body(table)] == [doc.id for doc in test_set.documents]
+    for row in body(free):
+        assert all(cell != "–" for cell in row[3:])
+    for row in body(based):
+        assert all((cell != "–") == (row[0] in with_reference) for cell in row[3:])
+        assert row[3:] == [
+            "–" if documents[row[0]][name] is None else f"{documents[row[0]][name]:.2f}"
+            for name in REFERENCE_BASED
+        ]
 
-    (based_header, _), (free_header, _) = tables(cli("show", "latest").stdout)
-    assert metric_names(based_header) == REFERENCE_BASED
-    assert metric_names(free_header) == REFERENCE_FREE
+    assert cli("show", "latest").exit_code == 0
+    based, free = stacked_tables(leaderboard(record))
+    assert metric_names(based) == REFERENCE_BASED
+    assert metric_names(free) == REFERENCE_FREE
 
 
 class Unloadable(MeanMetric):
