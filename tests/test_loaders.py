@@ -6,20 +6,36 @@ from pathlib import Path
 import pytest
 
 from evalkit.corpus.resolve import load_test_set
+from evalkit.data import builtin_test_sets
 from evalkit.errors import UserInputError
 from tests.conftest import write_manifest_dir
 
 
-def test_seeds_are_the_default_test_set():
+def test_the_builtin_set_is_the_default_and_loads_as_its_manifest_says():
     test_set = load_test_set()
-    assert test_set.name == "seeds"
-    assert [doc.id for doc in test_set.documents] == ["000", "001", "002", "003"]
-    first = test_set.documents[0]
-    assert first.source.lang == "ar" and first.reference is not None
-    assert first.reference.lang == "en" and not first.aligned
-    assert len(first.source.segments) == len(first.reference.segments) == 15
-    assert all(doc.reference is None for doc in test_set.documents[1:])
+    assert test_set.name == "seeds"  # the documented default (`--data` defaults to seeds)
+    assert test_set.content_hash() == load_test_set("seeds").content_hash()
     assert test_set.content_hash().startswith("sha256:")
+    # what is expected is read here from the set's own files, not known in advance
+    folder = builtin_test_sets()["seeds"]
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+    def lines(side: dict) -> tuple[str, ...]:
+        text = (folder / side["file"]).read_text(encoding="utf-8")
+        return tuple(line for line in text.splitlines() if line.strip())
+
+    assert [doc.id for doc in test_set.documents] == [d["id"] for d in manifest["documents"]]
+    assert any(d.get("reference") for d in manifest["documents"])
+    for doc, entry in zip(test_set.documents, manifest["documents"], strict=True):
+        assert doc.source.lang == entry["source"]["lang"]
+        assert doc.source.segments == lines(entry["source"])
+        assert doc.aligned == entry.get("aligned", False)
+        if entry.get("reference"):
+            assert doc.reference is not None
+            assert doc.reference.lang == entry["reference"].get("lang", test_set.tgt_lang)
+            assert doc.reference.segments == lines(entry["reference"])
+        else:
+            assert doc.reference is None
 
 
 def test_content_hash_ignores_name_but_not_content(tmp_path: Path):
