@@ -73,7 +73,8 @@ def test_cli_run_with_comet_unavailable_prints_why_and_exits_0(
 ):
     # whether or not unbabel-comet is installed, this checkpoint cannot be found
     monkeypatch.setenv("EVALKIT_COMET_MODEL", str(tmp_path / "absent.ckpt"))
-    result = cli("run", "--system", "copy", "--metric", "comet", "--metric", "chrf")
+    args = ("--system", "copy", "--metric", "comet", "--metric", "chrf", "--align", "length")
+    result = cli("run", *args)
     assert result.exit_code == 0, result.output
     assert "metric 'comet' skipped:" in result.stdout
     assert ("pip install 'evalkit[comet]'" in result.stdout) or ("absent.ckpt" in result.stdout)
@@ -88,5 +89,5 @@ def test_a_bad_batch_size_is_a_user_error(cli, monkeypatch):
     monkeypatch.setenv("EVALKIT_COMET_BATCH_SIZE", "lots")
     with pytest.raises(UserInputError, match="EVALKIT_COMET_BATCH_SIZE must be a positive"):
         Comet()
-    result = cli("run", "--system", "copy", "--metric", "comet")
+    result = cli("run", "--system", "copy", "--metric", "comet", "--align", "length")
     assert result.exit_code == 2 and "EVALKIT_COMET_BATCH_SIZE" in result.stderr
