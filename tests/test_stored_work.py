@@ -100,11 +100,12 @@ def test_stored_embeddings_are_the_model_vectors_and_load_no_model(tmp_path, mon
 
 @pytest.mark.parametrize("metrics", [("bleu", "chrf", "ter", "xqe", "off_target")])
 def test_a_rerun_reads_every_statistic_and_embedding_and_loads_no_model(
-    cli, results_dir, monkeypatch, metrics
+    cli, results_dir, monkeypatch, metrics, synthetic_set
 ):
-    """The built-in test set with alignment and xqe: the second run gives the same record
+    """A test set with embedding alignment and xqe: the second run gives the same record
     and rows, with the encoder, TER and every metric's computation forbidden."""
-    args = ["run", "--system", "copy", *[a for m in metrics for a in ("-m", m)], "--json"]
+    args = ["run", "--data", str(synthetic_set.folder), "--system", "copy", "--json"]
+    args += [*[a for m in metrics for a in ("-m", m)], "--align", "embedding"]
     first = json.loads(cli(*args).stdout)
 
     def forbidden(*_args, **_kwargs):
@@ -123,6 +124,7 @@ def test_a_rerun_reads_every_statistic_and_embedding_and_loads_no_model(
     records = [json.loads((Path(r["path"]) / "run.json").read_text()) for r in (first, second)]
     assert records[0]["scores"] == records[1]["scores"]
     assert records[0]["alignment"] == records[1]["alignment"]
+    assert [a["method"] for a in records[0]["alignment"]] == ["embedding"]  # it ran
     rows = [list(read_segments(Path(r["path"]))) for r in (first, second)]
     assert rows[0] == rows[1]
 
@@ -132,7 +134,8 @@ def test_compare_reads_the_statistics_its_runs_stored(cli, results_dir, monkeypa
     recomputed when the cache holds them."""
     from evalkit.metrics import lexical
 
-    run = json.loads(cli("run", "-s", "copy", "-m", "bleu", "-m", "chrf", "--json").stdout)
+    args = ("-s", "copy", "-m", "bleu", "-m", "chrf", "--align", "length", "--json")
+    run = json.loads(cli("run", *args).stdout)
     args = ["compare", run["run_id"], "--format", "json", "--by", "all"]
     monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "elsewhere.sqlite"))  # no such file
     recomputed = json.loads(cli(*args).stdout)
