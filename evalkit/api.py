@@ -12,26 +12,24 @@ Runs can be given as ids, unique id prefixes, `latest`, folders, or `Run` object
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from evalkit.cache import TranslationCache
 from evalkit.compare.breakdowns import by_document, by_length, top_differences, win_tie_loss
-from evalkit.compare.formats import Breakdowns, comparison_json, render
 from evalkit.compare.load import Pool, Run, comparability_problems, pool_runs
 from evalkit.compare.load import load_run as _load_run
-from evalkit.compare.significance import (
-    DEFAULT_RESAMPLES,
-    DEFAULT_SEED,
-    Comparison,
-    compare,
-)
+from evalkit.compare.options import CompareOptions
+from evalkit.compare.significance import Comparison, compare
 from evalkit.errors import UserInputError
+from evalkit.report.formats import Breakdowns, TextFormat, render
 from evalkit.report.html import REPORT_FILE, render_report, write_report
 from evalkit.results import DEFAULT_RESULTS_DIR
 
 __all__ = [
     "Breakdowns",
+    "CompareOptions",
     "Comparison",
     "Pool",
     "Run",
@@ -56,28 +54,26 @@ def _runs(refs: Sequence[RunLike], results_dir: Path | str) -> list[Run]:
 
 
 def compare_runs(
-    *runs: RunLike,
-    baseline: str | None = None,
-    metrics: Sequence[str] | None = None,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int | None = DEFAULT_SEED,
-    test: str = "bs",
-    force: bool = False,
-    results_dir: Path | str = DEFAULT_RESULTS_DIR,
-    cache: Path | str | None = None,
+    *runs: RunLike, options: CompareOptions | None = None, **settings: Any
 ) -> Comparison:
     """Every system of the runs, each metric with a 95% CI and a paired test against the
-    baseline (`evalkit compare`). Raises UserInputError when the runs do not compare.
+    baseline (`evalkit compare`). Settings are `CompareOptions` fields, given as an
+    object, as keywords, or both (keywords win). Raises UserInputError when the runs do
+    not compare."""
+    chosen = replace(options or CompareOptions(), **settings)
+    pool = pool_runs(_runs(runs, chosen.results_dir), chosen.metrics, force=chosen.force)
 
-    `cache`: a cache file whose stored segment statistics spare recomputing them (used
-    only if it exists; statistics computed here are added to it)."""
-    pool = pool_runs(_runs(runs, results_dir), metrics, force=force)
-    if cache is None or not Path(cache).is_file():
-        return compare(pool, baseline, resamples=resamples, seed=seed, test=test)
-    with TranslationCache(Path(cache)) as opened:
+    def run_comparison() -> Comparison:
+        return compare(
+            pool, chosen.baseline, resamples=chosen.resamples, seed=chosen.seed, test=chosen.test
+        )
+
+    if chosen.cache is None or not Path(chosen.cache).is_file():
+        return run_comparison()
+    with TranslationCache(Path(chosen.cache)) as opened:
         pool.statistics = opened.statistics
         try:
-            return compare(pool, baseline, resamples=resamples, seed=seed, test=test)
+            return run_comparison()
         finally:
             pool.statistics = None
 
@@ -116,39 +112,22 @@ def compute_breakdowns(
 
 
 def format_comparison(
-    comparison: Comparison, fmt: str = "markdown", breakdowns: Breakdowns | None = None
-) -> Any:
-    """markdown, csv or latex text; a JSON-ready dict for `json`; rich tables for `rich`."""
-    if fmt == "json":
-        return comparison_json(comparison, breakdowns)
+    comparison: Comparison, fmt: TextFormat = "markdown", breakdowns: Breakdowns | None = None
+) -> str:
+    """markdown, csv or latex text (JSON: `serialize.comparison_json`; rich tables:
+    `report.formats.render_rich`)."""
     return render(comparison, breakdowns, fmt)
 
 
 def build_report(
     *runs: RunLike,
     output: Path | str | None = None,
-    baseline: str | None = None,
-    metrics: Sequence[str] | None = None,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int | None = DEFAULT_SEED,
-    test: str = "bs",
-    force: bool = False,
-    results_dir: Path | str = DEFAULT_RESULTS_DIR,
-    cache: Path | str | None = None,
+    options: CompareOptions | None = None,
+    **settings: Any,
 ) -> Path:
     """Write the self-contained HTML report (`evalkit report`) and return its path; by
-    default `report.html` inside the (first) run's folder."""
-    comparison = compare_runs(
-        *runs,
-        baseline=baseline,
-        metrics=metrics,
-        resamples=resamples,
-        seed=seed,
-        test=test,
-        force=force,
-        results_dir=results_dir,
-        cache=cache,
-    )
+    default `report.html` inside the (first) run's folder. Settings as for `compare_runs`."""
+    comparison = compare_runs(*runs, options=options, **settings)
     breakdowns = compute_breakdowns(comparison, top=10)
     target = Path(output) if output else comparison.pool.runs[0].folder / REPORT_FILE
     return write_report(render_report(comparison, breakdowns), target)

@@ -170,7 +170,7 @@ def install(stage: str) -> None:
 def watch_the_cache_opening(start_at: float | None, opening: str | None) -> None:
     """Wait until `start_at` before opening the translation cache; write the file
     `opening` just before opening it."""
-    import evalkit.cli as cli
+    import evalkit.cli.run_commands as cli
 
     cache_class = cli.TranslationCache
 

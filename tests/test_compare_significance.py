@@ -203,7 +203,7 @@ def test_few_rows_are_flagged_and_never_significant():
     comparison = compare(pool)
     cell = comparison.cells["xqe"]["b"]
     assert cell.n == 4 < FEW_ROWS and cell.few_rows and not cell.significant
-    assert any("only 4 rows" in w for w in comparison.warnings)
+    assert any(w.kind == "few-rows" and "only 4 rows" in w.text for w in comparison.warnings)
     one = compare(_pool({"a": [0.9], "b": [0.1]}, [qe])).cells["xqe"]["b"]
     assert one.p_value is None and not one.significant
 

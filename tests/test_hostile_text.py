@@ -31,7 +31,7 @@ from click.testing import Result
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
-from evalkit import cli as cli_module
+from evalkit.cli import common as cli_module
 from evalkit import safe_text
 from evalkit.cli import app
 from tests.browser import browse, chromium_or_skip

@@ -65,6 +65,20 @@ class Row:
         return (self.doc_id, self.src_ids, self.ref_ids)
 
 
+@dataclass(frozen=True)
+class CompareWarning:
+    """Something a reader of a comparison must know, with its kind, so a printer can
+    choose where it goes without reading the text: `forced` (runs compared despite
+    differences; also sent to stderr), `metrics-left-out`, `rows-left-out`,
+    `recomputed` (statistics computed under another signature), `no-rows`, `few-rows`."""
+
+    kind: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class Pool:
     """Everything a comparison needs: systems, metrics, matched rows, and what to warn about."""
@@ -73,7 +87,7 @@ class Pool:
     systems: list[SystemRef]
     metrics: list[MetricInfo]
     rows: list[Row]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[CompareWarning] = field(default_factory=list)
     #: where segment statistics computed before can be read (the cache file), if anywhere
     statistics: Any = None
     #: each metric's data once computed (evalkit/compare/significance.py `metric_data`),
@@ -182,7 +196,7 @@ def pool_runs(
     shared = [
         m for m in records[0].metrics if all(m.name in {x.name for x in r.metrics} for r in records)
     ]
-    warnings: list[str] = []
+    warnings: list[CompareWarning] = []
     if metrics:
         known = {m.name for m in shared}
         unknown = [name for name in metrics if name not in known]
@@ -196,13 +210,17 @@ def pool_runs(
         chosen = shared
         dropped = sorted({m.name for r in records for m in r.metrics} - {m.name for m in shared})
         if dropped:
-            warnings.append(f"left out metrics not in every run: {', '.join(dropped)}")
+            warnings.append(
+                CompareWarning(
+                    "metrics-left-out", f"left out metrics not in every run: {', '.join(dropped)}"
+                )
+            )
     problems = comparability_problems(records, [m.name for m in chosen])
     if problems and not force:
         raise UserInputError(
             "runs do not compare: " + "; ".join(problems) + " (--force compares anyway)"
         )
-    warnings += [f"compared despite: {p}" for p in problems]
+    warnings += [CompareWarning("forced", f"compared despite: {p}") for p in problems]
 
     systems = _system_keys(runs)
     by_run: dict[str, list[SystemRef]] = {}
@@ -241,6 +259,10 @@ def pool_runs(
     rows = [matched[k] for k in order if present[k] == len(runs)]
     if len(rows) < len(order):
         warnings.append(
-            f"{len(order) - len(rows)} of {len(order)} rows are not in every run and are left out"
+            CompareWarning(
+                "rows-left-out",
+                f"{len(order) - len(rows)} of {len(order)} rows are not in every run and are "
+                "left out",
+            )
         )
     return Pool(list(runs), systems, chosen, rows, warnings)

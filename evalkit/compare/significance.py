@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evalkit.compare.load import Pool, Row
+from evalkit.compare.load import CompareWarning, Pool, Row
 from evalkit.errors import UserInputError
 from evalkit.metrics.base import Metric
 from evalkit.results import MetricInfo
@@ -202,7 +202,7 @@ class Comparison:
     seed: int | None
     test: str
     alpha: float
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[CompareWarning] = field(default_factory=list)
 
     @property
     def systems(self) -> list[str]:
@@ -237,16 +237,21 @@ def compare(
         n = len(data.rows)
         cells[info.name] = {}
         if data.note:
-            warnings.append(data.note)
+            warnings.append(CompareWarning("recomputed", data.note))
         if n == 0:
-            warnings.append(f"{info.name}: no row has a score for every system")
+            warnings.append(
+                CompareWarning("no-rows", f"{info.name}: no row has a score for every system")
+            )
             for k in keys:
                 cells[info.name][k] = Cell(k, None, None, 0)
             continue
         if n < FEW_ROWS:
             warnings.append(
-                f"{info.name}: only {n} row{'s' if n != 1 else ''}; its intervals and p-values "
-                "say little"
+                CompareWarning(
+                    "few-rows",
+                    f"{info.name}: only {n} row{'s' if n != 1 else ''}; its intervals and "
+                    "p-values say little",
+                )
             )
         counts = resample_counts(bootstrap_indices(n, resamples, seed), n)
         scores = data.scores

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 
 from evalkit.align import DocumentAlignment
 from evalkit.safe_text import plain, terminal
-
-ALIGN_SCHEMA_VERSION = 1
 
 
 def _clip(text: str, width: int | None) -> str:
@@ -70,31 +66,3 @@ def skipped_lines(alignment: DocumentAlignment) -> list[str]:
                 plain(f"{side} {alignment.unit} {item.index} left out ({item.reason}): {item.text}")
             )
     return lines
-
-
-def alignment_json(doc_id: str, alignment: DocumentAlignment) -> dict[str, Any]:
-    """`{"doc", "unit", "links": [{"src", "ref", "score"}]}`; indices are 1-based over
-    non-empty lines (paragraphs) or over the document's sentences; score is confidence."""
-    return {
-        "schema_version": ALIGN_SCHEMA_VERSION,
-        "doc": doc_id,
-        "unit": alignment.unit,
-        "method": alignment.method,
-        "signature": alignment.signature,
-        "mean_confidence": round(alignment.mean_confidence, 4),
-        "links": [
-            {
-                "src": list(link.src),
-                "ref": list(link.ref),
-                "score": link.confidence,
-                "cost": link.cost,
-                "low_confidence": link.low_confidence,
-            }
-            for link in alignment.links
-        ],
-        "skipped": [
-            {"side": side, "index": item.index, "text": item.text, "reason": item.reason}
-            for side, skipped in (("src", alignment.skipped_src), ("ref", alignment.skipped_ref))
-            for item in skipped
-        ],
-    }

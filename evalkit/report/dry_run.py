@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 
-from evalkit.engines.base import RequestPlan
 from evalkit.safe_text import terminal
 from evalkit.translate import TranslationPlan
-
-DRY_RUN_SCHEMA_VERSION = 1
 
 
 def dry_run_table(plans: dict[str, TranslationPlan]) -> Table:
@@ -35,34 +30,3 @@ def dry_run_table(plans: dict[str, TranslationPlan]) -> Table:
     if any(p.requests is not None and not p.requests.exact for p in plans.values()):
         table.caption = "~ estimated from characters: the server cannot count tokens"
     return table
-
-
-def dry_run_json(plans: dict[str, TranslationPlan]) -> dict[str, Any]:
-    return {
-        "schema_version": DRY_RUN_SCHEMA_VERSION,
-        "kind": "evalkit.dry-run",
-        "systems": {
-            label: {
-                "units": plan.units,
-                "distinct": plan.distinct,
-                "cached": plan.cached,
-                "to_translate": plan.to_translate,
-                **_requests_json(plan.requests),
-            }
-            for label, plan in plans.items()
-        },
-    }
-
-
-def _requests_json(sent: RequestPlan | None) -> dict[str, Any]:
-    """What a served system would send; nulls for systems that send nothing."""
-    if sent is None:
-        return dict.fromkeys(
-            ("requests", "prompt_tokens", "prompt_tokens_exact", "max_completion_tokens")
-        )
-    return {
-        "requests": sent.requests,
-        "prompt_tokens": sent.prompt_tokens,
-        "prompt_tokens_exact": sent.exact,
-        "max_completion_tokens": sent.max_completion_tokens,
-    }

@@ -1,8 +1,8 @@
 """Every comparison table in five formats: rich (terminal), markdown, csv, json, latex.
 
 Tables are built once as plain rows (`Table`) and rendered by format. JSON is the whole
-comparison as one document (`comparison_json`), schema below; `schema_version` changes
-whenever a field changes meaning or disappears.
+comparison as one document (`evalkit.serialize.comparison_json`), schema below;
+`schema_version` changes whenever a field changes meaning or disappears.
 
 JSON schema (schema_version 1):
   kind            "evalkit.compare"
@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from rich.table import Table as RichTable
 
@@ -37,8 +37,9 @@ from evalkit.compare.breakdowns import GroupScores, SegmentDifference, WinTieLos
 from evalkit.compare.significance import FEW_ROWS, Cell, Comparison
 from evalkit.safe_text import CELL_LIMIT
 
-COMPARE_SCHEMA_VERSION = 1
-FORMATS = ("rich", "markdown", "csv", "json", "latex")
+Format = Literal["rich", "markdown", "csv", "json", "latex"]
+TextFormat = Literal["markdown", "csv", "latex"]
+FORMATS: tuple[Format, ...] = ("rich", "markdown", "csv", "json", "latex")
 
 
 @dataclass
@@ -49,6 +50,19 @@ class Table:
     notes: list[str] = field(default_factory=list)
     #: columns whose cells are numbers (right-aligned)
     numeric: set[int] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+    def note_lines(self) -> list[str]:
+        """Notes, then warnings marked as such: what plain-text formats print under it."""
+        return self.notes + [f"warning: {w}" for w in self.warnings]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line printed under a rich table: plain text (print it with markup off)."""
+
+    text: str
+    warning: bool = False
 
 
 @dataclass
@@ -140,7 +154,6 @@ def leaderboard(comparison: Comparison) -> Table:
             for m in comparison.metrics
         ),
         *(f"{m.name}: {m.signature}" for m in comparison.metrics),
-        *(f"warning: {w}" for w in comparison.warnings),
     ]
     return Table(
         f"compare · {comparison.pool.test_set} · baseline {comparison.baseline}",
@@ -148,6 +161,7 @@ def leaderboard(comparison: Comparison) -> Table:
         rows,
         notes,
         numeric,
+        warnings=[w.text for w in comparison.warnings],
     )
 
 
@@ -193,7 +207,7 @@ def long_results(comparison: Comparison) -> Table:
                     comparison.seed,
                 ]
             )
-    return Table("compare", columns, rows, [f"warning: {w}" for w in comparison.warnings])
+    return Table("compare", columns, rows, warnings=[w.text for w in comparison.warnings])
 
 
 def group_table(groups: GroupScores, comparison: Comparison) -> Table:
@@ -308,9 +322,9 @@ def to_markdown(table: Table) -> str:
         + "|"
     )
     lines += ["| " + " | ".join(esc(_text(v)) for v in row) + " |" for row in table.rows]
-    if table.notes:
+    if table.note_lines():
         lines.append("")
-        lines += [f"- {esc(note, None)}" for note in table.notes]
+        lines += [f"- {esc(note, None)}" for note in table.note_lines()]
     return "\n".join(lines) + "\n"
 
 
@@ -340,21 +354,22 @@ def to_latex(table: Table) -> str:
     ]
     lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in table.rows]
     lines += ["\\hline", "\\end{tabular}"]
-    lines += [f"% {latex_escape(note, None)}" for note in table.notes]
+    lines += [f"% {latex_escape(note, None)}" for note in table.note_lines()]
     return "\n".join(lines) + "\n"
 
 
-def render(
-    comparison: Comparison, breakdowns: Breakdowns | None, fmt: str
-) -> str | list[RichTable | str]:
-    """Text for markdown/csv/latex; rich tables and note lines (plain text, to print
-    without markup) for `rich`. JSON: see `comparison_json`."""
-    if fmt == "rich":
-        out: list[RichTable | str] = []
-        for table in tables(comparison, breakdowns):
-            out.append(to_rich(table))
-            out += [safe_text.plain(note) for note in table.notes]  # print with markup off
-        return out
+def render_rich(comparison: Comparison, breakdowns: Breakdowns | None) -> list[RichTable | Note]:
+    """Rich tables, each followed by its notes and warnings."""
+    out: list[RichTable | Note] = []
+    for table in tables(comparison, breakdowns):
+        out.append(to_rich(table))
+        out += [Note(safe_text.plain(note)) for note in table.notes]
+        out += [Note(safe_text.plain(f"warning: {w}"), warning=True) for w in table.warnings]
+    return out
+
+
+def render(comparison: Comparison, breakdowns: Breakdowns | None, fmt: TextFormat) -> str:
+    """Text for markdown/csv/latex (rich: `render_rich`; JSON: `comparison_json`)."""
     if fmt == "markdown":
         return "\n".join(to_markdown(t) for t in tables(comparison, breakdowns))
     if fmt == "latex":
@@ -365,73 +380,3 @@ def render(
             parts.append(f"# {table.title}\n" + to_csv(table))
         return "\n".join(parts)
     raise ValueError(fmt)
-
-
-def _pair(values: tuple[float, float] | None) -> list[float] | None:
-    return list(values) if values is not None else None
-
-
-def comparison_json(comparison: Comparison, breakdowns: Breakdowns | None = None) -> dict:
-    pool = comparison.pool
-    data: dict[str, Any] = {
-        "schema_version": COMPARE_SCHEMA_VERSION,
-        "kind": "evalkit.compare",
-        "runs": [
-            {
-                "run_id": run.record.run_id,
-                "path": str(run.folder),
-                "test_set": {"name": run.record.test_set.name, "hash": run.record.test_set.hash},
-            }
-            for run in pool.runs
-        ],
-        "systems": [{"key": s.key, "label": s.label, "run_id": s.run_id} for s in pool.systems],
-        "baseline": comparison.baseline,
-        "test": comparison.test,
-        "resamples": comparison.resamples,
-        "seed": comparison.seed,
-        "alpha": comparison.alpha,
-        "confidence": 0.95,
-        "metrics": [
-            {
-                "name": m.name,
-                "signature": m.signature,
-                "higher_is_better": m.higher_is_better,
-                "rows": comparison.cells[m.name][comparison.baseline].n,
-            }
-            for m in comparison.metrics
-        ],
-        "results": {
-            m.name: {
-                key: {
-                    "score": c.score,
-                    "ci": _pair(c.ci),
-                    "n": c.n,
-                    "delta": c.delta,
-                    "delta_ci": _pair(c.delta_ci),
-                    "p_value": c.p_value,
-                    "significant": c.significant,
-                    "better": c.better,
-                }
-                for key, c in comparison.cells[m.name].items()
-            }
-            for m in comparison.metrics
-        },
-        "breakdowns": {},
-        "warnings": comparison.warnings,
-    }
-    if breakdowns:
-        for name in ("document", "length"):
-            groups = getattr(breakdowns, name)
-            if groups is not None:
-                data["breakdowns"][name] = {
-                    "groups": groups.groups,
-                    "rows": groups.rows,
-                    "scores": groups.scores,
-                }
-        if breakdowns.win_tie_loss is not None:
-            data["breakdowns"]["win_tie_loss"] = [asdict(w) for w in breakdowns.win_tie_loss]
-        if breakdowns.top is not None:
-            data["breakdowns"]["top"] = [
-                {**asdict(d), "src_ids": list(d.src_ids)} for d in breakdowns.top
-            ]
-    return data

@@ -23,9 +23,9 @@ from markupsafe import Markup
 from evalkit import __version__, safe_text
 from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.compare.breakdowns import by_document, length_ratios, top_differences
-from evalkit.compare.formats import Breakdowns, delta_text, leaderboard, score_text
 from evalkit.compare.significance import Comparison
 from evalkit.report import plots
+from evalkit.report.formats import Breakdowns, delta_text, leaderboard, score_text
 from evalkit.results import utc_now
 
 REPORT_FILE = "report.html"
@@ -156,6 +156,7 @@ def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) 
             for key in comparison.systems
         ],
         "notes": table.notes,
+        "warnings": table.warnings,
         "plots": {
             "bars": plots.metric_bars(comparison) if comparison.metrics else None,
             "heatmap": plots.document_heatmap(documents, comparison)

@@ -6,16 +6,12 @@ document ids, test set names) go in as `Text` (`safe_text.terminal`), never as m
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 
 from evalkit.cache import StoreInfo
 from evalkit.results import MetricInfo, RunRecord, Score
 from evalkit.safe_text import plain, terminal
-
-SUMMARY_SCHEMA_VERSION = 1
 
 
 def _format(value: Score) -> str:
@@ -195,29 +191,3 @@ def _system_lines(record: RunRecord) -> list[str]:
         if parts:
             lines.append(f"{s.label}: " + "; ".join(parts))
     return lines
-
-
-def run_summary(record: RunRecord, path: str | None = None) -> dict[str, Any]:
-    """The machine-readable summary of a run (`--json`)."""
-    return {
-        "schema_version": SUMMARY_SCHEMA_VERSION,
-        "run_id": record.run_id,
-        "path": path,
-        "test_set": {"name": record.test_set.name, "hash": record.test_set.hash},
-        "metrics": {m.name: m.signature for m in record.metrics},
-        "systems": {
-            s.label: {
-                "spec": s.spec,
-                "fingerprint": s.fingerprint_hash,
-                "corpus": record.scores[s.label].corpus,
-                "documents": record.scores[s.label].documents,
-                "truncated": s.truncated,
-                "requests": s.requests,
-                "retries": s.retries,
-                "prompt_tokens": s.prompt_tokens,
-                "completion_tokens": s.completion_tokens,
-            }
-            for s in record.systems
-        },
-        "notes": record.notes,
-    }

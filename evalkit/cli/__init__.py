@@ -1,0 +1,15 @@
+"""The command line: it parses options, calls the stages and prints; the work and the
+JSON payloads live elsewhere (evalkit.runner, evalkit.api, evalkit.serialize).
+
+One module per group of commands; importing them registers the commands on `app`.
+"""
+
+from evalkit.cli import (  # noqa: F401  (importing registers the commands)
+    cache_commands,
+    document_commands,
+    run_commands,
+    run_store_commands,
+)
+from evalkit.cli.common import app
+
+__all__ = ["app"]

@@ -1,0 +1,181 @@
+"""`evalkit run` and `evalkit score`: translate and score, or score existing outputs."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.text import Text
+
+from evalkit.cache import TranslationCache
+from evalkit.cli.common import (
+    AlignOpt,
+    CacheOpt,
+    DataOpt,
+    EncoderOpt,
+    JsonOpt,
+    MetricOpt,
+    RefOpt,
+    ResultsOpt,
+    SrcLangOpt,
+    SrcOpt,
+    TgtLangOpt,
+    aligner_for,
+    app,
+    out,
+    print_json,
+    print_record,
+    progress_bar,
+    reports_user_errors,
+)
+from evalkit.corpus.resolve import load_test_set
+from evalkit.embeddings import DEFAULT_ENCODER
+from evalkit.engines import create_systems
+from evalkit.metrics import create_metrics, metric_context
+from evalkit.report.dry_run import dry_run_table
+from evalkit.report.tables import footer_lines, leaderboard
+from evalkit.results import DEFAULT_RESULTS_DIR, write_run
+from evalkit.runner import evaluate
+from evalkit.safe_text import plain
+from evalkit.serialize import dry_run_json, run_summary, score_json
+from evalkit.translate import Progress as TranslationProgress
+from evalkit.translate import Unit, plan_translation
+
+
+@app.command()
+@reports_user_errors
+def run(
+    system: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--system",
+            "-s",
+            help="System spec [LABEL=]KIND[:ARG], e.g. copy or mt=files:out/ (repeatable; "
+            "default: copy).",
+        ),
+    ] = None,
+    data: DataOpt = None,
+    src: SrcOpt = None,
+    ref: RefOpt = None,
+    src_lang: SrcLangOpt = "ar",
+    tgt_lang: TgtLangOpt = "en",
+    metric: MetricOpt = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name for this run.")] = None,
+    unit: Annotated[
+        Unit, typer.Option("--unit", help="What engines translate at a time.")
+    ] = "sentence",
+    results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
+    cache_path: CacheOpt = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Translate everything again; store nothing.")
+    ] = False,
+    align: AlignOpt = "embedding",
+    align_unit: Annotated[
+        Literal["paragraph", "sentence"],
+        typer.Option(
+            "--align-unit",
+            help="Score aligned documents on paragraph links, or on sentence links "
+            "(finer; needs --unit sentence and systems that translate).",
+        ),
+    ] = "paragraph",
+    encoder: EncoderOpt = DEFAULT_ENCODER,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Count what each system would translate (and, for served models, the "
+            "requests and prompt tokens it would send); translate and store nothing.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Translate a test set with each system, score every output, store the run."""
+    test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
+    systems = create_systems(system or ["copy"])
+    if dry_run:
+        with _translation_cache(no_cache, cache_path) as cache:
+            plans = {n.label: plan_translation(n.system, test_set, unit, cache) for n in systems}
+        if as_json:
+            print_json(dry_run_json(plans))
+        else:
+            out.print(dry_run_table(plans))
+        return
+    metrics = create_metrics(metric, metric_context(test_set))
+    with _translation_cache(no_cache, cache_path) as cache, progress_bar() as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(label: str, state: TranslationProgress) -> None:
+            rate = _rate(state)
+            if label not in tasks:
+                tasks[label] = progress.add_task(plain(label), total=state.total, rate=rate)
+            progress.update(tasks[label], completed=state.done, total=state.total, rate=rate)
+
+        evaluation = evaluate(
+            test_set,
+            systems,
+            metrics,
+            unit=unit,
+            name=name,
+            command=sys.argv,
+            cache=cache,
+            on_progress=on_progress,
+            aligner=aligner_for(align, encoder),
+            align_unit=align_unit,
+        )
+    folder = write_run(results_dir, evaluation.record, evaluation.rows)
+    if as_json:
+        print_json(run_summary(evaluation.record, str(folder)))
+        return
+    print_record(evaluation.record, by="system")
+    out.print(Text.assemble("run stored in ", (str(folder), "bold")), soft_wrap=True)
+
+
+def _translation_cache(
+    no_cache: bool, path: Path | None
+) -> AbstractContextManager[TranslationCache | None]:
+    """The cache to use, closed on the way out; none with --no-cache."""
+    return nullcontext() if no_cache else TranslationCache(path)
+
+
+def _rate(state: TranslationProgress) -> str:
+    """Requests/s (served models) and tokens/s, for the progress bar."""
+    if not state.seconds:
+        return ""
+    parts = []
+    if state.requests:
+        parts.append(f"{state.requests / state.seconds:.2f} req/s")
+    if state.generated_tokens:
+        parts.append(f"{state.generated_tokens / state.seconds:.1f} tok/s")
+    return ", ".join(parts)
+
+
+@app.command()
+@reports_user_errors
+def score(
+    ref: Annotated[Path, typer.Option("--ref", "-r", help="Reference file, one segment per line.")],
+    hyp: Annotated[
+        list[str],
+        typer.Option("--hyp", "-i", help="System output file, line-aligned (repeatable)."),
+    ],
+    src: SrcOpt = None,
+    src_lang: SrcLangOpt = "ar",
+    tgt_lang: TgtLangOpt = "en",
+    metric: MetricOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score existing outputs against a reference, like sacrebleu, all metrics in one table.
+
+    Nothing is stored."""
+    test_set = load_test_set(None, src, ref, src_lang, tgt_lang)
+    systems = create_systems([f"{Path(h).name}=files:{h}" for h in hyp])
+    metrics = create_metrics(metric, metric_context(test_set))
+    record = evaluate(test_set, systems, metrics, unit="paragraph", command=sys.argv).record
+    if as_json:
+        print_json(score_json(record))
+        return
+    out.print(leaderboard(record))
+    for line in footer_lines(record):
+        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
