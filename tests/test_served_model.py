@@ -23,6 +23,8 @@ from tests.served import FIGURES, seed_sentences
 
 EVALKIT = str(Path(sys.executable).with_name("evalkit"))
 
+pytestmark = pytest.mark.slow  # a real vLLM server and model: minutes to start on 2 cores
+
 
 @pytest.fixture(scope="module")
 def sentences() -> list[str]:
