@@ -58,7 +58,8 @@ class Spec:
     text: str
     name: str
     argument: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
+    #: strings from a spec string; any TOML value from a run file
+    options: dict[str, Any] = field(default_factory=dict)
     label: str | None = None
 
 

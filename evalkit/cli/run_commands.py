@@ -38,6 +38,7 @@ from evalkit.metrics import create_metrics, metric_context
 from evalkit.report.dry_run import dry_run_table
 from evalkit.report.tables import footer_lines, leaderboard
 from evalkit.results import DEFAULT_RESULTS_DIR, write_run
+from evalkit.run_config import SystemEntry, load_run_config
 from evalkit.runner import evaluate
 from evalkit.safe_text import plain
 from evalkit.serialize import dry_run_json, run_summary, score_json
@@ -48,6 +49,16 @@ from evalkit.translate import Unit, plan_translation
 @app.command()
 @reports_user_errors
 def run(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="A run file (TOML): test set, systems, metrics and options as values; "
+            "options given here win, --system and --metric add to its lists.",
+        ),
+    ] = None,
     system: Annotated[
         list[str] | None,
         typer.Option(
@@ -93,8 +104,25 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Translate a test set with each system, score every output, store the run."""
+    specs: list[str | SystemEntry] = list(system or [])
+    metric = list(metric or [])
+    if config is not None:
+        run_file = load_run_config(config)
+        specs = [*run_file.systems, *specs]
+        metric = [*run_file.metrics, *metric]
+        given = _from_command_line(ctx)
+        data = data if "data" in given else run_file.data
+        src = src if "src" in given else _path(run_file.src)
+        ref = ref if "ref" in given else _path(run_file.ref)
+        src_lang = src_lang if "src_lang" in given else run_file.src_lang or src_lang
+        tgt_lang = tgt_lang if "tgt_lang" in given else run_file.tgt_lang or tgt_lang
+        name = name if "name" in given else run_file.name
+        unit = unit if "unit" in given else run_file.unit or unit
+        align = align if "align" in given else run_file.align or align
+        align_unit = align_unit if "align_unit" in given else run_file.align_unit or align_unit
+        encoder = encoder if "encoder" in given else run_file.encoder or encoder
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
-    systems = create_systems(system or ["copy"])
+    systems = create_systems(specs or ["copy"])
     if dry_run:
         with _translation_cache(no_cache, cache_path) as cache:
             plans = {n.label: plan_translation(n.system, test_set, unit, cache) for n in systems}
@@ -103,7 +131,7 @@ def run(
         else:
             out.print(dry_run_table(plans))
         return
-    metrics = create_metrics(metric, metric_context(test_set))
+    metrics = create_metrics(metric or None, metric_context(test_set))
     with _translation_cache(no_cache, cache_path) as cache, progress_bar() as progress:
         tasks: dict[str, Any] = {}
 
@@ -131,6 +159,21 @@ def run(
         return
     print_record(evaluation.record, by="system")
     out.print(Text.assemble("run stored in ", (str(folder), "bold")), soft_wrap=True)
+
+
+def _from_command_line(ctx: typer.Context) -> set[str]:
+    """The options the user gave (not left at their defaults), which win over a run file."""
+    sources = {name: ctx.get_parameter_source(name) for name in ctx.params}
+    # by name: typer may bring its own copy of click's ParameterSource
+    return {
+        name
+        for name, source in sources.items()
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    }
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value is not None else None
 
 
 def _translation_cache(

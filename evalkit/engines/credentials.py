@@ -9,6 +9,7 @@ that looks like a credential is refused, with a message that does not repeat it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from evalkit.errors import UserInputError
 
@@ -36,7 +37,7 @@ def refuse_credentials_in_spec(spec: str) -> None:
     _check_value(spec, "it")
 
 
-def refuse_secret_options(options: dict[str, str]) -> None:
+def refuse_secret_options(options: Mapping[str, object]) -> None:
     """Raise for options whose name says they hold a secret (`api_key=...`)."""
     for name in options:
         if _SECRET_NAMES.match(name) and name.lower() != "api_key_env":

@@ -12,12 +12,14 @@ point (see evalkit.registry).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evalkit.engines.base import System
 from evalkit.engines.credentials import refuse_credentials_in_spec, refuse_secret_options
 from evalkit.errors import UserInputError
-from evalkit.registry import Registry, parse_spec
+from evalkit.registry import Registry, Spec, parse_spec
+from evalkit.run_config import SystemEntry
 
 ENGINES: Registry[System] = Registry(
     "system kind",
@@ -51,17 +53,21 @@ class NamedSystem:
     system: System
 
 
-def create_system(spec: str) -> NamedSystem:
-    """Parse a spec string and build the system it names."""
-    refuse_credentials_in_spec(spec)
-    parsed = parse_spec(spec, labelled=True)
+def create_system(spec: str | SystemEntry) -> NamedSystem:
+    """Build the system a spec string (or a run file's system table) names."""
+    text = spec if isinstance(spec, str) else spec.spec_text()
+    refuse_credentials_in_spec(text)  # before parsing, so no later message echoes one
+    if isinstance(spec, str):
+        parsed = parse_spec(spec, labelled=True)
+    else:
+        parsed = Spec(text, spec.kind, spec.argument, dict(spec.options), spec.label)
     refuse_secret_options(parsed.options)
     system = ENGINES.create(parsed)
-    body = spec.split("=", 1)[1] if parsed.label else spec
-    return NamedSystem(label=parsed.label or body, spec=spec, system=system)
+    body = text.split("=", 1)[1] if parsed.label else text
+    return NamedSystem(label=parsed.label or body, spec=text, system=system)
 
 
-def create_systems(specs: list[str]) -> list[NamedSystem]:
+def create_systems(specs: Sequence[str | SystemEntry]) -> list[NamedSystem]:
     """Build all systems first, so a typo in the last one fails before any work starts."""
     systems = [create_system(spec) for spec in specs]
     labels = [named.label for named in systems]
