@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 
@@ -70,3 +71,26 @@ def fsync_dir(folder: Path) -> None:
         pass  # some file systems cannot sync a folder; the rename is still atomic
     finally:
         os.close(fd)
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    """Write a file whole or not at all: a hidden temporary beside it (named with its
+    writer's owner tag), flushed and synced, then renamed over `path`. A file being
+    replaced stays whole until then; a temporary that kill -9 left behind is removed by
+    the next write into the same folder. The one way evalkit writes a single file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sweep(path.parent, f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=owner_tag(), dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+    return path

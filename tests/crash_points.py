@@ -95,7 +95,7 @@ class _StoppingFile:
 
 def install(stage: str) -> None:
     """Put the stop at `stage`."""
-    import evalkit.report.html as html
+    import evalkit.atomic as atomic
     import evalkit.results as results
     from evalkit.metrics.lexical import SacrebleuMetric
     from tests.slow_engine import SlowLoggingEngine
@@ -164,7 +164,7 @@ def install(stage: str) -> None:
         def stopping_fdopen(fd, *args, **kwargs):
             return _StoppingFile(os.fdopen(fd, *args, **kwargs), stage, stop_at=1, half=True)
 
-        html.os = _OsWith(fdopen=stopping_fdopen)  # type: ignore[assignment]
+        atomic.os = _OsWith(fdopen=stopping_fdopen)  # type: ignore[assignment]
 
 
 def watch_the_cache_opening(start_at: float | None, opening: str | None) -> None:

@@ -31,9 +31,9 @@ from click.testing import Result
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
-from evalkit.cli import common as cli_module
 from evalkit import safe_text
 from evalkit.cli import app
+from evalkit.cli import common as cli_module
 from tests.browser import browse, chromium_or_skip
 from tests.conftest import write_manifest_dir
 

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from evalkit import atomic
 from evalkit.align.document import Aligner
 from evalkit.corpus.manifest import MANIFEST_NAME
 from evalkit.corpus.textfile import read_lines
@@ -126,6 +127,4 @@ def write_manifest(path: Path, manifest: dict) -> None:
     """Write atomically; refuse to overwrite a manifest the user may have edited."""
     if path.name == MANIFEST_NAME and path.exists():
         raise UserInputError("a manifest already exists; write the proposal elsewhere (-o)", path)
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    staging.replace(path)
+    atomic.write_text(path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")

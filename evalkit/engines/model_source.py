@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from evalkit import atomic
 from evalkit.errors import UserInputError
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".model", ".json", ".txt", ".spm")
@@ -78,7 +78,4 @@ def _read_memo(path: Path) -> dict[str, str]:
 
 
 def _write_memo(path: Path, memo: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(memo))
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(memo))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from evalkit.metrics.base import Metric, MetricContext, MetricUnavailable
-from evalkit.registry import Build, Registry, parse_spec
+from evalkit.registry import Registry, parse_spec
 
 if TYPE_CHECKING:
     from evalkit.corpus.model import TestSet
@@ -26,7 +26,7 @@ METRICS: Registry[Metric] = Registry(
         "ter": "evalkit.metrics.lexical:Ter",
         "bertscore": "evalkit.metrics.bertscore:BERTScore",
         "comet": "evalkit.metrics.comet:Comet",
-        "xqe": "evalkit.metrics.registry:build_xqe",
+        "xqe": "evalkit.metrics.xqe:CrossLingualQE",
         "off_target": "evalkit.metrics.diagnostics.language:OffTarget",
         "untranslated": "evalkit.metrics.diagnostics.scripts:Untranslated",
         "numbers": "evalkit.metrics.diagnostics.numbers:NumberMismatch",
@@ -34,12 +34,6 @@ METRICS: Registry[Metric] = Registry(
         "repetition": "evalkit.metrics.diagnostics.repetition:Repetition",
     },
 )
-
-
-def build_xqe(build: Build) -> Metric:
-    from evalkit.metrics.xqe import CrossLingualQE
-
-    return CrossLingualQE(build.languages)
 
 
 DEFAULT_METRICS = (

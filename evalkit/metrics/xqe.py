@@ -54,7 +54,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
-from evalkit.metrics.base import MeanMetric, MetricContext, MetricUnavailable, Stats
+from evalkit.metrics.base import LanguageAware, MeanMetric, MetricContext, MetricUnavailable, Stats
 from evalkit.metrics.diagnostics.language import (
     COMMON_LANGUAGES,
     MIN_LETTERS,
@@ -169,7 +169,7 @@ def lingua_code(lang: str) -> str | None:
     return code if _language(code) is not None else None
 
 
-class CrossLingualQE(MeanMetric):
+class CrossLingualQE(LanguageAware, MeanMetric):
     """cosine(source, hypothesis) × the hypothesis's share in the target language (see the
     module's docstring for why the share is needed and how it is found)."""
 

@@ -12,16 +12,13 @@ plots (SVG that evalkit drew) are marked safe.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from evalkit import __version__, safe_text
-from evalkit.atomic import fsync_dir, owner_tag, sweep
+from evalkit import __version__, atomic, safe_text
 from evalkit.compare.breakdowns import by_document, length_ratios, top_differences
 from evalkit.compare.significance import Comparison
 from evalkit.report import plots
@@ -173,22 +170,6 @@ def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) 
 
 
 def write_report(html: str, output: Path | str) -> Path:
-    """Write atomically: a temporary file beside the target, renamed into place. A report
-    being replaced stays whole until then; a temporary that kill -9 left behind is removed
-    by the next report written there (see evalkit/atomic.py)."""
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    sweep(output.parent, f".{output.name}.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=owner_tag(), dir=output.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(html)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(output.parent)
-    return output
+    """Write atomically (evalkit/atomic.py): a report being replaced stays whole until the
+    new one is complete."""
+    return atomic.write_text(output, html)

@@ -8,31 +8,44 @@ the start of a formula (matplotlib's mathtext fails on a malformed one).
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from evalkit import safe_text
 from evalkit.compare.breakdowns import GroupScores
 from evalkit.compare.significance import Comparison
 
-plt.rcParams.update(
-    {
-        "svg.fonttype": "path",
-        "svg.hashsalt": "evalkit",
-        "font.size": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }
-)
+#: the report's plot style, applied inside each plotting function only (a program that
+#: imports evalkit keeps its own matplotlib settings)
+STYLE = {
+    "svg.fonttype": "path",
+    "svg.hashsalt": "evalkit",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def styled(plot: F) -> F:
+    """Run a plotting function under the report's style. Figures are made with
+    `matplotlib.figure.Figure`, not pyplot, so no backend or global state is touched."""
+
+    @functools.wraps(plot)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context(STYLE):
+            return plot(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 _figure_ids = itertools.count(1)
@@ -46,7 +59,7 @@ def _label(name: str) -> str:
     return safe_text.plain(name, LABEL_LIMIT).replace("$", r"\$")
 
 
-def to_svg(fig: plt.Figure) -> str:
+def to_svg(fig: Figure) -> str:
     """The figure as an SVG element for inline use in HTML.
 
     Drops the XML prolog, DOCTYPE, RDF metadata and namespace declarations (HTML needs
@@ -55,7 +68,6 @@ def to_svg(fig: plt.Figure) -> str:
     """
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
@@ -71,11 +83,13 @@ def _grid(count: int, per_row: int = 3) -> tuple[int, int]:
     return math.ceil(count / cols), cols
 
 
+@styled
 def metric_bars(comparison: Comparison) -> str:
     """Each metric: one bar per system with its 95% CI as error bars."""
     metrics = comparison.metrics
     rows, cols = _grid(len(metrics))
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    fig = Figure(figsize=(4 * cols, 2.8 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     systems = comparison.systems
     for ax, m in zip(axes.flat, metrics, strict=False):
         cells = [comparison.cells[m.name][k] for k in systems]
@@ -93,18 +107,15 @@ def metric_bars(comparison: Comparison) -> str:
     return to_svg(fig)
 
 
+@styled
 def document_heatmap(groups: GroupScores, comparison: Comparison) -> str:
     """Per metric: documents × systems, coloured by score (darker is better)."""
     metrics = [m for m in comparison.metrics if m.name in groups.scores]
     rows, cols = _grid(len(metrics))
     systems = comparison.systems
     height = max(2.2, 0.35 * len(groups.groups) + 1.2)
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(max(3.5, 1.1 * len(systems) + 1.8) * cols, height * rows),
-        squeeze=False,
-    )
+    fig = Figure(figsize=(max(3.5, 1.1 * len(systems) + 1.8) * cols, height * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, m in zip(axes.flat, metrics, strict=False):
         grid = np.array(
             [
@@ -138,9 +149,11 @@ def document_heatmap(groups: GroupScores, comparison: Comparison) -> str:
     return to_svg(fig)
 
 
+@styled
 def segment_scatter(a: str, b: str, metric: str, xs: Sequence[float], ys: Sequence[float]) -> str:
     """Segment scores of system a (x) against system b (y); the diagonal is a tie."""
-    fig, ax = plt.subplots(figsize=(4, 4))
+    fig = Figure(figsize=(4, 4))
+    ax = fig.subplots()
     ax.scatter(xs, ys, s=14, alpha=0.7, color="#3b75af")
     if len(xs):
         low = min(min(xs), min(ys))
@@ -153,9 +166,11 @@ def segment_scatter(a: str, b: str, metric: str, xs: Sequence[float], ys: Sequen
     return to_svg(fig)
 
 
+@styled
 def length_ratio_histogram(basis: str, ratios: dict[str, np.ndarray]) -> str:
     """Output length over reference (or source) length, in words, one histogram per system."""
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig = Figure(figsize=(6, 3))
+    ax = fig.subplots()
     present = [v for v in ratios.values() if len(v)]
     if present:
         values = np.concatenate(present)
