@@ -114,6 +114,8 @@ ForceOpt = Annotated[
     bool,
     typer.Option("--force", help="Compare runs that differ in test set, alignment or metrics."),
 ]
+
+
 class Breakdown(str, Enum):
     """What `compare --by` adds (typer takes repeatable choices as an Enum)."""
 
