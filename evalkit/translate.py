@@ -65,7 +65,6 @@ class SystemOutput:
     translated: int = 0
     generated_tokens: int = 0
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
     #: per document, the 0-based source lines with a unit the generation cap cut off
     truncated: dict[str, set[int]] = field(default_factory=dict)
     #: what a served engine sent in this run (None: an engine in this process)

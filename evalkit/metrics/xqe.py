@@ -53,7 +53,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
+from evalkit.embeddings import (
+    DEFAULT_ENCODER,
+    NEURAL_EXTRA,
+    BoundedCache,
+    SentenceEncoder,
+    encoder_name,
+    load_encoder,
+    text_pieces,
+)
 from evalkit.metrics.base import LanguageAware, MeanMetric, MetricContext, MetricUnavailable, Stats
 from evalkit.metrics.diagnostics.language import (
     COMMON_LANGUAGES,
@@ -63,49 +71,39 @@ from evalkit.metrics.diagnostics.language import (
 )
 from evalkit.metrics.diagnostics.scripts import letter_scripts, scripts_of_language
 
-NEURAL_EXTRA = "pip install 'evalkit[neural]'"
 PIECE_CHARS = 1000
 CACHE_SIZE = 50_000
 #: the version of the scoring rule, in the signature: statistics stored under another are not reused
 RULE_VERSION = 2
 
-_SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+")
 _WORD = re.compile(r"[^\W\d_]{2,}")
-_cache: dict[tuple[str, str], np.ndarray] = {}
+_cache: BoundedCache[tuple[str, str], np.ndarray] = BoundedCache(CACHE_SIZE)
 
 
 def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
-    """The text cut at sentence ends into pieces of about `limit` characters at most."""
-    if len(text) <= limit:
-        return [text]
-    result: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        if result and len(result[-1]) + 1 + len(sentence) <= limit:
-            result[-1] += " " + sentence
-        else:
-            result.append(sentence)
-    return result
+    """The text cut at sentence ends into pieces of at most `limit` characters."""
+    return text_pieces(text, limit)
 
 
 def embed(texts: Sequence[str], encoder: str | SentenceEncoder = DEFAULT_ENCODER) -> np.ndarray:
     """Unit vectors of texts, long ones as the mean of their pieces, cached by text.
     `encoder`: a spec (loaded when needed) or an encoder, e.g. one backed by the cache file."""
     name = encoder_name(encoder) if isinstance(encoder, str) else encoder.name
-    wanted = {piece for text in texts for piece in pieces(text)}
-    # evict before deciding what is missing: clearing afterwards would drop pieces this
-    # call counted as cached and is about to read
-    if len(_cache) + len(wanted) > CACHE_SIZE:
-        _cache.clear()
-    missing = [piece for piece in wanted if (name, piece) not in _cache]
+    wanted = list(dict.fromkeys(piece for text in texts for piece in pieces(text)))
+    # this call's vectors are read from a dict of its own: the bounded cache may drop
+    # some of them while the missing ones are added
+    vectors = {p: v for p in wanted if (v := _cache.get((name, p))) is not None}
+    missing = [piece for piece in wanted if piece not in vectors]
     if missing:
         model = load_encoder(encoder) if isinstance(encoder, str) else encoder
         for piece, vector in zip(missing, model.encode(missing), strict=True):
-            _cache[name, piece] = vector
+            vectors[piece] = vector
+            _cache.put((name, piece), vector)
     rows = []
     for text in texts:
         parts = pieces(text)
         weights = np.array([len(part) for part in parts], dtype=np.float32)[:, None]
-        mean = (np.stack([_cache[name, part] for part in parts]) * weights).sum(axis=0)
+        mean = (np.stack([vectors[part] for part in parts]) * weights).sum(axis=0)
         rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
     return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
