@@ -51,6 +51,8 @@ class System(ABC):
 
     #: the registry name of this kind of system (e.g. "copy", "files")
     kind: ClassVar[str] = ""
+    #: one line for `evalkit models` (default: the first line of the class docstring)
+    summary: ClassVar[str] = ""
     Options: ClassVar[type[BaseModel]] = NoOptions
 
     def __init__(self, argument: str | None, options: BaseModel | None = None) -> None:

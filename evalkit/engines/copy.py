@@ -12,6 +12,8 @@ from evalkit.errors import UserInputError
 
 @register("copy")
 class CopyEngine(TranslationEngine):
+    summary = "returns the source unchanged: the floor every comparison should include"
+
     def __init__(self, argument: str | None, options=None) -> None:
         if argument:
             raise UserInputError(f"the copy system takes no argument (got {argument!r})")

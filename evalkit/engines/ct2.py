@@ -88,6 +88,7 @@ def _slug(revision: str) -> str:
 
 @register("ct2")
 class CT2Engine(ModelEngine):
+    summary = "CTranslate2 decoding of a transformers model, for speed on CPU"
     Options = CT2Options
     #: 2: the generation cap is per unit, not per batch
     engine_version = 2

@@ -22,6 +22,8 @@ from evalkit.errors import UserInputError
 
 @register("files")
 class FilesSystem(PrecomputedSystem):
+    summary = "outputs made elsewhere: a folder with a file per document, or one file of lines"
+
     def __init__(self, argument: str | None, options=None) -> None:
         if not argument:
             raise UserInputError("the files system needs a path: files:PATH")

@@ -30,6 +30,7 @@ class CausalOptions(DecodingOptions):
 
 @register("hf-causal")
 class HFCausalEngine(ModelEngine):
+    summary = "an instruct LLM translating through its chat template (transformers)"
     Options = CausalOptions
     #: 2: the generation cap is per unit, not per batch
     engine_version = 2

@@ -13,6 +13,7 @@ from evalkit.engines.seq2seq_plumbing import check_token, plan_for, seq2seq_fami
 
 @register("hf-seq2seq")
 class HFSeq2SeqEngine(ModelEngine):
+    summary = "any transformers encoder-decoder translation model (path or hub id)"
     Options = DecodingOptions
 
     @property

@@ -134,6 +134,7 @@ class OpenAIOptions(BaseModel):
 
 @register("openai")
 class OpenAIEngine(TranslationEngine):
+    summary = "a model served behind an OpenAI-compatible HTTP API"
     Options = OpenAIOptions
     options: OpenAIOptions
     engine_version = 1

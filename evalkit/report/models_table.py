@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import sys
 from typing import Any
 
 from rich.table import Table
@@ -19,8 +18,8 @@ from evalkit.engines.registry import registered_kinds
 def models_listing() -> dict[str, Any]:
     kinds = []
     for kind, cls in sorted(registered_kinds().items()):
-        doc = inspect.getdoc(sys.modules[cls.__module__]) or ""
-        kinds.append({"kind": kind, "summary": doc.split("\n\n")[0].replace("\n", " ")})
+        summary = cls.summary or (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ")
+        kinds.append({"kind": kind, "summary": summary})
     packaged = [
         {
             "name": model.name,
