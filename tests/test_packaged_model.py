@@ -1,4 +1,4 @@
-"""The default packaged model, for real, on three short sentences from the seed article.
+"""The default packaged model, for real, on four short sentences written for this test.
 
 Slow on first use (the GGUF is joined, dequantized and converted once: about two minutes
 on 2 cores); skipped with the reason when the part packages are not installed.
@@ -13,28 +13,25 @@ from evalkit.engines.packaged_models import missing_parts, packaged_model
 MODEL = packaged_model("qwen2.5-coder-0.5b-instruct")
 MISSING = missing_parts(MODEL)
 
-pytestmark = pytest.mark.skipif(
-    bool(MISSING), reason=f"packaged model not installed: {' '.join(MISSING)}"
-)
+pytestmark = [
+    pytest.mark.slow,  # a real 0.5B model, twice (CTranslate2 and transformers)
+    pytest.mark.skipif(bool(MISSING), reason=f"packaged model not installed: {' '.join(MISSING)}"),
+]
 
-# Sentences of seed article 000, verbatim, and what the published English version (004)
-# says for them, verbatim.
+# Plain news sentences on four unrelated topics, and their English: no test set's facts,
+# and no score measured on them. What is checked holds for any good translation of them.
 SOURCES = [
-    "وكانت المدينة فجعت بجريمة جديدة ليل الاربعاء، بعدما قتل مسلحون امرأتين احداهما طبيبة.",
-    "وسبق ذلك بأيام قليلة اغتيال ناشط من المتظاهرين.",
-    "شفق نيوز/ لم يعد ما تشهده البصرة مجرد احداث وانتهاكات أمنية متفرقة لا سياق لها.",
+    "ارتفعت أسعار النفط اليوم بعد قرار خفض الإنتاج.",
+    "افتتح وزير الصحة مستشفى جديدا للأطفال في المدينة.",
+    "فاز المنتخب الوطني لكرة القدم على منافسه بثلاثة أهداف مقابل هدف واحد.",
+    "هطلت أمطار غزيرة على العاصمة وأغلقت عدة طرق.",
 ]
 REFERENCES = [
-    "The city was first shocked Wednesday night after gunmen killed two women, one of them a "
-    "doctor.",
-    "A few days earlier, a protest activist had been assassinated.",
-    "Shafaq News/ What Basra is witnessing is no longer just meaningless security incidents "
-    "and violations.",
+    "Oil prices rose today after the decision to cut production.",
+    "The health minister opened a new children's hospital in the city.",
+    "The national football team beat its rival three goals to one.",
+    "Heavy rain fell on the capital and closed several roads.",
 ]
-# Measured on this machine (2 cores): corpus chrF 26.5 for ct2 float32 on these three
-# (copy: 0.3).
-# The floor sits below it with room for numeric noise, and far above `copy` (chrF ~0).
-CHRF_FLOOR = 15.0
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +39,21 @@ def ct2_outputs():
     return create_system(f"packaged:{MODEL.name}").system.translate(SOURCES, "ar", "en")
 
 
-def test_outputs_are_english_and_close_enough_to_the_reference(ct2_outputs):
+def test_outputs_are_english_translations_of_their_own_sources(ct2_outputs):
     for output in ct2_outputs:
         assert output.strip()
         letters = [c for c in output if c.isalpha()]
         latin = sum(c.isascii() for c in letters)
         assert latin / len(letters) > 0.9, output
-    score = CHRF().corpus_score(ct2_outputs, [REFERENCES]).score
-    assert score > CHRF_FLOOR, (score, ct2_outputs)
+    # each output is closer to its own sentence's reference than to any other's: the model
+    # translates what it is given, not some English
+    chrf = CHRF()
+    for i, output in enumerate(ct2_outputs):
+        scores = [chrf.sentence_score(output, [reference]).score for reference in REFERENCES]
+        assert max(range(len(scores)), key=scores.__getitem__) == i, (output, scores)
+    # and the corpus is far closer than the untranslated source
+    translated = chrf.corpus_score(ct2_outputs, [REFERENCES]).score
+    assert translated > 2 * chrf.corpus_score(SOURCES, [REFERENCES]).score
 
 
 def test_ct2_float32_equals_the_transformers_reference(ct2_outputs):
