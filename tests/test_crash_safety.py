@@ -217,6 +217,7 @@ def _assert_same_result(summary: dict, reference: Reference) -> None:
     assert [r.scores for r in rows] == [r.scores for r in reference.rows]
 
 
+@pytest.mark.slow  # real evalkit processes, stopped and run again
 @pytest.mark.parametrize("how", [KILL, CTRL_C], ids=["kill-9", "ctrl-c"])
 @pytest.mark.parametrize("stage", ["translate", "cache", "score", "record", "rename"])
 def test_a_run_stopped_anywhere_leaves_no_run_and_reruns_to_the_same_result(
@@ -256,6 +257,7 @@ def test_a_run_stopped_anywhere_leaves_no_run_and_reruns_to_the_same_result(
     assert sorted(p.name for p in results.iterdir()) == [summary["run_id"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [KILL, CTRL_C], ids=["kill-9", "ctrl-c"])
 @pytest.mark.parametrize("previous", [True, False], ids=["replacing", "first"])
 def test_a_report_stopped_while_written_leaves_the_previous_one_whole(
@@ -298,6 +300,7 @@ def test_a_report_stopped_while_written_leaves_the_previous_one_whole(
     assert sorted(p.name for p in folder.iterdir()) == ["report.html", RUN_FILE, SEGMENTS_FILE]
 
 
+@pytest.mark.slow
 def test_runs_sharing_one_cache_file_all_finish(tmp_path: Path, reference: Reference):
     """Three runs start at the same moment on one new cache file and one results folder,
     and write their translations to it one by one, interleaved: all finish, alike."""
@@ -323,6 +326,7 @@ def test_runs_sharing_one_cache_file_all_finish(tmp_path: Path, reference: Refer
     assert _assert_valid_cache(workdir / "cache.sqlite") == len(SOURCES)
 
 
+@pytest.mark.slow
 def test_a_run_waits_for_a_cache_file_another_process_holds(tmp_path: Path, reference):
     """A new cache file held by another process (here: the test, mid-write) when a run
     opens it: the run waits for it instead of failing with "database is locked"."""

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from evalkit.results import read_segments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +43,7 @@ def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
+@pytest.mark.slow  # real evalkit processes, one of them killed
 def test_killed_run_resumes_without_translating_twice(tmp_path: Path):
     log, cache, results = tmp_path / "calls.log", tmp_path / "cache.sqlite", tmp_path / "results"
     victim = _run(tmp_path, log, cache, results)
