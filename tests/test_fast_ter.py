@@ -157,6 +157,7 @@ def _assert_identical(pairs: list[Pair], **options: bool) -> list[list[float]]:
     return theirs
 
 
+@pytest.mark.slow  # 3,000 pairs through sacrebleu's own TER: a minute on 2 cores
 def test_sentences_identical_to_sacrebleu():
     pairs = sentence_pairs(3000, seed=1)
     pairs += [("", "a reference"), ("a hypothesis", ""), ("", ""), ("  ", "  ")]
@@ -185,6 +186,7 @@ def test_options_identical_to_sacrebleu(options):
     _assert_identical(pairs + cjk, **options)
 
 
+@pytest.mark.slow  # sacrebleu at its shift and beam limits: slow by design
 def test_paragraphs_identical_to_sacrebleu_at_its_limits(monkeypatch):
     pairs = paragraph_pairs(24, seed=3)
     most = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from rich.table import Table
 
 from evalkit.corpus.resolve import load_test_set
@@ -35,6 +36,7 @@ def body(table: Table) -> list[list[str]]:
     return [list(row) for row in zip(*columns, strict=True)]
 
 
+@pytest.mark.slow  # every default metric, the neural ones (real models) too
 def test_copy_scores_reference_free_metrics_on_every_document(cli, synthetic_set):
     assert list(DEFAULT_METRICS) == REFERENCE_BASED + REFERENCE_FREE
     # the default metrics are under test here, the alignment is not

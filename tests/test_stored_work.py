@@ -98,6 +98,7 @@ def test_stored_embeddings_are_the_model_vectors_and_load_no_model(tmp_path, mon
     np.testing.assert_array_equal(again, first[[1, 0]])
 
 
+@pytest.mark.slow  # the real xqe and alignment encoders, on the first run
 @pytest.mark.parametrize("metrics", [("bleu", "chrf", "ter", "xqe", "off_target")])
 def test_a_rerun_reads_every_statistic_and_embedding_and_loads_no_model(
     cli, results_dir, monkeypatch, metrics, synthetic_set
