@@ -17,7 +17,7 @@ from typing import Literal
 
 from evalkit.cache import TranslationCache, cache_key
 from evalkit.corpus.model import TestSet
-from evalkit.corpus.segment import split_sentences
+from evalkit.corpus.segment import sentences
 from evalkit.engines.base import (
     PrecomputedSystem,
     RequestPlan,
@@ -83,10 +83,7 @@ def translation_units(test_set: TestSet, unit: Unit) -> list[_Piece]:
         for index, paragraph in enumerate(doc.source.segments):
             if not paragraph.strip():
                 continue
-            if unit == "sentence":
-                texts = [span.text for span in split_sentences(paragraph, lang)]
-            else:
-                texts = [paragraph.strip()]
+            texts = sentences(paragraph, lang) if unit == "sentence" else (paragraph.strip(),)
             pieces.extend(_Piece(doc.id, index, lang, text) for text in texts)
     return pieces
 

@@ -26,7 +26,7 @@ from evalkit.align.costs import (
 )
 from evalkit.align.dp import DEFAULT_STEPS, align_sequences
 from evalkit.align.lines import SkippedLine, non_translatable_reason, split_translatable
-from evalkit.corpus.segment import split_sentences
+from evalkit.corpus.segment import sentences
 from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
 
 AlignUnit = Literal["paragraph", "sentence"]
@@ -284,15 +284,15 @@ class Aligner:
         return self.align_paragraphs(src, ref)
 
 
-def _translatable(ids: list[int], sentences: list[str], skipped: list[SkippedLine]) -> list[int]:
+def _translatable(ids: list[int], texts: list[str], skipped: list[SkippedLine]) -> list[int]:
     """The ids whose sentence has something to translate; the others go to `skipped`."""
     kept = []
     for k in ids:
-        reason = non_translatable_reason(sentences[k])
+        reason = non_translatable_reason(texts[k])
         if reason is None:
             kept.append(k)
         else:
-            skipped.append(SkippedLine(k + 1, sentences[k], reason))
+            skipped.append(SkippedLine(k + 1, texts[k], reason))
     return kept
 
 
@@ -301,13 +301,13 @@ def document_sentences(
 ) -> tuple[list[str], dict[int, list[int]]]:
     """All sentences of a document, and the 0-based sentence numbers of each 1-based line.
 
-    The same split as translation with `--unit sentence` (both use `split_sentences`), so
+    The same split as translation with `--unit sentence` (`corpus.segment.sentences`), so
     sentence k of the alignment is sentence k the system translated.
     """
-    sentences: list[str] = []
+    found: list[str] = []
     of_line: dict[int, list[int]] = {}
     for number, paragraph in enumerate(paragraphs, start=1):
-        spans = [span.text for span in split_sentences(paragraph, lang)] or [paragraph.strip()]
-        of_line[number] = list(range(len(sentences), len(sentences) + len(spans)))
-        sentences.extend(spans)
-    return sentences, of_line
+        spans = sentences(paragraph, lang)
+        of_line[number] = list(range(len(found), len(found) + len(spans)))
+        found.extend(spans)
+    return found, of_line

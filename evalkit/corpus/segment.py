@@ -8,7 +8,7 @@ colon, which cuts news prose into clauses; the Arabic rules here end sentences o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import ClassVar
 
 import pysbd
@@ -116,3 +116,13 @@ def _trimmed(paragraph: str, start: int, end: int) -> Span | None:
         return None
     start += len(text) - len(text.lstrip())
     return Span(text=stripped, start=start, end=start + len(stripped))
+
+
+@lru_cache(maxsize=65536)
+def sentences(paragraph: str, lang: str) -> tuple[str, ...]:
+    """The sentences of a non-blank paragraph as every stage sees them: translation with
+    `--unit sentence`, sentence alignment and sentence-level scoring all read this one
+    split (made once per text and language in a process), so sentence k of the alignment
+    is sentence k the system translated. A paragraph the splitter finds no sentence in
+    is one sentence."""
+    return tuple(span.text for span in split_sentences(paragraph, lang)) or (paragraph.strip(),)

@@ -1,0 +1,189 @@
+"""The record stage: what a run stores, built from the other stages' plain results.
+
+`evaluate` (evalkit/runner.py) calls these last: the test set's description, per-row
+segments, the alignment links, the notes a reader needs, and the environment.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+
+from evalkit import __version__
+from evalkit.align import Aligner
+from evalkit.align.lines import split_translatable
+from evalkit.corpus.model import TestSet
+from evalkit.engines.base import RequestStats
+from evalkit.metrics.base import Metric
+from evalkit.results import (
+    AlignmentInfo,
+    DocumentInfo,
+    LinkInfo,
+    MetricInfo,
+    SegmentRow,
+    SkippedLineInfo,
+    TestSetInfo,
+)
+from evalkit.scoring import SCORED_AS_DOCUMENT, ScoringUnit, Units, scored_as
+
+_TRACKED_PACKAGES = ("sacrebleu", "pysbd", "typer", "pydantic", "transformers", "torch")
+
+
+def segment_rows(
+    units: Sequence[ScoringUnit],
+    hypotheses: dict[str, list[str]],
+    scores: dict[str, list[dict[str, float | None]]],
+    flags: dict[str, list[list[str]]],
+) -> list[SegmentRow]:
+    """One row per scoring unit, every system's hypothesis, scores and flags in it."""
+    return [
+        SegmentRow(
+            doc_id=u.doc_id,
+            src_ids=list(u.src_ids),
+            ref_ids=list(u.ref_ids),
+            src=u.src,
+            ref=u.ref,
+            hyp={label: hypotheses[label][i] for label in hypotheses},
+            scores={label: scores[label][i] for label in scores},
+            confidence=u.confidence,
+            flags=list(u.flags),
+            hyp_flags={label: marks[i] for label, marks in flags.items() if marks[i]},
+        )
+        for i, u in enumerate(units)
+    ]
+
+
+def metric_info(metric: Metric) -> MetricInfo:
+    return MetricInfo(
+        name=metric.name,
+        signature=metric.signature(),
+        higher_is_better=metric.higher_is_better,
+        needs_reference=metric.needs_reference,
+    )
+
+
+def truncation_flags(unit: ScoringUnit, truncated: dict[str, set[int]]) -> list[str]:
+    """["truncated"] when a source line of the unit had a translation cut off."""
+    lines = truncated.get(unit.doc_id)
+    if not lines:
+        return []
+    if unit.sentence_positions:
+        touched = {line for line, _ in unit.sentence_positions}
+    else:
+        touched = {i - 1 for i in unit.src_ids}
+    return ["truncated"] if touched & lines else []
+
+
+def request_fields(stats: RequestStats | None) -> dict[str, int]:
+    return vars(stats).copy() if stats is not None else {}
+
+
+def _skipped(segments: tuple[str, ...] | None, line_by_line: bool) -> list[SkippedLineInfo]:
+    if segments is None or line_by_line:
+        return []
+    _, skipped = split_translatable(segments)
+    return [SkippedLineInfo(line=s.index, text=s.text, reason=s.reason) for s in skipped]
+
+
+def test_set_info(test_set: TestSet, aligner: Aligner | None = None) -> TestSetInfo:
+    return TestSetInfo(
+        name=test_set.name,
+        origin=test_set.origin,
+        hash=test_set.content_hash(),
+        tgt_lang=test_set.tgt_lang,
+        documents=[
+            DocumentInfo(
+                id=doc.id,
+                src_lang=doc.source.lang,
+                source_segments=len(doc.source.segments),
+                reference_segments=len(doc.reference.segments) if doc.reference else None,
+                aligned=doc.aligned,
+                scored_as=scored_as(doc, aligner),
+                skipped_source_lines=_skipped(doc.source.segments, doc.aligned),
+                skipped_reference_lines=_skipped(
+                    doc.reference.segments if doc.reference else None, doc.aligned
+                ),
+            )
+            for doc in test_set.documents
+        ],
+    )
+
+
+def alignment_info(found: Units) -> list[AlignmentInfo]:
+    return [
+        AlignmentInfo(
+            doc_id=doc_id,
+            unit=alignment.unit,
+            method=alignment.method,
+            signature=alignment.signature,
+            mean_confidence=round(alignment.mean_confidence, 4),
+            low_confidence_links=sum(link.low_confidence for link in alignment.links),
+            links=[
+                LinkInfo(
+                    src=list(link.src),
+                    ref=list(link.ref),
+                    cost=link.cost,
+                    confidence=link.confidence,
+                    low_confidence=link.low_confidence,
+                )
+                for link in alignment.links
+            ],
+        )
+        for doc_id, alignment in found.alignments.items()
+    ]
+
+
+def run_notes(test_set: TestSet, found: Units) -> list[str]:
+    """What a reader of the run must know about how each document was scored."""
+    info = test_set_info(test_set)
+    notes = []
+    for doc_id, alignment in found.alignments.items():
+        low = sum(link.low_confidence for link in alignment.links)
+        notes.append(
+            f"{doc_id}: reference not aligned line by line; scored on {len(alignment.links)} "
+            f"aligned unit{'' if len(alignment.links) == 1 else 's'} ({alignment.method} "
+            "alignment, mean confidence "
+            f"{alignment.mean_confidence:.2f}"
+            + (
+                f", {low} link(s) flagged low-confidence: check with `evalkit align`)"
+                if low
+                else ")"
+            )
+        )
+    whole = [
+        doc.id
+        for doc in test_set.documents
+        if scored_as(doc) == SCORED_AS_DOCUMENT and doc.id not in found.alignments
+    ]
+    if whole:
+        notes.append(
+            "reference not aligned to the source line by line; scored on the whole "
+            f"document (paragraphs joined), no segment-level scores: {', '.join(whole)}"
+        )
+    set_aside = [
+        f"{doc.id} line {line.line} ({line.reason})"
+        for doc in info.documents
+        for line in doc.skipped_source_lines
+    ]
+    if set_aside:
+        notes.append("source lines with nothing to translate, not scored: " + ", ".join(set_aside))
+    without = [doc.id for doc in test_set.documents if doc.reference is None]
+    if without:
+        notes.append(f"no reference, not in reference-based scores: {', '.join(without)}")
+    return notes
+
+
+def environment() -> dict[str, str]:
+    env = {
+        "evalkit": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+    for package in _TRACKED_PACKAGES:
+        try:
+            env[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return env
