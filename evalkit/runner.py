@@ -114,7 +114,7 @@ def evaluate(
             translate_s -= seconds
         timings["translate"] += translate_s
         stage = time.perf_counter()
-        unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses, output.pieces)
+        unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses, output.unit_translations)
         unit_flags[named.label] = [truncation_flags(u, output.truncated) for u in units]
         result = _score_available(units, unit_hyps[named.label], metrics, skipped, stats_store)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)

@@ -145,16 +145,17 @@ def _aligned_units(
 def unit_hypotheses(
     units: Sequence[ScoringUnit],
     hypotheses: dict[str, list[str]],
-    pieces: dict[str, list[list[str]]] | None = None,
+    unit_translations: dict[str, list[list[str]]] | None = None,
 ) -> list[str]:
     """The hypothesis text of each unit: its source segments' outputs, joined; for a unit
-    of sentences, those sentences' translations (from `pieces`), joined."""
+    of sentences, those sentences' translations (from `unit_translations`), joined."""
     out = []
     for u in units:
         if u.sentence_positions:
-            if pieces is None:
+            if unit_translations is None:
                 raise ValueError("sentence units need the translation of each sentence")
-            out.append(" ".join(pieces[u.doc_id][line][k] for line, k in u.sentence_positions))
+            line_units = unit_translations[u.doc_id]
+            out.append(" ".join(line_units[line][k] for line, k in u.sentence_positions))
         else:
             out.append(" ".join(hypotheses[u.doc_id][i - 1] for i in u.src_ids))
     return out

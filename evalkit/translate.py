@@ -45,7 +45,7 @@ ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
-class _Piece:
+class _SourceUnit:
     doc_id: str
     segment: int  # 0-based segment index within the document
     lang: str
@@ -59,7 +59,7 @@ class SystemOutput:
     hypotheses: dict[str, list[str]]
     #: per document and source line, the translation of each unit of the line (its
     #: sentences with --unit sentence); None for systems that give whole lines (files)
-    pieces: dict[str, list[list[str]]] | None = None
+    unit_translations: dict[str, list[list[str]]] | None = None
     units: int = 0
     cache_hits: int = 0
     translated: int = 0
@@ -75,17 +75,17 @@ class SystemOutput:
         return sum(len(lines) for lines in self.truncated.values())
 
 
-def translation_units(test_set: TestSet, unit: Unit) -> list[_Piece]:
+def translation_units(test_set: TestSet, unit: Unit) -> list[_SourceUnit]:
     """Every non-blank unit of the test set, in document and reading order."""
-    pieces: list[_Piece] = []
+    source_units: list[_SourceUnit] = []
     for doc in test_set.documents:
         lang = doc.source.lang
         for index, paragraph in enumerate(doc.source.segments):
             if not paragraph.strip():
                 continue
             texts = sentences(paragraph, lang) if unit == "sentence" else (paragraph.strip(),)
-            pieces.extend(_Piece(doc.id, index, lang, text) for text in texts)
-    return pieces
+            source_units.extend(_SourceUnit(doc.id, index, lang, text) for text in texts)
+    return source_units
 
 
 def system_hypotheses(
@@ -107,10 +107,10 @@ def system_hypotheses(
         raise TypeError(f"{type(system).__name__} is neither an engine nor precomputed")
 
     found = _look_up(system, test_set, unit, cache)
-    pieces, engine, todo = found.pieces, found.engine, found.todo
+    source_units, engine, todo = found.source_units, found.engine, found.todo
     translations = dict(found.cached)  # gains each translation as it is done
     tgt = test_set.tgt_lang
-    output = SystemOutput({}, units=len(pieces), cache_hits=len(translations))
+    output = SystemOutput({}, units=len(source_units), cache_hits=len(translations))
     tokens_before = system.generated_tokens
     stats_before = system.request_stats()
     stats_before = RequestStats(**vars(stats_before)) if stats_before else None
@@ -140,7 +140,7 @@ def system_hypotheses(
                 system.translate_each([text for _, text in batch], lang, tgt, store)
             except UnitFailed as failure:
                 raise ServiceError(
-                    _where(pieces, batch[failure.index]) + f": {failure.reason}"
+                    _where(source_units, batch[failure.index]) + f": {failure.reason}"
                 ) from None
     finally:
         system.close()
@@ -148,14 +148,14 @@ def system_hypotheses(
     output.generated_tokens = system.generated_tokens - tokens_before
     output.requests = _stats_since(stats_before, system.request_stats())
     output.seconds = time.perf_counter() - started
-    ordered = [translations[(p.lang, p.text)] for p in pieces]
-    output.pieces = _reassemble(test_set, pieces, [t.text for t in ordered])
-    for piece, translation in zip(pieces, ordered, strict=True):
+    ordered = [translations[(p.lang, p.text)] for p in source_units]
+    output.unit_translations = _reassemble(test_set, source_units, [t.text for t in ordered])
+    for source_unit, translation in zip(source_units, ordered, strict=True):
         if translation.truncated:
-            output.truncated.setdefault(piece.doc_id, set()).add(piece.segment)
+            output.truncated.setdefault(source_unit.doc_id, set()).add(source_unit.segment)
     output.hypotheses = {
         doc_id: [" ".join(part for part in line if part) for line in lines]
-        for doc_id, lines in output.pieces.items()
+        for doc_id, lines in output.unit_translations.items()
     }
     return output
 
@@ -202,14 +202,14 @@ def plan_translation(
             exact=all(p.exact for p in served),
             max_completion_tokens=sum(p.max_completion_tokens for p in served),
         )
-    return TranslationPlan(len(found.pieces), found.distinct, len(found.cached), requests)
+    return TranslationPlan(len(found.source_units), found.distinct, len(found.cached), requests)
 
 
 @dataclass
 class _Lookup:
     """A test set's units for one engine, split into those in the cache and the rest."""
 
-    pieces: list[_Piece]
+    source_units: list[_SourceUnit]
     engine: str  # the fingerprint hash that keys the cache
     distinct: int
     cached: dict[tuple[str, str], Translation]
@@ -220,24 +220,24 @@ class _Lookup:
 def _look_up(
     system: TranslationEngine, test_set: TestSet, unit: Unit, cache: TranslationCache | None
 ) -> _Lookup:
-    pieces = translation_units(test_set, unit)
+    source_units = translation_units(test_set, unit)
     engine = system.fingerprint_hash()
     tgt = test_set.tgt_lang
     # one entry per distinct (language, text): repeated lines are translated once
-    distinct = list(dict.fromkeys((p.lang, p.text) for p in pieces))
+    distinct = list(dict.fromkeys((p.lang, p.text) for p in source_units))
     keys = {item: cache_key(engine, item[0], tgt, item[1]) for item in distinct}
     found = cache.get_many(list(keys.values())) if cache else {}
     cached = {item: found[keys[item]] for item in distinct if keys[item] in found}
     todo = [item for item in distinct if item not in cached]
     todo.sort(key=lambda item: (item[0], -len(item[1])))
-    return _Lookup(pieces, engine, len(distinct), cached, todo)
+    return _Lookup(source_units, engine, len(distinct), cached, todo)
 
 
-def _where(pieces: list[_Piece], item: tuple[str, str]) -> str:
+def _where(source_units: list[_SourceUnit], item: tuple[str, str]) -> str:
     """`doc line N` of the first unit with this text: where a failed request came from."""
-    for piece in pieces:
-        if (piece.lang, piece.text) == item:
-            return f"{piece.doc_id} line {piece.segment + 1}"
+    for source_unit in source_units:
+        if (source_unit.lang, source_unit.text) == item:
+            return f"{source_unit.doc_id} line {source_unit.segment + 1}"
     return "a unit"
 
 
@@ -259,12 +259,12 @@ def _batches(items: list[tuple[str, str]], size: int) -> list[list[tuple[str, st
 
 
 def _reassemble(
-    test_set: TestSet, pieces: list[_Piece], outputs: list[str]
+    test_set: TestSet, source_units: list[_SourceUnit], outputs: list[str]
 ) -> dict[str, list[list[str]]]:
     """Per document and source line, the translations of the line's units in order."""
     parts: dict[str, list[list[str]]] = {
         doc.id: [[] for _ in doc.source.segments] for doc in test_set.documents
     }
-    for piece, text in zip(pieces, outputs, strict=True):
-        parts[piece.doc_id][piece.segment].append(text.strip())
+    for source_unit, text in zip(source_units, outputs, strict=True):
+        parts[source_unit.doc_id][source_unit.segment].append(text.strip())
     return parts
