@@ -39,13 +39,23 @@ from evalkit.serialize import alignment_json, pairing_json
 def align_command(
     doc: Annotated[str, typer.Option("--doc", help="Document id (see the manifest).")],
     data: DataOpt = None,
-    unit: Annotated[
+    align_unit: Annotated[
         Literal["paragraph", "sentence"],
-        typer.Option("--unit", help="Align paragraphs (non-empty lines) or sentences."),
+        typer.Option(
+            "--align-unit",
+            "--unit",
+            help="Align paragraphs (non-empty lines) or sentences, as `run --align-unit` "
+            "(--unit: the old name, kept for a release).",
+        ),
     ] = "paragraph",
-    method: Annotated[
+    align: Annotated[
         Literal["embedding", "length"],
-        typer.Option("--method", help="Embeddings plus lengths, or lengths only."),
+        typer.Option(
+            "--align",
+            "--method",
+            help="Embeddings plus lengths, or lengths only, as `run --align` "
+            "(--method: the old name, kept for a release).",
+        ),
     ] = "embedding",
     encoder: EncoderOpt = DEFAULT_ENCODER,
     width: Annotated[
@@ -62,10 +72,10 @@ def align_command(
         raise UserInputError(f"no document {doc!r} in {test_set.name} (has: {known})") from None
     if document.reference is None:
         raise UserInputError(f"document {doc!r} has no reference to align with")
-    alignment = Aligner(method, encoder).align(
+    alignment = Aligner(align, encoder).align(
         document.source.segments,
         document.reference.segments,
-        unit,
+        align_unit,
         document.source.lang,
         document.reference.lang,
     )
