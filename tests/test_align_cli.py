@@ -21,7 +21,7 @@ def test_align_json_has_the_documented_shape(cli, synthetic_set: SyntheticSet):
     src, ref = synthetic_set.pair.src, synthetic_set.pair.ref
     doc = synthetic_set.with_ref
     data_opt = ("--data", synthetic_set.folder)
-    result = cli("align", *data_opt, "--doc", doc, "--method", "length", "--json")
+    result = cli("align", *data_opt, "--doc", doc, "--align", "length", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["doc"] == doc and data["unit"] == "paragraph"
@@ -41,9 +41,9 @@ def test_align_table_shows_both_texts_and_link_shapes(cli, synthetic_set: Synthe
         synthetic_set.folder,
         "--doc",
         synthetic_set.with_ref,
-        "--method",
+        "--align",
         "length",
-        "--unit",
+        "--align-unit",
         "sentence",
         "--width",
         "0",
