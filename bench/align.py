@@ -1,0 +1,280 @@
+"""Paragraph alignment on parallel corpora nobody tuned to: exact links, time, calibration.
+
+Builds the corpora of `align_corpora.py` (verse, hadith, legal and abridged legal text,
+re-paragraphed at random with several seeds), aligns every document with each method
+(`Aligner("embedding")`, the default, and `Aligner("length")`), and reports per corpus
+and method the exact-link precision, recall and F1 (micro-averaged over the corpus's
+true links: a link counts only when both of its sides match) and the seconds spent.
+
+Confidence is judged on the same links: the error rate of links flagged low-confidence
+against the others, and a reliability curve (links binned by confidence, the fraction
+correct in each bin). A confidence that means something has errors concentrated in the
+flagged links and a curve that rises with confidence.
+
+Usage: python bench/align.py [--corpus NAME ...] [--method NAME ...] [--seeds 0 1 2]
+       [--docs 2] [--paragraphs 12] [--json bench/results/align.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from align_corpora import CORPORA, AlignCase, CorpusSpec, Link, MissingCorpus, build_corpus  # noqa: E402
+
+from evalkit.align import Aligner  # noqa: E402
+
+#: upper edges of the reliability curve's confidence bins
+BIN_EDGES = (0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
+
+
+@dataclass
+class LinkOutcome:
+    """One link the aligner proposed, and whether the truth has it."""
+
+    confidence: float
+    low_confidence: bool
+    correct: bool
+
+
+@dataclass
+class MethodResult:
+    corpus: str
+    method: str
+    docs: int
+    true_links: int
+    found_links: int
+    correct_links: int
+    seconds: float
+    outcomes: list[LinkOutcome] = field(default_factory=list, repr=False)
+
+    @property
+    def precision(self) -> float:
+        return self.correct_links / self.found_links if self.found_links else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct_links / self.true_links if self.true_links else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "corpus": self.corpus,
+            "method": self.method,
+            "docs": self.docs,
+            "true_links": self.true_links,
+            "found_links": self.found_links,
+            "correct_links": self.correct_links,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def zero_based(alignment_links) -> list[Link]:
+    """The aligner's 1-based links as 0-based (source, reference) index tuples."""
+    return [
+        (tuple(i - 1 for i in link.src), tuple(j - 1 for j in link.ref)) for link in alignment_links
+    ]
+
+
+def align_case(aligner: Aligner, case: AlignCase) -> tuple[list[LinkOutcome], float]:
+    """The outcome of every proposed link of one document, and the seconds it took."""
+    started = time.perf_counter()
+    alignment = aligner.align_paragraphs(case.src, case.ref)
+    seconds = time.perf_counter() - started
+    truth = set(case.links)
+    outcomes = [
+        LinkOutcome(link.confidence, link.low_confidence, found in truth)
+        for link, found in zip(alignment.links, zero_based(alignment.links), strict=True)
+    ]
+    return outcomes, seconds
+
+
+def evaluate(aligner: Aligner, corpus: str, cases: Sequence[AlignCase]) -> MethodResult:
+    result = MethodResult(corpus, aligner.method, len(cases), 0, 0, 0, 0.0)
+    for case in cases:
+        outcomes, seconds = align_case(aligner, case)
+        result.outcomes += outcomes
+        result.seconds += seconds
+        result.true_links += len(case.links)
+        result.found_links += len(outcomes)
+        result.correct_links += sum(o.correct for o in outcomes)
+    return result
+
+
+# --- calibration ------------------------------------------------------------------------
+
+
+def error_rates(outcomes: Sequence[LinkOutcome]) -> dict[str, dict[str, float]]:
+    """Links flagged low-confidence against the others: how many, and how many wrong."""
+    out = {}
+    for name, flagged in (("flagged", True), ("unflagged", False)):
+        group = [o for o in outcomes if o.low_confidence == flagged]
+        wrong = sum(not o.correct for o in group)
+        out[name] = {
+            "links": len(group),
+            "wrong": wrong,
+            "error_rate": round(wrong / len(group), 4) if group else 0.0,
+        }
+    return out
+
+
+def reliability(outcomes: Sequence[LinkOutcome]) -> list[dict[str, float]]:
+    """Links binned by confidence: the fraction correct and the mean confidence per bin."""
+    bins = []
+    low = 0.0
+    for high in BIN_EDGES:
+        group = [
+            o
+            for o in outcomes
+            if low <= o.confidence < high or (high == BIN_EDGES[-1] and o.confidence == high)
+        ]
+        bins.append(
+            {
+                "from": low,
+                "to": high,
+                "links": len(group),
+                "correct": round(sum(o.correct for o in group) / len(group), 4) if group else None,
+                "mean_confidence": (
+                    round(sum(o.confidence for o in group) / len(group), 4) if group else None
+                ),
+            }
+        )
+        low = high
+    return bins
+
+
+def calibration(results: Sequence[MethodResult], method: str) -> dict[str, object]:
+    outcomes = [o for r in results if r.method == method for o in r.outcomes]
+    return {"links": len(outcomes), **error_rates(outcomes), "bins": reliability(outcomes)}
+
+
+# --- printing ---------------------------------------------------------------------------
+
+
+def results_table(results: Sequence[MethodResult]) -> list[str]:
+    lines = [
+        "| corpus | docs | true links | method | precision | recall | F1 | seconds |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.corpus} | {r.docs} | {r.true_links} | {r.method} | {r.precision:.3f} "
+            f"| {r.recall:.3f} | {r.f1:.3f} | {r.seconds:.1f} |"
+        )
+    for method in dict.fromkeys(r.method for r in results):
+        f1s = [r.f1 for r in results if r.method == method]
+        lines.append(f"| mean | | | {method} | | | {sum(f1s) / len(f1s):.3f} | |")
+    return lines
+
+
+def calibration_table(method: str, figures: dict) -> list[str]:
+    flagged, unflagged = figures["flagged"], figures["unflagged"]
+    lines = [
+        f"{method}: {figures['links']} links; flagged low-confidence {flagged['links']}, "
+        f"wrong {flagged['error_rate']:.1%}; unflagged {unflagged['links']}, "
+        f"wrong {unflagged['error_rate']:.1%}",
+        "| confidence | links | fraction correct | mean confidence |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for b in figures["bins"]:
+        correct = "–" if b["correct"] is None else f"{b['correct']:.3f}"
+        mean = "–" if b["mean_confidence"] is None else f"{b['mean_confidence']:.3f}"
+        lines.append(f"| {b['from']:.1f}–{b['to']:.1f} | {b['links']} | {correct} | {mean} |")
+    return lines
+
+
+def corpus_info(spec: CorpusSpec, cases: Sequence[AlignCase]) -> dict[str, object]:
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "source": spec.source,
+        "licence": spec.licence,
+        "docs": len(cases),
+        "source_paragraphs": sum(len(c.src) for c in cases),
+        "reference_paragraphs": sum(len(c.ref) for c in cases),
+        "true_links": sum(len(c.links) for c in cases),
+        "abridged_reference_paragraphs": sum(len(c.abridged) for c in cases),
+        "language_pairs": sorted({f"{c.src_lang}-{c.ref_lang}" for c in cases}),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    names = [spec.name for spec in CORPORA]
+    parser.add_argument("--corpus", nargs="*", choices=names, default=names)
+    parser.add_argument("--method", nargs="*", default=["embedding", "length"])
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--docs", type=int, default=2, help="documents per seed and corpus")
+    parser.add_argument("--paragraphs", type=int, default=12, help="source paragraphs a doc")
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "align.json")
+    args = parser.parse_args()
+
+    corpora, missing = [], []
+    for spec in CORPORA:
+        if spec.name not in args.corpus:
+            continue
+        try:
+            corpora.append((spec, build_corpus(spec, args.seeds, args.docs, args.paragraphs)))
+        except MissingCorpus as exc:
+            missing.append(f"{spec.name}: {exc}")
+            print(f"corpus {spec.name} left out: {exc}", file=sys.stderr)
+
+    results: list[MethodResult] = []
+    load_seconds: dict[str, float] = {}
+    for method in args.method:
+        aligner = Aligner(method)  # type: ignore[arg-type]
+        started = time.perf_counter()
+        if aligner.encoder is not None:
+            aligner.encoder.encode(["warm-up"])
+        load_seconds[method] = round(time.perf_counter() - started, 2)
+        for spec, cases in corpora:
+            results.append(evaluate(aligner, spec.name, cases))
+            print(f"  {spec.name} / {method}: F1 {results[-1].f1:.3f}", file=sys.stderr)
+
+    results.sort(key=lambda r: (names.index(r.corpus), args.method.index(r.method)))
+    print("\n".join(results_table(results)))
+    figures = {method: calibration(results, method) for method in args.method}
+    for method, figure in figures.items():
+        print()
+        print("\n".join(calibration_table(method, figure)))
+
+    payload = {
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "settings": {
+            "seeds": args.seeds,
+            "docs_per_seed": args.docs,
+            "paragraphs": args.paragraphs,
+        },
+        "signatures": {m: Aligner(m).signature() for m in args.method},  # type: ignore[arg-type]
+        "encoder_load_seconds": load_seconds,
+        "corpora": [corpus_info(spec, cases) for spec, cases in corpora],
+        "missing": missing,
+        "results": [r.summary() for r in results],
+        "calibration": figures,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwritten {args.json}")
+
+
+if __name__ == "__main__":
+    main()
