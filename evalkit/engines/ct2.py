@@ -93,6 +93,16 @@ class CT2Engine(ModelEngine):
     #: 2: the generation cap is per unit, not per batch
     engine_version = 2
     options: CT2Options
+    #: Compute the prompt text every unit shares (system turn, examples, the instruction
+    #: up to the source text) once, as CTranslate2's cached `static_prompt`, instead of
+    #: once per unit. Same tokens, same greedy output (tests/test_ct2_efficiency.py);
+    #: bench/engines.py measures it off against on.
+    reuse_prefix: bool = True
+    #: CTranslate2 workers (`inter_threads`), each with `threads` OpenMP threads; above 1
+    #: a call's units are split into that many sub-batches decoded in parallel. A bench
+    #: lever, not an option: it is not part of the fingerprint, so it must not (and on
+    #: the bench's sentences does not) change any output.
+    workers: int = 1
 
     def __init__(
         self,
@@ -101,6 +111,9 @@ class CT2Engine(ModelEngine):
         source: ModelSource | None = None,
     ) -> None:
         super().__init__(argument, options, source)
+        #: prompt tokens forwarded through the model so far (a cached prefix once)
+        self.prompt_tokens = 0
+        self._prefixes: dict[tuple[str, str], list[str]] = {}
         if self.options.gguf_file:
             raise UserInputError("ct2 reads transformers checkpoints, not GGUF files")
 
@@ -151,6 +164,7 @@ class CT2Engine(ModelEngine):
                 device=self.options.device,
                 compute_type=self.options.compute_type,
                 intra_threads=self.options.threads,
+                inter_threads=self.workers,
             )
         return self._model
 
@@ -200,26 +214,73 @@ class CT2Engine(ModelEngine):
     def _translate_causal(
         self, segments: list[str], src_lang: str, tgt_lang: str
     ) -> list[Translation]:
-        generator = self._load()
         chat = self.prompt.has_chat_template
         prompts = [
             self._tokens(p, add_special_tokens=not chat)
             for p in self.prompt.prompts(segments, src_lang, tgt_lang)
         ]
         budgets = unit_budgets(self.options, self.prompt.source_lengths(segments))
-        results = generator.generate_batch(
-            prompts,
-            max_length=max(budgets),
-            sampling_topk=1,
-            beam_size=self.options.beam_size,
-            include_prompt_in_result=False,
-            end_token=self.prompt.stop_tokens(),
-        )
+        prefix = self._shared_prefix(src_lang, tgt_lang) if self.reuse_prefix else []
+        sequences = self._generate(prompts, budgets, prefix)
         outputs = []
-        sequences = cut_to_budgets([r.sequences_ids[0] for r in results], budgets)
         for ids in sequences:
             self.generated_tokens += len(ids)
             outputs.append(self.tokenizer.decode(ids, skip_special_tokens=False))
         cut = [reached_budget(ids, b) for ids, b in zip(sequences, budgets, strict=True)]
         texts = self.prompt.clean(outputs, segments)
         return [Translation(t, c) for t, c in zip(texts, cut, strict=True)]
+
+    def _shared_prefix(self, src_lang: str, tgt_lang: str) -> list[str]:
+        """The tokens every prompt of this language pair starts with: the prompt rendered
+        up to where the source text goes. Depends on the language pair and the prompt
+        settings only, never on the batch, so whether a unit's prefix is cached cannot
+        make its output depend on what it was batched with."""
+        key = (src_lang, tgt_lang)
+        if key not in self._prefixes:
+            marker = "\ue000"  # a private-use character: where the text goes
+            (rendered,) = self.prompt.prompts([marker], src_lang, tgt_lang)
+            head = rendered.split(marker, 1)[0] if marker in rendered else ""
+            chat = self.prompt.has_chat_template
+            prefix = self._tokens(head, add_special_tokens=not chat) if head else []
+            self._prefixes[key] = prefix
+            self.prompt_tokens += len(prefix)  # computed once, then cached by CTranslate2
+        return self._prefixes[key]
+
+    def _generate(
+        self, prompts: list[list[str]], budgets: list[int], prefix: list[str]
+    ) -> list[list[int]]:
+        """Greedy generations, each cut to its unit's budget. Prompts that start with
+        `prefix` (all of them, unless the tokenizer merged a token across its end) are
+        decoded with it as the cached static prompt; any other in a call of their own,
+        so every unit is computed the same way whatever its batch holds."""
+        n = len(prefix)
+        shared = [i for i, p in enumerate(prompts) if n and len(p) > n and p[:n] == prefix]
+        rest = sorted(set(range(len(prompts))) - set(shared))
+        sequences: list[list[int]] = [[] for _ in prompts]
+        for indices, static in ((shared, prefix), (rest, [])):
+            if not indices:
+                continue
+            starts = [prompts[i][len(static) :] for i in indices]
+            self.prompt_tokens += sum(map(len, starts))
+            cuts = [budgets[i] for i in indices]
+            for i, ids in zip(indices, self._decode(starts, cuts, static), strict=True):
+                sequences[i] = ids
+        return sequences
+
+    def _decode(
+        self, starts: list[list[str]], budgets: list[int], static: list[str]
+    ) -> list[list[int]]:
+        """One CTranslate2 call: decodes up to the largest budget, then cuts each."""
+        generator = self._load()
+        workers = max(1, min(self.workers, len(starts)))
+        results = generator.generate_batch(
+            starts,
+            max_batch_size=-(-len(starts) // workers) if workers > 1 else 0,
+            max_length=max(budgets),
+            sampling_topk=1,
+            beam_size=self.options.beam_size,
+            include_prompt_in_result=False,
+            end_token=self.prompt.stop_tokens(),
+            static_prompt=static or None,
+        )
+        return cut_to_budgets([r.sequences_ids[0] for r in results], budgets)
