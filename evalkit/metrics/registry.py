@@ -26,6 +26,8 @@ METRICS: Registry[Metric] = Registry(
         "ter": "evalkit.metrics.lexical:Ter",
         "bertscore": "evalkit.metrics.bertscore:BERTScore",
         "comet": "evalkit.metrics.comet:Comet",
+        "cometkiwi": "evalkit.metrics.comet:CometKiwi",
+        "xcomet": "evalkit.metrics.comet:XComet",
         "xqe": "evalkit.metrics.xqe:CrossLingualQE",
         "off_target": "evalkit.metrics.diagnostics.language:OffTarget",
         "untranslated": "evalkit.metrics.diagnostics.scripts:Untranslated",
