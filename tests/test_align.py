@@ -84,6 +84,11 @@ def test_any_alignment_is_monotonic_and_covers_every_unit_once(n, m, noise):
         ("Markets fell sharply on Monday after the announcement", None),
         ("(The statement was not signed by the ministry, which declined to comment.)", None),
         ("In 2019 the council met 12 times and approved the budget twice.", None),
+        # scripts without spaces: a sentence is one token, but many words
+        ("今天上午市政府宣布了新的交通计划", None),
+        ("市政府宣布了计划。", None),
+        ("新华社", FRAGMENT),
+        ("(图片)", BRACKETED),
     ],
 )
 def test_lines_without_translatable_content_are_told_by_their_shape(line, reason):

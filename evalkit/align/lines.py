@@ -19,7 +19,8 @@ DATELINE = "dateline"
 FRAGMENT = "lone short fragment (a credit or label)"
 
 _OPEN_TO_CLOSE = {"(": ")", "[": "]", "{": "}", "«": "»", "<": ">", "【": "】", "﴿": "﴾"}
-_SENTENCE_END = ".!?؟…"
+#: sentence stops of Latin, Arabic, Urdu and CJK text (full-width and half-width)
+_SENTENCE_END = ".!?؟…۔。！？｡"
 #: a clock time (21:12) or a plausible year (1900–2099), in any script's digits
 _DATE_TOKEN = re.compile(r"(?<!\d)(\d{1,2}:\d{2}|(19|20)\d{2})(?!\d)")
 #: words of a dateline besides its numbers (weekday, month, place)
@@ -37,8 +38,36 @@ class SkippedLine:
     reason: str
 
 
-def _words(text: str) -> list[str]:
-    return [token for token in text.split() if any(ch.isalpha() for ch in token)]
+#: scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Han
+_UNSPACED = (
+    (0x0E00, 0x0EFF),
+    (0x1000, 0x109F),
+    (0x1780, 0x17FF),
+    (0x3040, 0x30FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+)
+#: letters of an unspaced script per word, about (Chinese words average under two)
+_LETTERS_PER_UNSPACED_WORD = 2
+
+
+def _unspaced(ch: str) -> bool:
+    return any(low <= ord(ch) <= high for low, high in _UNSPACED)
+
+
+def _word_count(text: str) -> int:
+    """Words of the text: space-separated tokens with a letter, except that a run of a script
+    written without spaces counts one word per two letters. A whole Chinese sentence is one
+    token; counted as one word it would look like a two-word label and be set aside."""
+    count = 0
+    for token in text.split():
+        unspaced = sum(_unspaced(ch) for ch in token)
+        if unspaced:
+            count += -(-unspaced // _LETTERS_PER_UNSPACED_WORD)
+        elif any(ch.isalpha() for ch in token):
+            count += 1
+    return count
 
 
 def _is_bracketed(text: str) -> bool:
@@ -53,12 +82,12 @@ def non_translatable_reason(line: str) -> str | None:
         return None
     if not any(ch.isalpha() for ch in text):
         return NO_WORDS
-    if _is_bracketed(text) and len(_words(text)) <= _FRAGMENT_MAX_WORDS:
+    words = _word_count(text)
+    if _is_bracketed(text) and words <= _FRAGMENT_MAX_WORDS:
         return BRACKETED
-    words = _words(text)
-    if _DATE_TOKEN.search(text) and len(words) <= _DATELINE_MAX_WORDS:
+    if _DATE_TOKEN.search(text) and words <= _DATELINE_MAX_WORDS:
         return DATELINE
-    if len(words) <= _FRAGMENT_MAX_WORDS and not text.endswith(tuple(_SENTENCE_END)):
+    if words <= _FRAGMENT_MAX_WORDS and not text.endswith(tuple(_SENTENCE_END)):
         return FRAGMENT
     return None
 
