@@ -258,3 +258,29 @@ def test_cli_run_with_a_comet_folder(cli, results_dir: Path, synthetic_set):
     record = read_record(folder)
     assert [m.name for m in record.metrics] == ["comet", "chrf"]
     assert isinstance(record.scores["copy"].corpus["comet"], float)
+
+
+def test_lightning_dicts_are_read_as_dicts_and_other_objects_refused(tmp_path: Path, monkeypatch):
+    """Older checkpoints pickle their hyperparameters as Lightning's AttributeDict: read
+    as a plain dict, without Lightning; any other object is refused, never run."""
+    import sys
+    import types
+
+    def pickled_as(module: str, name: str) -> type:
+        parts = module.split(".")
+        for n in range(1, len(parts) + 1):  # the package and its parents, all made up
+            monkeypatch.setitem(sys.modules, ".".join(parts[:n]), types.ModuleType(module))
+        cls = type(name, (dict,), {"__module__": module})
+        setattr(sys.modules[module], name, cls)
+        return cls
+
+    attribute_dict = pickled_as("pytorch_lightning.utilities.parsing", "AttributeDict")
+    stranger = pickled_as("somebody.elses", "Thing")
+    state = load_state_dict(FIXTURES / "regression" / "checkpoints" / "model.ckpt")
+    old = tmp_path / "old.ckpt"
+    torch.save({"state_dict": state, "hyper_parameters": attribute_dict(pool="avg")}, old)
+    assert load_state_dict(old).keys() == state.keys()
+    odd = tmp_path / "odd.ckpt"
+    torch.save({"state_dict": state, "callbacks": stranger(x=1)}, odd)
+    with pytest.raises(CometCheckpointError, match="objects other than weights"):
+        load_state_dict(odd)
