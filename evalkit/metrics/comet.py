@@ -30,13 +30,18 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.metrics.base import MeanMetric, MetricUnavailable, Stats, positive_int_from_env
 from evalkit.metrics.comet_checkpoint import (
     CHECKPOINT_IN_REPO,
+    MODEL_CLASSES,
+    REFERENCELESS,
+    REGRESSION,
+    UNIFIED,
+    XCOMET,
     Checkpoint,
     CometCheckpointError,
     checkpoint_sha256,
@@ -46,22 +51,13 @@ from evalkit.metrics.comet_checkpoint import (
     resolve_encoder,
 )
 from evalkit.metrics.comet_checkpoint import resolve_checkpoint as _resolve
-from evalkit.metrics.comet_model import (
-    MODEL_CLASSES,
-    REFERENCELESS,
-    REGRESSION,
-    UNIFIED,
-    XCOMET,
-    CometNet,
-)
-from evalkit.metrics.comet_score import (
-    ErrorSpan,
-    LongRule,
-    Scored,
-    regression_scores,
-    unified_scores,
-)
 from evalkit.registry import Build
+
+if TYPE_CHECKING:  # torch is imported only when a model is loaded
+    from evalkit.metrics.comet_model import CometNet
+    from evalkit.metrics.comet_score import ErrorSpan, Scored
+
+LongRule = Literal["pieces", "truncate"]
 
 DEFAULT_CHECKPOINT = "Unbabel/wmt22-comet-da"
 MODEL_ENV = "EVALKIT_COMET_MODEL"
@@ -100,6 +96,8 @@ class CometOptions(BaseModel):
 def _load(checkpoint: Path, encoder: Path) -> CometNet:
     """The model of a checkpoint, once per process (two: e.g. comet and cometkiwi)."""
     from transformers.utils import logging as hf_logging
+
+    from evalkit.metrics.comet_model import CometNet
 
     found = read_checkpoint(checkpoint)
     verbosity = hf_logging.get_verbosity()
@@ -201,6 +199,8 @@ class Comet(MeanMetric):
     def segment_statistics(
         self, hypotheses: Sequence[str], references: Sequence[str] | None, sources: Sequence[str]
     ) -> list[Stats]:
+        from evalkit.metrics.comet_score import regression_scores, unified_scores
+
         checkpoint, encoder = self._resolved()
         net = _load(checkpoint.path, encoder)
         refs = references if self.needs_reference else None
@@ -313,6 +313,8 @@ def _statistics(scored: Scored, with_spans: bool) -> Stats:
 
 def spans_of(stats: Stats, hypothesis: str) -> list[ErrorSpan]:
     """The error spans kept in a segment's statistics (for reports)."""
+    from evalkit.metrics.comet_score import ErrorSpan
+
     if len(stats) < 2:
         return []
     spans = []

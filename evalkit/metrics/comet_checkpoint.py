@@ -44,7 +44,15 @@ _LIGHTNING_DICTS = (
     "lightning_fabric.utilities.data.AttributeDict",
     "lightning.fabric.utilities.data.AttributeDict",
 )
+#: model classes (hparams `class_identifier`) the native loader knows
+REGRESSION = "regression_metric"
+REFERENCELESS = "referenceless_regression_metric"
+UNIFIED = "unified_metric"
+XCOMET = "xcomet_metric"
+MODEL_CLASSES = (REGRESSION, REFERENCELESS, UNIFIED, XCOMET)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: `owner/name` as the hub spells repositories (a path like /models/x is not one)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 
 class CometCheckpointError(UserInputError):
@@ -80,7 +88,7 @@ def resolve_checkpoint(
         if (path / CHECKPOINT_IN_REPO).is_file():
             return path / CHECKPOINT_IN_REPO
         raise MetricUnavailable(metric, f"{spec} has no {CHECKPOINT_IN_REPO}")
-    if spec.endswith(".ckpt") or spec.count("/") != 1:
+    if spec.endswith(".ckpt") or not _HUB_ID.match(spec):
         raise MetricUnavailable(metric, f"no checkpoint at {spec}; get one from {WHERE}")
     from huggingface_hub import hf_hub_download, try_to_load_from_cache
 

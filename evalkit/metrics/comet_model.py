@@ -23,15 +23,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from evalkit.metrics.comet_checkpoint import CometCheckpointError
+from evalkit.metrics.comet_checkpoint import (
+    MODEL_CLASSES,
+    REFERENCELESS,
+    REGRESSION,
+    UNIFIED,
+    XCOMET,
+    CometCheckpointError,
+)
 from evalkit.metrics.comet_tokenizer import JsonTokenizer, Tokenizer, TransformersTokenizer
 
-#: model classes (hparams `class_identifier`) this loader knows
-REGRESSION = "regression_metric"
-REFERENCELESS = "referenceless_regression_metric"
-UNIFIED = "unified_metric"
-XCOMET = "xcomet_metric"
-MODEL_CLASSES = (REGRESSION, REFERENCELESS, UNIFIED, XCOMET)
 #: keys old checkpoints carry that no module here owns: buffers transformers<4.31 saved
 #: and that are recomputed now; tolerated, never used
 _OLD_BUFFERS = ("embeddings.position_ids",)

@@ -35,7 +35,8 @@ from typing import Literal
 import torch
 
 from evalkit.embeddings import SENTENCE_END, BoundedCache, text_pieces
-from evalkit.metrics.comet_model import REFERENCELESS, REGRESSION, XCOMET, CometNet
+from evalkit.metrics.comet_checkpoint import REFERENCELESS, REGRESSION, XCOMET
+from evalkit.metrics.comet_model import CometNet
 from evalkit.metrics.comet_tokenizer import Encoded
 
 LongRule = Literal["pieces", "truncate"]
