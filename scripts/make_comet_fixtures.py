@@ -17,7 +17,7 @@ environments:
    unified with error spans), saves each the way Lightning does, reloads it with
    `comet.load_from_checkpoint` and scores the triples with `model.predict`.
 
-The fixtures (tests/fixtures/comet/, well under 2 MB) are committed, so CI never installs
+The fixtures (tests/fixtures/comet/, about 2.3 MB) are committed, so CI never installs
 unbabel-comet. Weights are drawn wider than a fresh initialisation so that scores spread
 and spans appear: an equality test on near-constant outputs would prove little.
 """
