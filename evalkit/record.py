@@ -36,8 +36,10 @@ def segment_rows(
     hypotheses: dict[str, list[str]],
     scores: dict[str, list[dict[str, float | None]]],
     flags: dict[str, list[list[str]]],
+    spans: dict[str, list[dict[str, list[dict[str, object]]]]] | None = None,
 ) -> list[SegmentRow]:
-    """One row per scoring unit, every system's hypothesis, scores and flags in it."""
+    """One row per scoring unit, every system's hypothesis, scores, flags and error spans."""
+    spans = spans or {}
     return [
         SegmentRow(
             doc_id=u.doc_id,
@@ -50,6 +52,7 @@ def segment_rows(
             confidence=u.confidence,
             flags=list(u.flags),
             hyp_flags={label: marks[i] for label, marks in flags.items() if marks[i]},
+            spans={label: found[i] for label, found in spans.items() if found[i]},
         )
         for i, u in enumerate(units)
     ]

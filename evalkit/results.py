@@ -25,12 +25,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.errors import UserInputError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: versions this code reads: 2 added alignment, skipped lines and per-row confidence; 3
 #: added what served systems sent (requests, retries, tokens) and per-row system flags
-#: (`truncated`); 4 added where the run's time went (`timings`); all with defaults, so
-#: older records read as runs without them
-READABLE_VERSIONS = (1, 2, 3, 4)
+#: (`truncated`); 4 added where the run's time went (`timings`); 5 added error spans per
+#: row (`spans`, from metrics that mark them: xCOMET); all with defaults, so older records
+#: read as runs without them
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.jsonl"
 DEFAULT_RESULTS_DIR = Path("results")
@@ -154,6 +155,16 @@ class RunRecord(_Record):
     timings: dict[str, float] = {}
 
 
+class ErrorSpanInfo(_Record):
+    """An error a metric marked in a hypothesis."""
+
+    start: int
+    end: int
+    severity: str
+    confidence: float | None = None
+    text: str = ""
+
+
 class SegmentRow(_Record):
     doc_id: str
     src_ids: list[int]
@@ -169,6 +180,9 @@ class SegmentRow(_Record):
     #: per system label, flags on that system's hypothesis: "truncated" (the generation
     #: cap cut a unit of it off); systems without flags are left out
     hyp_flags: dict[str, list[str]] = {}
+    #: per system label, per metric, the error spans it marked in that hypothesis
+    #: (`start`, `end`: character offsets; `severity`; `confidence`; `text`)
+    spans: dict[str, dict[str, list[ErrorSpanInfo]]] = {}
 
 
 def utc_now() -> str:

@@ -100,6 +100,7 @@ def evaluate(
     unit_hyps: dict[str, list[str]] = {}
     unit_flags: dict[str, list[list[str]]] = {}
     segment_scores = {}
+    segment_spans = {}
     for named in systems:
         progress = (
             (lambda state, label=named.label: on_progress(label, state)) if on_progress else None
@@ -119,6 +120,7 @@ def evaluate(
         result = _score_available(units, unit_hyps[named.label], metrics, skipped, stats_store)
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
+        segment_spans[named.label] = result.spans
         timings["score"] += time.perf_counter() - stage
         fingerprint = named.system.fingerprint()
         system_infos.append(
@@ -137,7 +139,7 @@ def evaluate(
                 **request_fields(output.requests),
             )
         )
-    rows = segment_rows(units, unit_hyps, segment_scores, unit_flags)
+    rows = segment_rows(units, unit_hyps, segment_scores, unit_flags, segment_spans)
     record = RunRecord(
         run_id=new_run_id(name),
         name=name,
@@ -186,7 +188,11 @@ def _score_available(
     store: StatisticsStore | None = None,
 ) -> SystemScores:
     """Scores metric by metric; a metric that turns out unable to load is dropped and noted."""
-    total = SystemScores(documents={u.doc_id: {} for u in units}, segments=[{} for _ in units])
+    total = SystemScores(
+        documents={u.doc_id: {} for u in units},
+        segments=[{} for _ in units],
+        spans=[{} for _ in units],
+    )
     for metric in list(metrics):
         try:
             part = score_system(units, hypotheses, [metric], store)
@@ -199,4 +205,6 @@ def _score_available(
             total.documents[doc_id].update(doc_scores)
         for row, row_scores in zip(total.segments, part.segments, strict=True):
             row.update(row_scores)
+        for row_spans, part_spans in zip(total.spans, part.spans, strict=True):
+            row_spans.update(part_spans)
     return total

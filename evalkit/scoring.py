@@ -169,6 +169,8 @@ class SystemScores:
     corpus: dict[str, Score] = field(default_factory=dict)
     documents: dict[str, dict[str, Score]] = field(default_factory=dict)
     segments: list[dict[str, Score]] = field(default_factory=list)
+    #: per segment, per metric that marks them, the error spans in the hypothesis
+    spans: list[dict[str, list[dict[str, object]]]] = field(default_factory=list)
 
 
 def _applies(metric: Metric, unit: ScoringUnit) -> bool:
@@ -242,7 +244,9 @@ def score_system(
     With a `store`, statistics computed before (by any run, any system) are reused."""
     doc_ids = list(dict.fromkeys(u.doc_id for u in units))
     result = SystemScores(
-        documents={doc_id: {} for doc_id in doc_ids}, segments=[{} for _ in units]
+        documents={doc_id: {} for doc_id in doc_ids},
+        segments=[{} for _ in units],
+        spans=[{} for _ in units],
     )
     for metric in metrics:
         rows = [i for i, u in enumerate(units) if _applies(metric, u)]
@@ -264,4 +268,7 @@ def score_system(
             result.segments[i][metric.name] = (
                 metric.segment_score(by_row[i]) if i in by_row else None
             )
+            spans = metric.segment_spans(by_row[i], hypotheses[i]) if i in by_row else None
+            if spans is not None:
+                result.spans[i][metric.name] = spans
     return result

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UserInputError
-from evalkit.results import MetricInfo, RunRecord, Score, find_run, read_record, read_segments
+from evalkit.results import (
+    ErrorSpanInfo,
+    MetricInfo,
+    RunRecord,
+    Score,
+    find_run,
+    read_record,
+    read_segments,
+)
 
 RowKey = tuple[str, tuple[int, ...], tuple[int, ...]]
 
@@ -59,6 +67,8 @@ class Row:
     flags: tuple[str, ...] = ()
     #: per system key, flags on that system's hypothesis (e.g. "truncated")
     hyp_flags: dict[str, list[str]] = field(default_factory=dict)
+    #: per system key, per metric, the error spans marked in that hypothesis
+    spans: dict[str, dict[str, list[ErrorSpanInfo]]] = field(default_factory=dict)
 
     @property
     def key(self) -> RowKey:
@@ -255,6 +265,8 @@ def pool_runs(
                     row.scores[system.key] = dict(segment.scores.get(system.label, {}))
                     if segment.hyp_flags.get(system.label):
                         row.hyp_flags[system.key] = list(segment.hyp_flags[system.label])
+                    if segment.spans.get(system.label):
+                        row.spans[system.key] = segment.spans[system.label]
             present[key] = present.get(key, 0) + 1
     rows = [matched[k] for k in order if present[k] == len(runs)]
     if len(rows) < len(order):

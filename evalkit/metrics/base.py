@@ -66,6 +66,12 @@ class Metric(ABC):
             raise UserInputError(f"metric {cls.name!r} takes no argument ({build.argument!r})")
         return cls()
 
+    def segment_spans(self, stats: Stats, hypothesis: str) -> list[dict[str, object]] | None:
+        """Error spans the metric found in one segment's hypothesis (`start`, `end`,
+        `severity`, `confidence`, `text`), kept in the run and shown in the report; None
+        for metrics that mark no spans."""
+        return None
+
     def scores_of_sums(self, sums: np.ndarray) -> np.ndarray:
         """Scores of summed statistics, one per row (for `resampling = "statistics"`)."""
         raise NotImplementedError(f"{self.name} resamples segment scores")

@@ -229,6 +229,22 @@ class Comet(MeanMetric):
             "|corpus:mean"
         )
 
+    def segment_spans(self, stats: Stats, hypothesis: str) -> list[dict[str, object]] | None:
+        """The spans a unified model (xCOMET, xCOMET-lite) predicted; None for models
+        that predict none (their statistics are the score alone)."""
+        if len(stats) < 2:
+            return None
+        return [
+            {
+                "start": span.start,
+                "end": span.end,
+                "severity": span.severity,
+                "confidence": round(float(span.confidence), 4),
+                "text": span.text,
+            }
+            for span in spans_of(stats, hypothesis)
+        ]
+
 
 class CometKiwi(Comet):
     """Reference-free COMET (CometKiwi): for documents without a reference."""

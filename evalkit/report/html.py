@@ -12,6 +12,7 @@ plots (SVG that evalkit drew) are marked safe.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from evalkit.compare.breakdowns import by_document, length_ratios, top_differenc
 from evalkit.compare.significance import Comparison
 from evalkit.report import plots
 from evalkit.report.formats import Breakdowns, delta_text, leaderboard, score_text
-from evalkit.results import utc_now
+from evalkit.results import ErrorSpanInfo, utc_now
 
 REPORT_FILE = "report.html"
 MAX_SCATTERS = 3
@@ -89,6 +90,34 @@ def _link_text(row: Any) -> str:
     return f"→ ref {refs} · conf {row.confidence:.2f}{flags}"
 
 
+def marked(text: str, spans: Sequence[ErrorSpanInfo]) -> Markup:
+    """The hypothesis with the error spans a metric marked as `<mark>` elements; every
+    piece of text escaped as `_text` escapes it, overlapping spans after the first left out."""
+    parts: list[Markup] = []
+    position = 0
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        start, end = max(span.start, position), min(span.end, len(text))
+        if start >= end:
+            continue
+        severity = "".join(ch for ch in span.severity.lower() if ch.isalpha()) or "unknown"
+        title = f"{severity} error" + (
+            f", confidence {span.confidence:.2f}" if span.confidence is not None else ""
+        )
+        parts.append(safe_text.html(text[position:start]))
+        parts.append(
+            Markup('<mark class="span-%s" title="%s">%s</mark>')
+            % (severity, title, safe_text.html(text[start:end]))
+        )
+        position = end
+    parts.append(safe_text.html(text[position:]))
+    return Markup("<bdi>%s</bdi>") % Markup("").join(parts)
+
+
+def _first_spans(spans: dict[str, list[ErrorSpanInfo]]) -> list[ErrorSpanInfo] | None:
+    """The spans of the first metric that marked any (one metric's view per hypothesis)."""
+    return next(iter(spans.values()), None) if spans else None
+
+
 def _segment_rows(comparison: Comparison) -> list[dict[str, Any]]:
     rows = []
     for row in comparison.pool.rows:
@@ -105,6 +134,9 @@ def _segment_rows(comparison: Comparison) -> list[dict[str, Any]]:
                     {
                         "key": k,
                         "hyp": row.hyp.get(k, ""),
+                        "marked": marked(row.hyp.get(k, ""), spans)
+                        if (spans := _first_spans(row.spans.get(k, {})))
+                        else None,
                         "flags": row.hyp_flags.get(k, []),
                         "scores": [row.scores.get(k, {}).get(m.name) for m in comparison.metrics],
                     }
