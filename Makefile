@@ -131,8 +131,8 @@ comet-fixtures: install
 	$(BIN)/python scripts/make_comet_fixtures.py
 
 lint: install
-	$(BIN)/ruff check evalkit tests bench
-	$(BIN)/ruff format --check evalkit tests bench
+	$(BIN)/ruff check evalkit tests bench scripts
+	$(BIN)/ruff format --check evalkit tests bench scripts
 
 format: install
 	$(BIN)/ruff check --fix evalkit tests
