@@ -174,6 +174,10 @@ def main() -> None:
             transcript = args.json.with_name("cold-make-eval.txt")
             figures["main_job"] = cold_main_job(work / "main", transcript)
             print_main(figures["main_job"])
+            kept = HERE / "results" / "cold-run"
+            shutil.rmtree(kept, ignore_errors=True)
+            (run_folder,) = (work / "main" / "results").iterdir()
+            shutil.copytree(run_folder, kept)  # for `evalkit compare bench/results/cold-run`
             shutil.rmtree(work / "main", ignore_errors=True)
         print("memory per phase ...", file=sys.stderr, flush=True)
         steps = memory_per_phase(work / "memory", args.sentences)
