@@ -100,9 +100,15 @@ class CT2Engine(ModelEngine):
     reuse_prefix: bool = True
     #: CTranslate2 workers (`inter_threads`), each with `threads` OpenMP threads; above 1
     #: a call's units are split into that many sub-batches decoded in parallel. A bench
-    #: lever, not an option: it is not part of the fingerprint, so it must not (and on
-    #: the bench's sentences does not) change any output.
+    #: lever, not an option (not in the fingerprint): sub-batches regroup units, which can
+    #: change outputs as batching does (see `_decode`).
     workers: int = 1
+    #: Forward every prompt's text after the shared prefix token by token, as CTranslate2
+    #: does for the part of a longer prompt past the call's shortest one, so that a unit
+    #: is computed the same way whatever it is batched with (see `_decode`). Slower, and
+    #: its outputs differ from the default's on some units: not the default (it would
+    #: need a new engine_version); bench/engines.py measures it.
+    stepwise_prompts: bool = False
 
     def __init__(
         self,
@@ -270,17 +276,50 @@ class CT2Engine(ModelEngine):
     def _decode(
         self, starts: list[list[str]], budgets: list[int], static: list[str]
     ) -> list[list[int]]:
-        """One CTranslate2 call: decodes up to the largest budget, then cuts each."""
+        """One CTranslate2 call per worker (in parallel), each on a consecutive share of
+        the units; each call decodes up to its largest budget, then each unit is cut.
+
+        CTranslate2 forwards the prompts at once only up to the shortest one in the call;
+        the rest of each longer prompt goes through the decoding loop a token at a time.
+        The same computation, not the same rounding: a unit's output can depend on how
+        long the shortest prompt of its batch was (measured: the 1.5B model in int8).
+        With `stepwise_prompts`, a one-token dummy (stopped at its first generated
+        token, its output dropped) makes that shortest length 1 in every call."""
         generator = self._load()
-        workers = max(1, min(self.workers, len(starts)))
-        results = generator.generate_batch(
-            starts,
-            max_batch_size=-(-len(starts) // workers) if workers > 1 else 0,
-            max_length=max(budgets),
+        size = -(-len(starts) // max(1, min(self.workers, len(starts))))
+        shares = [range(i, min(i + size, len(starts))) for i in range(0, len(starts), size)]
+        pending = [
+            self._submit(
+                generator, [starts[i] for i in share], max(budgets[i] for i in share), static
+            )
+            for share in shares
+        ]
+        sequences = [
+            result.result().sequences_ids[0]
+            for results in pending
+            for result in results[: len(results) - self.stepwise_prompts]
+        ]
+        return cut_to_budgets(sequences, budgets)
+
+    def _submit(
+        self, generator: Any, starts: list[list[str]], max_length: int, static: list[str]
+    ) -> list[Any]:
+        """Queues one CTranslate2 call; its results are waited for by the caller."""
+        dummy = [starts[0][:1]] if self.stepwise_prompts else []
+        stop = _stop_index(len(starts)) if dummy and self.options.beam_size == 1 else None
+        return generator.generate_batch(
+            starts + dummy,
+            asynchronous=True,
+            max_length=max_length,
             sampling_topk=1,
             beam_size=self.options.beam_size,
             include_prompt_in_result=False,
             end_token=self.prompt.stop_tokens(),
             static_prompt=static or None,
+            callback=stop,
         )
-        return cut_to_budgets([r.sequences_ids[0] for r in results], budgets)
+
+
+def _stop_index(index: int) -> Any:
+    """A generation callback that stops the batch member `index` at its first token."""
+    return lambda step: step.batch_id == index
