@@ -74,6 +74,8 @@ class AlignCase:
     links: list[Link]
     #: reference paragraphs that lost part of their text (abridged corpora)
     abridged: list[int] = field(default_factory=list)
+    #: the seed that made it
+    seed: int = 0
 
 
 # --- reading the packages ---------------------------------------------------------------
@@ -343,5 +345,7 @@ def build_corpus(
         for k in range(docs_per_seed):
             src_lang, ref_lang, units = pairs[(seed * docs_per_seed + k) % len(pairs)]
             doc_id = f"{spec.name}-s{seed}-{k}-{src_lang}"
-            cases.append(make_case(spec, rng, doc_id, (src_lang, ref_lang), units, paragraphs))
+            case = make_case(spec, rng, doc_id, (src_lang, ref_lang), units, paragraphs)
+            case.seed = seed
+            cases.append(case)
     return cases

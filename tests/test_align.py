@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalkit.align import Aligner
-from evalkit.align.dp import align_sequences
+from evalkit.align.dp import DEFAULT_STEPS, align_sequences, link_margins
 from evalkit.align.lines import (
     BRACKETED,
     DATELINE,
@@ -62,6 +63,48 @@ def test_any_alignment_is_monotonic_and_covers_every_unit_once(n, m, noise):
     assert src == list(range(n))
     assert ref == list(range(m))
     assert all(link.src or link.ref for link in links)
+
+
+def _all_alignments(n: int, m: int):
+    """Every monotonic alignment of the default steps, as lists of (i0, i1, j0, j1)."""
+    if n == 0 and m == 0:
+        yield []
+        return
+    for a, b in DEFAULT_STEPS:
+        if a <= n and b <= m:
+            for rest in _all_alignments(n - a, m - b):
+                yield [*rest, (n - a, n, m - b, m)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(0, 4),
+    st.integers(0, 4),
+    st.lists(st.floats(0, 10), min_size=64, max_size=64),
+)
+def test_a_links_margin_is_what_the_cheapest_alignment_without_it_costs_more(n, m, noise):
+    def cost(i0, i1, j0, j1):
+        return noise[(i0 * 7 + j0 * 3 + i1 * 5 + j1) % 64]
+
+    links = align_sequences(n, m, cost)
+    totals = [(sum(cost(*span) for span in spans), spans) for spans in _all_alignments(n, m)]
+    best = min(total for total, _ in totals)
+    i = j = 0
+    for link, margin in zip(links, link_margins(n, m, cost, links), strict=True):
+        span = (i, i + len(link.src), j, j + len(link.ref))
+        without = min((total for total, spans in totals if span not in spans), default=math.inf)
+        assert margin == pytest.approx(without - best, abs=1e-9) or margin == without == math.inf
+        i, j = span[1], span[3]
+
+
+def test_a_link_with_an_equally_cheap_alternative_has_no_confidence():
+    """The middle source unit belongs with the first or the last equally well: a coin toss,
+    whatever the lengths of each link; the same units without it are clear."""
+    aligner = Aligner("length")
+    toss = aligner.align_units(["a" * 30, "b" * 20, "c" * 30], ["x" * 40, "y" * 40])
+    assert [link.confidence for link in toss] == [0.0, 0.0]
+    clear = aligner.align_units(["a" * 30, "c" * 30], ["x" * 30, "y" * 30])
+    assert all(link.confidence > 0.9 for link in clear)
 
 
 # --- lines with nothing to translate -------------------------------------------------------
