@@ -30,6 +30,14 @@ class UserInputError(Exception):
         return f"{where}{self.args[0]}"
 
 
+def first_problem(error: Exception) -> str:
+    """`field.path: message` of a pydantic ValidationError's first error: what a user
+    needs to fix, without pydantic's links and repeated input."""
+    first = error.errors()[0]  # type: ignore[attr-defined]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
 class ServiceError(UserInputError):
     """A server or API a system depends on failed (unreachable, refused, broken answers)
     after its retries. Everything finished before the failure is kept in the cache."""

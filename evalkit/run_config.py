@@ -35,7 +35,7 @@ from typing import Any, Literal
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evalkit.errors import UserInputError
+from evalkit.errors import UserInputError, first_problem
 
 CONFIG_VERSION = 1
 
@@ -92,9 +92,7 @@ def load_run_config(path: Path) -> RunConfig:
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise UserInputError(f"{where}: {first['msg']}", path) from None
+        raise UserInputError(first_problem(error), path) from None
     if config.version != CONFIG_VERSION:
         raise UserInputError(
             f"run file version {config.version}; this evalkit reads version {CONFIG_VERSION}",

@@ -152,16 +152,7 @@ def compare(
     from evalkit import api
     from evalkit.report.formats import render, render_rich
 
-    options = CompareOptions(
-        baseline,
-        metric,
-        resamples,
-        seed,
-        test,
-        force,
-        results_dir,
-        cache_path or default_cache_path(),
-    )
+    options = _options(baseline, metric, resamples, seed, test, force, results_dir, cache_path)
     comparison = api.compare_runs(*(runs or ["latest"]), options=options)
     chosen = {kind.value for kind in breakdown or []}
     breakdowns = (
@@ -214,15 +205,23 @@ def report(
     """Write one self-contained HTML report (works offline) and print its path."""
     from evalkit import api
 
-    options = CompareOptions(
-        baseline,
-        metric,
-        resamples,
-        seed,
-        test,
-        force,
-        results_dir,
-        cache_path or default_cache_path(),
-    )
+    options = _options(baseline, metric, resamples, seed, test, force, results_dir, cache_path)
     path = api.build_report(*(runs or ["latest"]), output=output, options=options)
     out.print(str(path), highlight=False, markup=False, soft_wrap=True)
+
+
+def _options(
+    baseline: str | None,
+    metrics: list[str] | None,
+    resamples: int,
+    seed: int,
+    test: SignificanceTest,
+    force: bool,
+    results_dir: Path,
+    cache_path: Path | None,
+) -> CompareOptions:
+    """The comparison settings `compare` and `report` share, the cache file defaulted."""
+    return CompareOptions(
+        baseline, metrics, resamples, seed, test, force, results_dir,
+        cache_path or default_cache_path(),
+    )  # fmt: skip

@@ -28,7 +28,7 @@ from evalkit.corpus.languages import check_language
 from evalkit.corpus.model import Document, Side, TestSet
 from evalkit.corpus.segment import paragraphs
 from evalkit.corpus.textfile import read_lines
-from evalkit.errors import UserInputError
+from evalkit.errors import UserInputError, first_problem
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
@@ -68,9 +68,7 @@ def read_manifest(folder: Path) -> Manifest:
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise UserInputError(f"invalid manifest at {where}: {first['msg']}", path) from None
+        raise UserInputError(f"invalid manifest at {first_problem(err)}", path) from None
     if manifest.schema_version != MANIFEST_SCHEMA_VERSION:
         raise UserInputError(
             f"unsupported schema_version {manifest.schema_version} "
