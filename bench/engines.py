@@ -12,8 +12,9 @@ row for the 1.5B, which has no reference engine here) and the efficiency:
 P_layers counts the parameters of the transformer layers' matrices (attention and MLP
 projections) and P_output those of the output matrix, read from the model's safetensors
 headers: a token's forward pass costs 2 x P multiply-adds. The output matrix is counted for
-generated tokens only, as no engine computes logits for prompt positions; the embedding
-lookup and attention over the context (about 1% at these lengths) are not counted, so the
+generated tokens only, as only they need logits (CTranslate2 still computes them for the
+prompt tokens it forwards step by step: work done, not counted); the embedding lookup and
+attention over the context (about 1% at these lengths) are not counted either, so the
 efficiency is a slight underestimate. Prompt tokens are those the engine forwarded: with
 the shared prefix cached (CTranslate2's `static_prompt`) the prefix counts once.
 
