@@ -227,7 +227,7 @@ def roof_seconds(
 ) -> float:
     """The least time the recorded CTranslate2 calls could take on this machine. Each call
     forwards the first `at_once` prompt tokens of every unit at once (at the limit: all but
-    the last of its shortest prompt, none with stepwise prompts); every later step (the
+    the last of its shortest prompt, one with stepwise prompts); every later step (the
     rest of the prompts, then generation up to the longest output) reads all weights
     once and computes one token per unit: the slower of the two."""
     limit = limit_of(limits, precision)
@@ -280,7 +280,7 @@ def record_calls(inner) -> list[dict]:
     def recorded(starts, budgets, static):
         sequences = decode(starts, budgets, static)
         prompts = [len(s) for s in starts]
-        at_once = 0 if inner.stepwise_prompts else min(prompts) - 1
+        at_once = 1 if inner.stepwise_prompts else min(prompts) - 1
         calls.append({"prompts": prompts, "at_once": at_once, "outputs": list(map(len, sequences))})
         return sequences
 

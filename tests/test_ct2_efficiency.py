@@ -73,13 +73,16 @@ def test_units_do_not_depend_on_their_batch_or_the_workers(tiny_chat_model):
 @pytest.mark.parametrize("cap", [3, 64])
 def test_stepwise_prompts_compute_each_unit_alike_alone_batched_and_split(tiny_chat_model, cap):
     """The opt-in that makes a unit's computation independent of its batch: every prompt
-    past the prefix token by token (a dummy unit of one token sets the shortest length)."""
+    past the prefix token by token (a dummy unit of two tokens sets the shortest length).
+    Its outputs are translations, not the prompt handed back: the same units as computing
+    the prompts at once, on this model."""
     spec = f"ct2:{tiny_chat_model},max_new_tokens={cap}"
     together = _ct2(spec, stepwise=True).translate_units(SENTENCES, "ar", "en")
     alone = [_ct2(spec, stepwise=True).translate_units([s], "ar", "en")[0] for s in SENTENCES]
     assert alone == together
     split = _ct2(spec, workers=2, stepwise=True).translate_units(SENTENCES, "ar", "en")
     assert split == together and len(together) == len(SENTENCES)
+    assert together == _ct2(spec).translate_units(SENTENCES, "ar", "en")
 
 
 def test_a_prompt_that_does_not_start_with_the_prefix_is_decoded_whole(tiny_chat_model):

@@ -283,8 +283,10 @@ class CT2Engine(ModelEngine):
         the rest of each longer prompt goes through the decoding loop a token at a time.
         The same computation, not the same rounding: a unit's output can depend on how
         long the shortest prompt of its batch was (measured: the 1.5B model in int8).
-        With `stepwise_prompts`, a one-token dummy (stopped at its first generated
-        token, its output dropped) makes that shortest length 1 in every call."""
+        With `stepwise_prompts`, a two-token dummy (stopped at its first generated
+        token, its output dropped) makes that shortest length 2 in every call: one token
+        forwarded at once, the rest step by step, whatever the batch. (Not 1: with a
+        one-token prompt in the call, CTranslate2 returns the prompts in the results.)"""
         generator = self._load()
         size = -(-len(starts) // max(1, min(self.workers, len(starts))))
         shares = [range(i, min(i + size, len(starts))) for i in range(0, len(starts), size)]
@@ -305,7 +307,7 @@ class CT2Engine(ModelEngine):
         self, generator: Any, starts: list[list[str]], max_length: int, static: list[str]
     ) -> list[Any]:
         """Queues one CTranslate2 call; its results are waited for by the caller."""
-        dummy = [starts[0][:1]] if self.stepwise_prompts else []
+        dummy = [starts[0][:2]] if self.stepwise_prompts else []
         stop = _stop_index(len(starts)) if dummy and self.options.beam_size == 1 else None
         return generator.generate_batch(
             starts + dummy,
