@@ -20,18 +20,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.errors import UserInputError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: versions this code reads: 2 added alignment, skipped lines and per-row confidence; 3
 #: added what served systems sent (requests, retries, tokens) and per-row system flags
 #: (`truncated`); 4 added where the run's time went (`timings`); 5 added error spans per
-#: row (`spans`, from metrics that mark them: xCOMET); all with defaults, so older records
-#: read as runs without them
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+#: row (`spans`, from metrics that mark them: xCOMET); 6 added a stable id per row (`id`,
+#: derived from the document and line ids when an older row has none) and, for a run
+#: scored again from a stored one, the run it came from (`rescored_from`); all with
+#: defaults, so older records read as runs without them
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.jsonl"
 DEFAULT_RESULTS_DIR = Path("results")
@@ -149,6 +151,8 @@ class RunRecord(_Record):
     notes: list[str]
     environment: dict[str, str]
     alignment: list[AlignmentInfo] = []
+    #: the run whose translations this run scored again (`evalkit rescore`), if any
+    rescored_from: str | None = None
     #: wall-clock seconds per stage: `align` (pairing paragraphs of documents not aligned
     #: line by line), `translate` (every system, model loading and preparation included)
     #: and `score` (every metric of every system); empty in records before version 4
@@ -165,7 +169,20 @@ class ErrorSpanInfo(_Record):
     text: str = ""
 
 
+def segment_id(doc_id: str, src_ids: Iterable[int], ref_ids: Iterable[int]) -> str:
+    """A row's stable id: the document and the source units it covers (`doc#s3` or
+    `doc#s3+4`: line numbers, or sentence numbers under `--align-unit sentence`), or the
+    reference units when it has no source unit (`doc#r5`).
+
+    It depends only on the test set and its alignment, never on the systems or metrics of
+    a run, so human judgments and imported scores join any run of the same test set."""
+    src = "+".join(str(i) for i in src_ids)
+    return f"{doc_id}#s{src}" if src else f"{doc_id}#r{'+'.join(str(i) for i in ref_ids)}"
+
+
 class SegmentRow(_Record):
+    #: stable across runs of the same test set (see `segment_id`); filled in when absent
+    id: str = ""
     doc_id: str
     src_ids: list[int]
     ref_ids: list[int]
@@ -183,6 +200,12 @@ class SegmentRow(_Record):
     #: per system label, per metric, the error spans it marked in that hypothesis
     #: (`start`, `end`: character offsets; `severity`; `confidence`; `text`)
     spans: dict[str, dict[str, list[ErrorSpanInfo]]] = {}
+
+    @model_validator(mode="after")
+    def _fill_id(self) -> SegmentRow:
+        if not self.id:
+            self.id = segment_id(self.doc_id, self.src_ids, self.ref_ids)
+        return self
 
 
 def utc_now() -> str:

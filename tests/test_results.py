@@ -115,3 +115,24 @@ def test_a_record_of_version_3_reads_without_timings(tmp_path: Path, evaluation)
     del raw["timings"]
     (folder / RUN_FILE).write_text(json.dumps(raw), encoding="utf-8")
     assert read_record(folder).timings == {}
+
+
+def test_segment_id_is_stable_and_filled_in_for_rows_without_one():
+    from evalkit.results import SegmentRow, segment_id
+
+    assert segment_id("doc", [3, 4], [2]) == "doc#s3+4"
+    assert segment_id("doc", [], [5]) == "doc#r5"
+    row = SegmentRow.model_validate(
+        {
+            "doc_id": "d",
+            "src_ids": [1],
+            "ref_ids": [1],
+            "src": "a",
+            "ref": "b",
+            "hyp": {},
+            "scores": {},
+        }
+    )
+    assert row.id == "d#s1"
+    kept = SegmentRow.model_validate({**row.model_dump(), "id": "custom"})
+    assert kept.id == "custom"
