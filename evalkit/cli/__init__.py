@@ -7,6 +7,10 @@ One module per group of commands; importing them registers the commands on `app`
 from evalkit.cli import (  # noqa: F401  (importing registers the commands)
     cache_commands,
     document_commands,
+    judge_commands,
+    judgment_commands,
+    meta_commands,
+    rescore_commands,
     run_commands,
     run_store_commands,
 )
