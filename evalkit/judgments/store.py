@@ -95,26 +95,17 @@ class JudgmentStore:
     def save(self, judgment: Judgment) -> Judgment:
         """Insert or replace a judgment (same run, segment, system, annotator, protocol
         and attention flag); stamps `updated`."""
-        judgment = judgment.model_copy(update={"updated": judgment.updated or utc_now()})
+        return self.save_many([judgment])[0]
+
+    def save_many(self, judgments: Sequence[Judgment]) -> list[Judgment]:
+        """`save` for many judgments in one transaction: an import stores all or none."""
+        stamped = [j.model_copy(update={"updated": j.updated or utc_now()}) for j in judgments]
         with self._connect() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO judgments VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    judgment.run_id,
-                    judgment.segment_id,
-                    judgment.system,
-                    judgment.annotator,
-                    judgment.protocol,
-                    int(judgment.attention_check),
-                    judgment.score,
-                    json.dumps([s.model_dump() for s in judgment.spans]),
-                    judgment.target,
-                    int(judgment.complete),
-                    judgment.origin,
-                    judgment.updated,
-                ),
+                [_values(judgment) for judgment in stamped],
             )
-        return judgment
+        return stamped
 
     def judgments(
         self,
@@ -171,6 +162,23 @@ class JudgmentStore:
                     for i, it in enumerate(items)
                 ],
             )
+
+
+def _values(judgment: Judgment) -> tuple:
+    return (
+        judgment.run_id,
+        judgment.segment_id,
+        judgment.system,
+        judgment.annotator,
+        judgment.protocol,
+        int(judgment.attention_check),
+        judgment.score,
+        json.dumps([s.model_dump() for s in judgment.spans]),
+        judgment.target,
+        int(judgment.complete),
+        judgment.origin,
+        judgment.updated,
+    )
 
 
 def _judgment(row: sqlite3.Row) -> Judgment:
