@@ -6,13 +6,19 @@ re-paragraphed at random with several seeds), aligns every document with each me
 and method the exact-link precision, recall and F1 (micro-averaged over the corpus's
 true links: a link counts only when both of its sides match) and the seconds spent.
 
+Lines set aside: every line of these corpora is real text, so every line the aligner sets
+aside as having nothing to translate (`evalkit.align.lines`) is a false fire. They are
+counted per corpus on the bench's documents and on the whole corpus laid out one unit a
+line (`align_corpora.line_documents`), where short units stand alone (`--set-aside-only`
+prints that table alone, in seconds).
+
 Confidence is judged on the same links: the error rate of links flagged low-confidence
 against the others, and a reliability curve (links binned by confidence, the fraction
 correct in each bin). A confidence that means something has errors concentrated in the
 flagged links and a curve that rises with confidence.
 
 Usage: python bench/align.py [--corpus NAME ...] [--method NAME ...] [--seeds 0 1 2 3 4 5]
-       [--docs 2] [--paragraphs 12] [--json bench/results/align.json]
+       [--docs 2] [--paragraphs 12] [--json bench/results/align.json] [--set-aside-only]
 About 30 minutes on 2 cores, nearly all of it the embedding method's encoder.
 """
 
@@ -31,7 +37,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from align_corpora import CORPORA, AlignCase, CorpusSpec, Link, MissingCorpus, build_corpus  # noqa: E402
+from align_corpora import (  # noqa: E402
+    CORPORA,
+    AlignCase,
+    CorpusSpec,
+    Link,
+    MissingCorpus,
+    build_corpus,
+    line_documents,
+)
 
 from evalkit.align import Aligner  # noqa: E402
 
@@ -200,6 +214,90 @@ def calibration(results: Sequence[MethodResult], method: str) -> dict[str, objec
     }
 
 
+# --- lines set aside -------------------------------------------------------------------
+
+#: the bench's re-paragraphed documents, and the whole corpus one unit a line
+LAYOUTS = ("paragraphs", "unit a line")
+#: false fires kept in the JSON per corpus and layout, to read
+EXAMPLES = 5
+
+
+@dataclass
+class SetAside:
+    """How many real lines of one corpus and layout the aligner set aside, and why."""
+
+    corpus: str
+    layout: str
+    lines: int = 0
+    set_aside: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    examples: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.set_aside / self.lines if self.lines else 0.0
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "corpus": self.corpus,
+            "layout": self.layout,
+            "lines": self.lines,
+            "set_aside": self.set_aside,
+            "share": round(self.share, 5),
+            "reasons": dict(sorted(self.reasons.items())),
+            "examples": self.examples,
+        }
+
+
+def count_set_aside(corpus: str, layout: str, cases: Sequence[AlignCase]) -> SetAside:
+    """Lines of both sides set aside by the aligner's own path (`align_paragraphs`, which
+    sees both sides); the length method, since which lines are set aside does not depend
+    on the method."""
+    aligner = Aligner("length")
+    count = SetAside(corpus, layout)
+    for case in cases:
+        alignment = aligner.align_paragraphs(case.src, case.ref)
+        for side, texts, skipped in (
+            ("source", case.src, alignment.skipped_src),
+            ("reference", case.ref, alignment.skipped_ref),
+        ):
+            count.lines += sum(bool(text.strip()) for text in texts)
+            count.set_aside += len(skipped)
+            for line in skipped:
+                count.reasons[line.reason] = count.reasons.get(line.reason, 0) + 1
+                if len(count.examples) < EXAMPLES:
+                    count.examples.append(
+                        {
+                            "doc": case.doc_id,
+                            "side": side,
+                            "line": line.index,
+                            "of": len(texts),
+                            "reason": line.reason,
+                        }
+                    )
+    return count
+
+
+def set_aside_counts(corpora: Sequence[tuple[CorpusSpec, list[AlignCase]]]) -> list[SetAside]:
+    counts = []
+    for spec, cases in corpora:
+        counts.append(count_set_aside(spec.name, LAYOUTS[0], cases))
+        counts.append(count_set_aside(spec.name, LAYOUTS[1], line_documents(spec)))
+    return counts
+
+
+def set_aside_table(counts: Sequence[SetAside]) -> list[str]:
+    lines = [
+        "lines set aside as having nothing to translate (every line is real text: each one is"
+        " a false fire)",
+        "| corpus | layout | lines | set aside | share |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for c in counts:
+        lines.append(f"| {c.corpus} | {c.layout} | {c.lines} | {c.set_aside} | {c.share:.2%} |")
+    return lines
+
+
 # --- printing ---------------------------------------------------------------------------
 
 
@@ -280,6 +378,11 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=2, help="documents per seed and corpus")
     parser.add_argument("--paragraphs", type=int, default=12, help="source paragraphs a doc")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "align.json")
+    parser.add_argument(
+        "--set-aside-only",
+        action="store_true",
+        help="print the count of lines set aside and stop (no alignment scores, no JSON)",
+    )
     args = parser.parse_args()
 
     corpora, missing = [], []
@@ -291,6 +394,11 @@ def main() -> None:
         except MissingCorpus as exc:
             missing.append(f"{spec.name}: {exc}")
             print(f"corpus {spec.name} left out: {exc}", file=sys.stderr)
+
+    counts = set_aside_counts(corpora)
+    if args.set_aside_only:
+        print("\n".join(set_aside_table(counts)))
+        return
 
     results: list[MethodResult] = []
     splits: list[dict[str, MethodResult]] = []
@@ -317,6 +425,8 @@ def main() -> None:
     for method, figure in figures.items():
         print()
         print("\n".join(calibration_table(method, figure)))
+    print()
+    print("\n".join(set_aside_table(counts)))
 
     payload = {
         "machine": platform.machine(),
@@ -336,6 +446,7 @@ def main() -> None:
             {name: part.summary() for name, part in split.items()} for split in splits
         ],
         "calibration": figures,
+        "set_aside": [c.summary() for c in counts],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -349,3 +349,37 @@ def build_corpus(
             case.seed = seed
             cases.append(case)
     return cases
+
+
+# --- one unit a line: where lone short lines are most common ----------------------------
+
+
+def line_documents(spec: CorpusSpec, lines_per_doc: int = 30, seed: int = 0) -> list[AlignCase]:
+    """The whole corpus laid out one unit a line, in documents of `lines_per_doc` consecutive
+    units, the reference line by line too (abridged where the corpus is).
+
+    Every line is real text, so every line the aligner sets aside as having nothing to
+    translate is a false fire. Re-paragraphed documents hide short units inside longer
+    paragraphs; here each short verse or clause stands alone, at the edges of documents
+    and in their middle, which is where a rule about lone short lines is tested hardest.
+    """
+    rng = random.Random(f"{spec.name}:lines:{seed}")
+    cases = []
+    for src_lang, ref_lang, units in spec.pairs():
+        for start in range(0, len(units), lines_per_doc):
+            chosen = units[start : start + lines_per_doc]
+            src = [s for s, _ in chosen]
+            ref = [r for _, r in chosen]
+            abridged = []
+            if spec.abridged:
+                for j, text in enumerate(ref):
+                    shorter = abridge(rng, text, ref_lang) if rng.random() < OMIT_RATE else None
+                    if shorter is not None:
+                        ref[j] = shorter
+                        abridged.append(j)
+            doc_id = f"{spec.name}-lines-{src_lang}-{start // lines_per_doc}"
+            links: list[Link] = [((k,), (k,)) for k in range(len(chosen))]
+            cases.append(
+                AlignCase(spec.name, doc_id, src_lang, ref_lang, src, ref, links, abridged, seed)
+            )
+    return cases
