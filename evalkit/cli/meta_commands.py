@@ -2,4 +2,70 @@
 
 from __future__ import annotations
 
-from evalkit.cli.common import app  # noqa: F401  (commands are registered on it)
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evalkit.cli.common import JsonOpt, ResultsOpt, app, out, print_json, reports_user_errors
+from evalkit.meta.stats import DEFAULT_PERMUTATIONS, DEFAULT_RESAMPLES, DEFAULT_SEED
+from evalkit.report.formats import Format
+from evalkit.results import DEFAULT_RESULTS_DIR
+
+
+@app.command()
+@reports_user_errors
+def meta(
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run id, unique prefix, path, or 'latest'.")
+    ] = "latest",
+    human: Annotated[
+        Path | None,
+        typer.Option(
+            "--human",
+            help="Judgments to compare with: a JSONL file (`evalkit judgments export`) or a "
+            "judgments.sqlite (default: the store in the results folder).",
+        ),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol", help="esa, mqm or da (default: the protocol with most judgments)."
+        ),
+    ] = None,
+    resamples: Annotated[
+        int, typer.Option("--resamples", min=0, help="Bootstrap resamples for the 95% CIs.")
+    ] = DEFAULT_RESAMPLES,
+    permutations: Annotated[
+        int, typer.Option("--permutations", min=1, help="Permutations of SPA's tests.")
+    ] = DEFAULT_PERMUTATIONS,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of resampling and permutations.")] = (
+        DEFAULT_SEED
+    ),
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = "rich",
+    results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
+    as_json: JsonOpt = False,
+) -> None:
+    """How well each metric of a run agrees with human judgments (WMT's statistics)."""
+    from evalkit.meta.agreement import evaluate_run
+    from evalkit.meta.tables import long_table, meta_json, tables
+    from evalkit.report import formats
+    from evalkit.results import find_run
+    from evalkit.safe_text import plain
+
+    folder = find_run(results_dir, run_ref)
+    evaluation = evaluate_run(folder, results_dir, human, protocol, resamples, permutations, seed)
+    fmt = "json" if as_json else fmt
+    if fmt == "json":
+        print_json(meta_json(evaluation))
+    elif fmt == "rich":
+        for table in tables(evaluation):
+            out.print(formats.to_rich(table))
+            for note in table.note_lines():
+                out.print(plain(note), style="dim", highlight=False, markup=False, soft_wrap=True)
+    elif fmt == "csv":
+        sys.stdout.write(formats.to_csv(long_table(evaluation)))
+    else:
+        render = formats.to_markdown if fmt == "markdown" else formats.to_latex
+        sys.stdout.write("\n".join(render(table) for table in tables(evaluation)))
