@@ -65,7 +65,7 @@ def test_export_then_import_gives_identical_judgments(cli, tmp_path: Path, resul
     (results_dir / JUDGMENTS_FILE).unlink()
     imported = cli("judgments", "import", out)
     assert imported.exit_code == 0, imported.output
-    assert imported.stdout.startswith(f"stored 2 judgments for run {run_id} from {out}; 0 ")
+    assert imported.stdout == f"stored 2 judgments for run {run_id} from {out}\n"
     assert JudgmentStore.in_results(results_dir).judgments() == before
 
 

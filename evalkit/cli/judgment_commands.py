@@ -108,9 +108,9 @@ def _print_summary(summary: ImportSummary) -> None:
     if read and summary.neutral:
         read += f", {summary.neutral} Neutral left out"
     read += ")" if read else ""
+    unmatched = f"; {len(summary.unmatched)} matched nothing" if summary.rows is not None else ""
     out.print(
-        f"stored {_judgments(len(summary.stored))}{where} from {summary.path}{read}; "
-        f"{len(summary.unmatched)} matched nothing",
+        f"stored {_judgments(len(summary.stored))}{where} from {summary.path}{read}{unmatched}",
         highlight=False,
         markup=False,
         soft_wrap=True,

@@ -92,18 +92,7 @@ def join_mqm(
     joined = Joined()
     for segment in mqm.segments:
         row = row_of.get((segment.doc, segment.doc_id))
-        reason = None
-        if segment.system not in systems:
-            reason = NOT_A_SYSTEM
-        elif segment.doc not in documents:
-            reason = NOT_A_DOCUMENT
-        elif row is None:
-            has_source = wanted[(segment.doc, normalise(segment.source))]
-            reason = NO_ROW_LEFT if has_source else NO_SOURCE
-        elif not segment.agree:
-            reason = ROWS_DISAGREE
-        elif normalise(segment.target) != normalise(row.hyp.get(segment.system, "")):
-            reason = OTHER_TRANSLATION
+        reason = _why_not(segment, row, systems, documents, wanted)
         if reason is not None or row is None:
             joined.unmatched.append(_unmatched(segment, reason or NO_SOURCE))
             continue
@@ -121,6 +110,27 @@ def join_mqm(
             )
         )
     return joined
+
+
+def _why_not(
+    segment: MqmSegment,
+    row: SegmentRow | None,
+    systems: Sequence[str],
+    documents: set[str],
+    sources: Counter[tuple[str, str]],
+) -> str | None:
+    """The first rule of the module's docstring that the judgment fails, or None."""
+    if segment.system not in systems:
+        return NOT_A_SYSTEM
+    if segment.doc not in documents:
+        return NOT_A_DOCUMENT
+    if row is None:
+        return NO_ROW_LEFT if sources[(segment.doc, normalise(segment.source))] else NO_SOURCE
+    if not segment.agree:
+        return ROWS_DISAGREE
+    if normalise(segment.target) != normalise(row.hyp.get(segment.system, "")):
+        return OTHER_TRANSLATION
+    return None
 
 
 def _rows_by_position(
