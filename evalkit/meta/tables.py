@@ -59,7 +59,7 @@ def _reasons(metrics: list[MetricAgreement]) -> list[str]:
             stat: Stat = getattr(m, attribute)
             if stat.value is None and stat.reason:
                 found.setdefault((column, stat.reason), []).append(m.name)
-    return [f"{column} –: {reason} ({', '.join(names)})" for (column, reason), names in found.items()]
+    return [f"{column} –: {why} ({', '.join(names)})" for (column, why), names in found.items()]
 
 
 def agreement_table(meta: MetaEvaluation) -> Table:
