@@ -4,6 +4,10 @@ whether the page leaks them)."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 from evalkit.results import (
@@ -104,3 +108,26 @@ def write_judge_run(results_dir: Path, run_id: str = "20260101-000000-judge-0001
     )
     write_run(results_dir, record, rows())
     return record
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_judge(results_dir: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """`evalkit judge ARGS --port 0` as a real process, and the URL it printed."""
+    code = "from evalkit.cli import app; app(prog_name='evalkit')"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), EVALKIT_RESULTS=str(results_dir), COLUMNS="200")
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, "judge", *args, "--port", "0"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    printed = [server.stdout.readline().decode() for _ in range(2)]  # type: ignore[union-attr]
+    found = re.search(r"http://127\.0\.0\.1:\d+/", printed[-1])
+    if not found:
+        server.kill()
+        _, stderr = server.communicate(timeout=30)
+        raise AssertionError(f"no URL printed: {printed} {stderr.decode()[-2000:]}")
+    return server, found.group(0)

@@ -143,7 +143,8 @@ def describe(session: JudgeSession, reused: bool) -> str:
     text = (
         f"judging run {session.run_id} ({session.protocol.upper()}, annotator "
         f"{session.annotator}): {len(session.queue)} items, {segments} segments x "
-        f"{len(session.record.systems)} systems + {checks} attention checks"
+        f"{len(session.record.systems)} systems + {checks} attention "
+        f"check{'' if checks == 1 else 's'}"
     )
     if reused:
         done = sum(session.completed())

@@ -46,7 +46,7 @@ class AttentionSummary:
     def line(self) -> str:
         text = (
             f"{self.annotator} ({self.protocol}): passed {self.passed} of {self.judged} "
-            f"attention checks"
+            f"attention check{'' if self.judged == 1 else 's'}"
         )
         if self.pending:
             text += f", {self.pending} not submitted"
