@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from evalkit.cli.common import JsonOpt, ResultsOpt, app, out, print_json, reports_user_errors
+from evalkit.errors import UserInputError
 from evalkit.meta.stats import DEFAULT_PERMUTATIONS, DEFAULT_RESAMPLES, DEFAULT_SEED
 from evalkit.report.formats import Format
 from evalkit.results import DEFAULT_RESULTS_DIR
@@ -56,6 +57,13 @@ def meta(
 
     folder = find_run(results_dir, run_ref)
     evaluation = evaluate_run(folder, results_dir, human, protocol, resamples, permutations, seed)
+    if not evaluation.human.judgments:
+        left_out = ", ".join(f"{why} {n}" for why, n in evaluation.human.excluded.items())
+        raise UserInputError(
+            f"no usable human judgment of run {evaluation.run_id} in {evaluation.human.source}"
+            + (f" (left out: {left_out})" if left_out else "")
+            + "; judge it with `evalkit judge` or pass --human FILE"
+        )
     fmt = "json" if as_json else fmt
     if fmt == "json":
         print_json(meta_json(evaluation))

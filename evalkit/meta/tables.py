@@ -80,7 +80,7 @@ def agreement_table(meta: MetaEvaluation) -> Table:
         )
     columns = ["rank", "metric", *(c for c, _ in STATISTICS[:3]), "acc23 ε"]
     columns += [*(c for c, _ in STATISTICS[3:]), "cells"]
-    excluded = ", ".join(f"{n} {reason}" for reason, n in human.excluded.items())
+    excluded = ", ".join(f"{reason} {n}" for reason, n in human.excluded.items())
     notes = [
         f"human: {human.judgments} judgments ({human.protocol or 'none'}) by "
         f"{len(human.annotators)} annotator(s) of {len(human.items)} items × "

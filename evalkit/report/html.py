@@ -147,6 +147,24 @@ def _segment_rows(comparison: Comparison) -> list[dict[str, Any]]:
     return rows
 
 
+def _meta_tables(comparison: Comparison) -> list[Any]:
+    """The "Agreement with human judgments" section: the `evalkit meta` tables of each run
+    compared that has judgments in the store beside it (its results folder); none otherwise."""
+    from evalkit.judgments.store import JUDGMENTS_FILE
+    from evalkit.meta.agreement import evaluate_run
+    from evalkit.meta.tables import tables
+
+    found = []
+    for run in comparison.pool.runs:
+        results_dir = run.folder.parent
+        if not (results_dir / JUDGMENTS_FILE).is_file():
+            continue
+        meta = evaluate_run(run.folder, results_dir)
+        if meta.human.judgments:
+            found += tables(meta)
+    return found
+
+
 def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) -> str:
     """The whole report as HTML text."""
     pool = comparison.pool
@@ -197,6 +215,7 @@ def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) 
         "wins": breakdowns.win_tie_loss,
         "top": top,
         "segments": _segment_rows(comparison),
+        "meta": _meta_tables(comparison),
     }
     return _environment().get_template("report.html.j2").render(**context)
 
