@@ -48,6 +48,7 @@ from align_corpora import (  # noqa: E402
 )
 
 from evalkit.align import Aligner  # noqa: E402
+from evalkit.align.lines import split_translatable  # noqa: E402
 
 #: the seeds on whose hadith documents evalkit.align's constants were fitted; the other
 #: seeds, and every other corpus, check them
@@ -230,6 +231,9 @@ class SetAside:
     layout: str
     lines: int = 0
     set_aside: int = 0
+    #: set aside when each side is read without the other, as for a document without a
+    #: reference (reference-free scoring units)
+    alone: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     examples: list[dict[str, object]] = field(default_factory=list)
 
@@ -244,6 +248,7 @@ class SetAside:
             "lines": self.lines,
             "set_aside": self.set_aside,
             "share": round(self.share, 5),
+            "set_aside_side_alone": self.alone,
             "reasons": dict(sorted(self.reasons.items())),
             "examples": self.examples,
         }
@@ -251,8 +256,8 @@ class SetAside:
 
 def count_set_aside(corpus: str, layout: str, cases: Sequence[AlignCase]) -> SetAside:
     """Lines of both sides set aside by the aligner's own path (`align_paragraphs`, which
-    sees both sides); the length method, since which lines are set aside does not depend
-    on the method."""
+    sees both sides; the length method, since which lines are set aside does not depend
+    on the method), and by `split_translatable` reading each side alone."""
     aligner = Aligner("length")
     count = SetAside(corpus, layout)
     for case in cases:
@@ -263,6 +268,7 @@ def count_set_aside(corpus: str, layout: str, cases: Sequence[AlignCase]) -> Set
         ):
             count.lines += sum(bool(text.strip()) for text in texts)
             count.set_aside += len(skipped)
+            count.alone += len(split_translatable(texts)[1])
             for line in skipped:
                 count.reasons[line.reason] = count.reasons.get(line.reason, 0) + 1
                 if len(count.examples) < EXAMPLES:
@@ -290,11 +296,13 @@ def set_aside_table(counts: Sequence[SetAside]) -> list[str]:
     lines = [
         "lines set aside as having nothing to translate (every line is real text: each one is"
         " a false fire)",
-        "| corpus | layout | lines | set aside | share |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| corpus | layout | lines | set aside | share | set aside, each side read alone |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for c in counts:
-        lines.append(f"| {c.corpus} | {c.layout} | {c.lines} | {c.set_aside} | {c.share:.2%} |")
+        lines.append(
+            f"| {c.corpus} | {c.layout} | {c.lines} | {c.set_aside} | {c.share:.2%} | {c.alone} |"
+        )
     return lines
 
 

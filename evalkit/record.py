@@ -83,10 +83,13 @@ def request_fields(stats: RequestStats | None) -> dict[str, int]:
     return vars(stats).copy() if stats is not None else {}
 
 
-def _skipped(segments: tuple[str, ...] | None, line_by_line: bool) -> list[SkippedLineInfo]:
+def _skipped(
+    segments: tuple[str, ...] | None, other: tuple[str, ...] | None, line_by_line: bool
+) -> list[SkippedLineInfo]:
+    """The lines set aside as the aligner sets them aside: knowing the other side."""
     if segments is None or line_by_line:
         return []
-    _, skipped = split_translatable(segments)
+    _, skipped = split_translatable(segments, other)
     return [SkippedLineInfo(line=s.index, text=s.text, reason=s.reason) for s in skipped]
 
 
@@ -104,9 +107,15 @@ def test_set_info(test_set: TestSet, aligner: Aligner | None = None) -> TestSetI
                 reference_segments=len(doc.reference.segments) if doc.reference else None,
                 aligned=doc.aligned,
                 scored_as=scored_as(doc, aligner),
-                skipped_source_lines=_skipped(doc.source.segments, doc.aligned),
+                skipped_source_lines=_skipped(
+                    doc.source.segments,
+                    doc.reference.segments if doc.reference else None,
+                    doc.aligned,
+                ),
                 skipped_reference_lines=_skipped(
-                    doc.reference.segments if doc.reference else None, doc.aligned
+                    doc.reference.segments if doc.reference else None,
+                    doc.source.segments,
+                    doc.aligned,
                 ),
             )
             for doc in test_set.documents

@@ -189,8 +189,8 @@ class Aligner:
 
     def align_paragraphs(self, src: Sequence[str], ref: Sequence[str]) -> DocumentAlignment:
         """Align non-empty lines; links are 1-based over each side's non-empty lines."""
-        src_kept, src_skipped = split_translatable(src)
-        ref_kept, ref_skipped = split_translatable(ref)
+        src_kept, src_skipped = split_translatable(src, ref)
+        ref_kept, ref_skipped = split_translatable(ref, src)
         links = [
             AlignedLink(
                 tuple(src_kept[i] + 1 for i in link.src),
