@@ -124,8 +124,11 @@ def start_judge(results_dir: Path, *args: str) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    printed = [server.stdout.readline().decode() for _ in range(2)]  # type: ignore[union-attr]
-    found = re.search(r"http://127\.0\.0\.1:\d+/", printed[-1])
+    printed: list[str] = []
+    found = None
+    while not found and len(printed) < 4:  # a line or two about the items, then the URL
+        printed.append(server.stdout.readline().decode())  # type: ignore[union-attr]
+        found = re.search(r"http://127\.0\.0\.1:\d+/", printed[-1])
     if not found:
         server.kill()
         _, stderr = server.communicate(timeout=30)
