@@ -26,7 +26,7 @@ from evalkit.results import (
     SkippedLineInfo,
     TestSetInfo,
 )
-from evalkit.scoring import SCORED_AS_DOCUMENT, ScoringUnit, Units, scored_as
+from evalkit.scoring import SCORED_AS_DOCUMENT, ScoringUnit, Units, _applies, scored_as
 
 _TRACKED_PACKAGES = ("sacrebleu", "pysbd", "typer", "pydantic", "transformers", "torch")
 
@@ -77,6 +77,52 @@ def truncation_flags(unit: ScoringUnit, truncated: dict[str, set[int]]) -> list[
     else:
         touched = {i - 1 for i in unit.src_ids}
     return ["truncated"] if touched & lines else []
+
+
+#: the flag on a hypothesis that a metric applying to it gave no score: `unscored:METRIC`
+UNSCORED_FLAG = "unscored:"
+
+
+def unscored_flags(
+    units: Sequence[ScoringUnit],
+    metrics: Sequence[Metric],
+    segments: Sequence[dict[str, float | None]],
+) -> list[list[str]]:
+    """Per unit, `unscored:METRIC` for each metric that applies to the unit but gave no
+    score (an LLM judge whose reply could not be parsed): such a row must not pass for a
+    scored one, nor be averaged as if it were."""
+    return [
+        [
+            f"{UNSCORED_FLAG}{m.name}"
+            for m in metrics
+            if _applies(m, unit) and scores.get(m.name) is None
+        ]
+        for unit, scores in zip(units, segments, strict=True)
+    ]
+
+
+def unscored_notes(
+    units: Sequence[ScoringUnit], metrics: Sequence[Metric], flags: dict[str, list[list[str]]]
+) -> list[str]:
+    """One note per metric that left rows unscored: how many, for which systems, why."""
+    notes = []
+    for metric in metrics:
+        flag = f"{UNSCORED_FLAG}{metric.name}"
+        applies = sum(_applies(metric, unit) for unit in units)
+        counts = {
+            label: sum(flag in row for row in rows)
+            for label, rows in flags.items()
+            if any(flag in row for row in rows)
+        }
+        if not counts:
+            continue
+        why = getattr(metric, "unscored_reason", "") or "the metric gave none"
+        each = ", ".join(f"{n} of {applies} for {label}" for label, n in counts.items())
+        notes.append(
+            f"{metric.name}: no score on {each} ({why}; flagged {flag} on their rows, "
+            "left out of its averages)"
+        )
+    return notes
 
 
 def request_fields(stats: RequestStats | None) -> dict[str, int]:

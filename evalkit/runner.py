@@ -24,6 +24,7 @@ from evalkit.corpus.model import TestSet
 from evalkit.embeddings import EncoderUser, StoredEncoder, VectorStore
 from evalkit.engines import one_time
 from evalkit.engines.base import PrecomputedSystem, fingerprint_digest
+from evalkit.engines.chat_completion import ChatCacheUser
 from evalkit.engines.registry import NamedSystem
 from evalkit.errors import UserInputError
 from evalkit.metrics import available_metrics
@@ -37,6 +38,8 @@ from evalkit.record import (
     segment_rows,
     test_set_info,
     truncation_flags,
+    unscored_flags,
+    unscored_notes,
 )
 from evalkit.results import (
     RunRecord,
@@ -86,7 +89,7 @@ def evaluate(
         _check_sentence_units(systems, unit)
     stats_store = cache.statistics if cache is not None else None
     if cache is not None:
-        _embed_through(cache.embeddings, aligner, metrics)
+        attach_cache(cache, aligner, metrics)
     timings = {"align": 0.0, **dict.fromkeys(one_time.PHASES, 0.0), "translate": 0.0, "score": 0.0}
     one_time.take()  # only this run's one-time work counts
     stage = time.perf_counter()
@@ -116,8 +119,12 @@ def evaluate(
         timings["translate"] += translate_s
         stage = time.perf_counter()
         unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses, output.unit_translations)
-        unit_flags[named.label] = [truncation_flags(u, output.truncated) for u in units]
-        result = _score_available(units, unit_hyps[named.label], metrics, skipped, stats_store)
+        result = score_available(units, unit_hyps[named.label], metrics, skipped, stats_store)
+        unscored = unscored_flags(units, metrics, result.segments)
+        unit_flags[named.label] = [
+            truncation_flags(u, output.truncated) + marks
+            for u, marks in zip(units, unscored, strict=True)
+        ]
         scores[named.label] = SystemResult(corpus=result.corpus, documents=result.documents)
         segment_scores[named.label] = result.segments
         segment_spans[named.label] = result.spans
@@ -152,7 +159,9 @@ def evaluate(
         systems=system_infos,
         metrics=[metric_info(m) for m in metrics],
         scores=scores,
-        notes=run_notes(test_set, found) + [str(reason) for reason in skipped],
+        notes=run_notes(test_set, found)
+        + [str(reason) for reason in skipped]
+        + unscored_notes(units, metrics, unit_flags),
         environment=environment(),
         alignment=alignment_info(found),
         timings={stage: round(seconds, 3) for stage, seconds in timings.items()},
@@ -172,15 +181,21 @@ def _check_sentence_units(systems: Sequence[NamedSystem], unit: Unit) -> None:
         )
 
 
-def _embed_through(store: VectorStore, aligner: Aligner | None, metrics: Sequence[Metric]) -> None:
-    """Sentence embeddings of the aligner and of embedding metrics go through the cache
-    file: a rerun reads them instead of loading the encoder."""
+def attach_cache(
+    cache: TranslationCache, aligner: Aligner | None, metrics: Sequence[Metric]
+) -> None:
+    """Sentence embeddings of the aligner and of embedding metrics, and the replies of
+    chat-model judges, go through the cache file: a rerun reads them instead of loading
+    the encoder or asking the model again."""
+    store: VectorStore = cache.embeddings
     for user in (aligner, *metrics):
         if isinstance(user, EncoderUser):
             user.use_encoder(StoredEncoder(user.encoder_spec, store))
+        if isinstance(user, ChatCacheUser):
+            user.use_chat_cache(cache)
 
 
-def _score_available(
+def score_available(
     units: Sequence[ScoringUnit],
     hypotheses: Sequence[str],
     metrics: list[Metric],

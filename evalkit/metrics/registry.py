@@ -34,6 +34,7 @@ METRICS: Registry[Metric] = Registry(
         "numbers": "evalkit.metrics.diagnostics.numbers:NumberMismatch",
         "length_outlier": "evalkit.metrics.diagnostics.length:LengthOutlier",
         "repetition": "evalkit.metrics.diagnostics.repetition:Repetition",
+        "llm-judge": "evalkit.metrics.llm_judge:LLMJudge",
     },
 )
 
