@@ -202,8 +202,10 @@ def test_status_reports_progress_and_attention_checks(run_dir: Path, cli):
     checks_done = sum(item.attention_check for item in session.queue[:4])
     result = cli("judge", "--status")
     assert result.exit_code == 0
-    assert f"passed {checks_done} of {checks_done} attention check" in result.stdout
-    assert "4 / 11 items submitted" in result.stdout
+    assert result.stdout.startswith(
+        f"amal (esa): 4 / 11 items submitted; passed {checks_done} of {checks_done} attention"
+    )
+    assert cli("judge", "--json").exit_code == 2
     data = json.loads(cli("judge", "--status", "--json").stdout)
     (row,) = data["annotators"]
     assert (row["submitted"], row["items"]) == (4, 11)

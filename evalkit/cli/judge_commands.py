@@ -108,6 +108,8 @@ def judge(
     if status:
         print_status(results_dir, run_ref, as_json)
         return
+    if as_json:
+        raise UserInputError("--json goes with --status (the page itself prints no table)")
     name = checked_annotator(annotator if annotator is not None else default_annotator())
     session, reused = JudgeSession.open(
         results_dir, run_ref, name, protocol, items, seed, attention_checks
@@ -186,4 +188,5 @@ def print_status(results_dir, run_ref: str, as_json: bool) -> None:
         return
     for row in rows:
         summary = row["attention"]
-        say(f"{summary.line()}; {row['submitted']} / {row['items']} items submitted")
+        who, checks = summary.line().split(": ", 1)
+        say(f"{who}: {row['submitted']} / {row['items']} items submitted; {checks}")

@@ -132,5 +132,7 @@ def url_of(sock: socket.socket) -> str:
 
 def serve(app: Starlette, sock: socket.socket) -> None:
     """Serve until Ctrl-C (uvicorn stops cleanly on SIGINT and SIGTERM)."""
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+    )
     uvicorn.Server(config).run(sockets=[sock])
