@@ -1,4 +1,11 @@
-"""`evalkit judge`: the local judging page for a stored run."""
+"""`evalkit judge`: the local judging page for a stored run.
+
+Each annotator gets the same segments for every system, shuffled, with system names
+hidden; every action is saved at once to judgments.sqlite in the results folder, and the
+page resumes where it stopped. Ctrl-C is the normal way to stop the server, so it exits 0
+(every action was already saved) after printing the annotator's progress and attention
+checks; `--status` prints the same for every annotator of a run.
+"""
 
 from __future__ import annotations
 
@@ -99,12 +106,7 @@ def judge(
     results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
     as_json: JsonOpt = False,
 ) -> None:
-    """Judge a stored run's translations in the browser (ESA, MQM or DA), on this machine.
-
-    Each annotator gets the same segments for every system, shuffled, with system names
-    hidden; every action is saved at once to judgments.sqlite in the results folder, and
-    the page resumes where it stopped. Stop the server with Ctrl-C (exit 0: nothing is
-    lost); it then prints the annotator's progress and attention checks."""
+    """Judge a stored run's translations in a local web page (ESA, MQM or DA); Ctrl-C stops."""
     if status:
         print_status(results_dir, run_ref, as_json)
         return
