@@ -125,7 +125,6 @@ def test_a_link_with_an_equally_cheap_alternative_has_no_confidence():
         ("AFP", None),
         ("وكالات", None),
         ("Source: agencies", CREDIT),
-        ("— Reuters", CREDIT),
         ("The minister resigned.", None),
         ("Markets fell sharply on Monday after the announcement", None),
         ("(The statement was not signed by the ministry, which declined to comment.)", None),

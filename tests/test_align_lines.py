@@ -48,20 +48,28 @@ EN = [
 ]
 #: leftovers a scraper brings along, in both scripts: each must be set aside
 CREDITS = [
-    "— Reuters",
-    "- AFP",
     "(AP)",
     "(رويترز)",
     "Photo: John Smith/Agency",
     "تصوير: محمد علي",
     "بقلم: أحمد حسن",
-    "القاهرة - وكالات",
     "© 2024 Example News",
     "https://example.com/news/story-1234",
     "@newsdesk",
 ]
 #: a lone word or two: a credit only by its place (an edge, nothing facing it)
-EDGE_LABELS = ["Reuters", "وكالات", "By Jane Doe", "سياسة"]
+EDGE_LABELS = [
+    "Reuters",
+    "وكالات",
+    "سياسة",
+    "By Jane Doe",
+    "— Reuters",
+    "- AFP",
+    "— Jane Doe",
+    "القاهرة - وكالات",
+    "كتب - أحمد حسن",
+    "London - Reuters",
+]
 
 
 def _skipped(segments: list[str], other: list[str] | None = None) -> list[int]:
@@ -91,7 +99,7 @@ def test_a_lone_label_at_the_edge_with_nothing_facing_it_is_set_aside(label, at_
 
 
 def test_shapes_of_credits_name_their_reason():
-    assert non_translatable_reason("— Reuters") == CREDIT
+    assert non_translatable_reason("بقلم: أحمد حسن") == CREDIT
     assert non_translatable_reason("Photo: John Smith/Agency") == CREDIT
     assert non_translatable_reason("(AP)") == BRACKETED
     assert non_translatable_reason("www.example.org @desk") == LINKS
@@ -120,6 +128,14 @@ def test_a_short_line_at_the_edge_is_kept_when_the_other_side_has_its_counterpar
     assert _skipped(src, EN) == [len(AR)]
 
 
+def test_labels_facing_each_other_at_the_same_edge_are_kept_and_linked():
+    """Each is the other's counterpart: a pair that translate each other, scored as such."""
+    src, ref = [*AR, "وكالات"], [*EN, "— Reuters"]
+    alignment = Aligner("length").align_paragraphs(src, ref)
+    assert alignment.skipped_src == [] and alignment.skipped_ref == []
+    assert ((len(src),), (len(ref),)) in {(link.src, link.ref) for link in alignment.links}
+
+
 def test_a_run_of_short_lines_is_verse_or_a_list_not_a_credit():
     verse = ["والليل إذا سكن", "والصبح إذا بدا", "ما أنت بغافل", *AR[:2], "فاصبر صبرا", "جميلا"]
     assert _skipped(verse) == []
@@ -132,12 +148,16 @@ def test_a_one_line_document_is_not_a_label_of_itself():
 
 
 def test_dialogue_after_a_dash_is_not_a_credit():
-    assert non_translatable_reason("— yes, of course") is None
-    assert non_translatable_reason("— Oui, bien sûr.") is None
+    for line in ("— yes, of course", "— Oui, bien sûr.", "— Yes, of course."):
+        assert non_translatable_reason(line) is None
+        assert not is_fragment(line)
+        assert _skipped([*EN, line]) == []
 
 
 def test_fragments_are_short_lines_without_a_stop_or_a_few_capitalised_words():
     assert is_fragment("وكالات") and is_fragment("By Jane Doe")
+    assert is_fragment("كتب - أحمد حسن") and is_fragment("London - Reuters")
+    assert not is_fragment("the quick - and the dead")
     assert not is_fragment("Enter in peace.")
     assert not is_fragment("the council will meet again soon")
     assert not is_fragment("")
@@ -156,7 +176,7 @@ def test_a_short_line_inside_a_document_is_never_set_aside(position, short):
 
 def test_credits_set_aside_and_short_lines_kept_leave_every_true_link_in_place():
     src = ["بقلم: أحمد حسن", *AR[:2], "لا أدري", *AR[2:], "وكالات"]
-    ref = ["By Jane Doe", *EN[:2], "I do not know.", *EN[2:], "— Reuters"]
+    ref = ["By Jane Doe", *EN[:2], "I do not know.", *EN[2:], "(Reuters)"]
     alignment = Aligner("length").align_paragraphs(src, ref)
     assert [line.index for line in alignment.skipped_src] == [1, len(src)]
     assert [line.index for line in alignment.skipped_ref] == [1, len(ref)]
@@ -165,7 +185,7 @@ def test_credits_set_aside_and_short_lines_kept_leave_every_true_link_in_place()
 
 
 def test_the_bench_counts_every_line_set_aside():
-    case = AlignCase("made", "d", "ar", "en", [*AR, "وكالات"], [*EN, "— Reuters"], [])
+    case = AlignCase("made", "d", "ar", "en", [*AR, "وكالات"], [*EN, "(Reuters)"], [])
     count = bench.count_set_aside("made", "paragraphs", [case])
     assert (count.lines, count.set_aside, count.alone) == (len(AR) + len(EN) + 2, 2, 2)
     assert sum(count.reasons.values()) == 2

@@ -6,12 +6,13 @@ Left in, they pull the alignment off by one unit. Left out wrongly, a real sente
 its counterpart and is never scored, so a line is set aside only on evidence:
 
 - read alone, its shape says it carries no text: no letters, links only, a short
-  bracketed tag, a dateline, or a credit (a name after a dash, a label and a colon);
-- a lone short fragment (a word or two, no sentence stop), which may as well be a short
-  verse or a one-line answer, is set aside only where credits and labels sit, at the
-  document's first or last line, next to a line that is not short itself (a run of short
-  lines is verse or a list), and, when the other side of the document is known, only if
-  that side has no line at the same edge short enough to be its translation.
+  bracketed tag, a dateline, or a credit (a label and a colon, a copyright sign);
+- a lone short fragment (a word or two, a name after a dash, a byline; no sentence stop),
+  which may as well be a short verse, a line of dialogue or a list item, is set aside
+  only where credits and labels sit, at the document's first or last line, next to a
+  line that is not short itself (a run of short lines is verse or a list), and, when the
+  other side of the document is known, only if that side has no line at the same edge
+  short enough to be its translation.
 
 The rules are about shape, position and lengths, never about particular words, so they
 hold for any language and any article.
@@ -27,7 +28,7 @@ NO_WORDS = "no words (a number or symbols)"
 LINKS = "links only (web or mail addresses, handles)"
 BRACKETED = "bracketed tag"
 DATELINE = "dateline"
-CREDIT = "credit (a name after a dash, or a label and a colon)"
+CREDIT = "credit (a label and a colon, or a copyright sign)"
 FRAGMENT = "lone short fragment at the document's edge (a credit or label)"
 
 _OPEN_TO_CLOSE = {"(": ")", "[": "]", "{": "}", "«": "»", "<": ">", "【": "】", "﴿": "﴾"}
@@ -130,20 +131,14 @@ def _cased(text: str) -> bool:
 
 
 def _is_credit(text: str, words: int) -> bool:
-    """A credit by its punctuation: "— Reuters", "- John Smith", "London - Reuters",
-    "Photo: John Smith/Agency", "بقلم: فلان", or a short line with a copyright sign.
-    A name after a dash is capitalised where the script has capitals, which tells it from
-    a line of dialogue ("— yes, of course")."""
+    """A credit by its punctuation, wherever it stands (a photo credit sits under a photo,
+    mid-article): a label and a colon ("Photo: John Smith/Agency", "بقلم: فلان"), or a
+    short line with a copyright sign."""
     if text.endswith(tuple(_SENTENCE_END)):
         return False
     tokens = text.split()
     if "©" in text and words <= _COPYRIGHT_MAX_WORDS:
         return True
-    if text[0] in _DASHES and 0 < words <= _DASH_CREDIT_MAX_WORDS:
-        named = [t for t in text.lstrip(_DASHES).split() if _is_word(t)]
-        return not _cased(text) or _capitalised(named)
-    if any(t in _DASHES for t in tokens[1:]) and 1 < words <= _DASH_CREDIT_MAX_WORDS:
-        return True  # place - agency, or agency - name
     label_end = next((k for k, t in enumerate(tokens[:2]) if t.endswith(":")), None)
     if label_end is not None and words <= _LABEL_CREDIT_MAX_WORDS:
         label = " ".join(tokens[: label_end + 1]).rstrip(":").strip()
@@ -179,15 +174,35 @@ def non_translatable_reason(line: str) -> str | None:
     return None
 
 
+def _is_dash_credit(text: str, words: int) -> bool:
+    """A name after a dash ("— Reuters", "- John Smith") or a place and an agency around one
+    ("London - Reuters", "كتب - فلان"). The names are capitalised where the script has
+    capitals, which tells them from a line of dialogue ("— yes, of course")."""
+    tokens = text.split()
+    if not 0 < words <= _DASH_CREDIT_MAX_WORDS:
+        return False
+    if text[0] in _DASHES:
+        named = [t for t in text.lstrip(_DASHES).split() if _is_word(t)]
+    elif any(t in _DASHES for t in tokens[1:-1]):
+        named = [t for t in tokens if _is_word(t)]
+    else:
+        return False
+    return not _cased(text) or _capitalised(named)
+
+
 def is_fragment(line: str) -> bool:
     """A short line without an ending stop that might be a label or credit: a word or two,
-    or a few capitalised words of a cased script ("By John Smith")."""
+    a name after a dash, or a few capitalised words of a cased script ("By John Smith").
+    Such a line may as well be dialogue, a list item or a short verse: only its place and
+    the other side tell (`split_translatable`)."""
     text = line.strip()
     if not text or text.endswith(tuple(_SENTENCE_END)):
         return False
     words = _word_count(text)
     if words <= _FRAGMENT_MAX_WORDS:
         return words > 0
+    if _is_dash_credit(text, words):
+        return True
     return (
         words <= _NAME_LINE_MAX_WORDS
         and _cased(text)
