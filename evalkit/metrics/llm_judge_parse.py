@@ -24,7 +24,8 @@ Spans reply (step 1), read line by line:
   no-error statement. Anything else (a translation, an apology, an empty reply) is not.
 
 Score reply (step 2): the number after the word "score" when there is one, else the
-first number; `N/100`, `N/10` and `N/5` are scaled to 0-100 and `N%` is N. A restated
+first number (a number glued to a letter, as in `1e3` or `3rd`, is none); `N/100`,
+`N/10` and `N/5` are scaled to 0-100 and `N%` is N. A restated
 range ("0-100", "0 to 100") is not a score. Unparseable: no number, or one outside
 0-100.
 
@@ -147,7 +148,7 @@ def parse_spans(reply: str) -> SpansReply:
 
 
 _RANGE = re.compile(r"\(?\s*\b0\s*(?:-|–|to)\s*100\b\s*\)?", re.IGNORECASE)
-_NUMBER = r"(?<![\w.\-])(\d+(?:\.\d+)?)(?:\s*/\s*(100|10|5)\b)?"
+_NUMBER = r"(?<![\w.\-])(\d+(?:\.\d+)?)(?!\w)(?:\s*/\s*(100|10|5)\b)?"
 _AFTER_SCORE = re.compile(rf"score\b[^0-9\n]{{0,20}}?{_NUMBER}", re.IGNORECASE)
 _ANY_NUMBER = re.compile(_NUMBER)
 
