@@ -53,7 +53,7 @@ def test_items_show_source_context_and_translation_but_never_the_system(run_dir:
         item = answer.json()
         row = by_id[queued.segment_id]
         assert item["source"] == {"text": row.src, "lang": "ar", "dir": "rtl"}
-        assert item["translation"]["dir"] == "ltr"
+        assert item["translation"]["dir"] == "auto"
         shown = item["translation"]["text"]
         if queued.attention_check:
             assert shown == decoy(rows(), queued.segment_id, queued.system)

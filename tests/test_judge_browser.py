@@ -170,7 +170,7 @@ def test_esa_marking_scoring_reload_and_restart(browser, judged, results_dir: Pa
     assert text_of(browser, "progress") == "0 / 8"
     source = browser.find_element(By.ID, "source")
     assert (source.get_attribute("dir"), source.get_attribute("lang")) == ("rtl", "ar")
-    assert browser.find_element(By.ID, "translation").get_attribute("dir") == "ltr"
+    assert browser.find_element(By.ID, "translation").get_attribute("dir") == "auto"
     assert not any(label in browser.page_source for label in SYSTEMS)
     first = text_of(browser, "translation")
     hyps = {hyp for row in rows() for hyp in row.hyp.values()}

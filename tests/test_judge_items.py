@@ -168,3 +168,23 @@ def test_summaries_per_annotator_count_pending_checks_apart():
     assert summaries["basel"].failed_segments == ["d#s1"]
     assert (summaries["carla"].judged, summaries["carla"].pending) == (0, 1)
     assert "passed 1 of 1 attention check" in summaries["amal"].line()
+
+
+def test_no_attention_check_stands_in_for_a_copy_of_the_source():
+    from evalkit.judge.items import decoy
+    from evalkit.results import SegmentRow
+
+    rows = [
+        SegmentRow(
+            doc_id="d",
+            src_ids=[i],
+            ref_ids=[i],
+            src=f"مصدر {i}",
+            ref=f"ref {i}",
+            hyp={"copy": f"مصدر {i}", "mt": f"translation {i}"},
+            scores={},
+        )
+        for i in (1, 2, 3)
+    ]
+    assert decoy(rows, "d#s1", "copy") is None
+    assert decoy(rows, "d#s1", "mt") in {"translation 2", "translation 3"}

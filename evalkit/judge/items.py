@@ -39,11 +39,17 @@ def default_attention_checks(segments: int, systems: int) -> int:
 
 def decoy(rows: Sequence[SegmentRow], segment_id: str, system: str) -> str | None:
     """The bad translation an attention check shows: the same system's translation of
-    another segment, not empty and not equal to the real one; None when there is none.
+    another segment, not empty and not equal to the real one; None when there is none, or
+    when the real translation is the source itself (a copy).
 
     Chosen by a hash of the item rather than the seed, so the check shows the same text
     however the queue was made (the run's rows never change)."""
-    real = next((row.hyp.get(system, "") for row in rows if row.id == segment_id), "")
+    row = next((row for row in rows if row.id == segment_id), None)
+    real = row.hyp.get(system, "") if row else ""
+    if row is None or real.strip() == row.src.strip():
+        # a copy of the source is already as bad as a translation gets: a check standing in
+        # for it could only tie, and says nothing about the annotator
+        return None
     candidates = [
         row.hyp[system]
         for row in rows

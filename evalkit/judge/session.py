@@ -174,7 +174,9 @@ class JudgeSession:
             "translation": {
                 "text": self.target(item, saved),
                 "lang": tgt_lang,
-                "dir": text_direction(tgt_lang),
+                # "auto": the text's own first strong letter decides, so a system that copied
+                # its Arabic source through is shown right to left as what it is
+                "dir": "auto",
             },
             "judgment": {
                 "score": saved.score if saved else None,
