@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from evalkit.report.html import marked
-from evalkit.results import ErrorSpanInfo
+from evalkit.results import SCHEMA_VERSION, ErrorSpanInfo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "comet"
 
@@ -55,7 +55,7 @@ def test_a_run_keeps_xcomet_spans_and_the_report_marks_them(cli, results_dir, sy
     for hypothesis, one in found:
         assert hypothesis[one["start"] : one["end"]] == one["text"]
         assert one["severity"] in {"minor", "major", "critical"}
-    assert json.loads((run / "run.json").read_text())["schema_version"] == 5
+    assert json.loads((run / "run.json").read_text())["schema_version"] == SCHEMA_VERSION
     report = cli("report", "latest", "--metric", "chrf")
     assert report.exit_code == 0, report.output
     html = (run / "report.html").read_text(encoding="utf-8")
