@@ -248,3 +248,9 @@ def _get(url: str) -> dict:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_an_unknown_document_is_named_with_the_run_s_documents(run_dir: Path, cli):
+    result = cli("judge", "--document", "no-such-doc", "--annotator", "amal")
+    assert result.exit_code == 2
+    assert "no-such-doc" in result.stderr and "its documents:" in result.stderr

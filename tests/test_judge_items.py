@@ -188,3 +188,12 @@ def test_no_attention_check_stands_in_for_a_copy_of_the_source():
     ]
     assert decoy(rows, "d#s1", "copy") is None
     assert decoy(rows, "d#s1", "mt") in {"translation 2", "translation 3"}
+
+
+def test_documents_restrict_where_the_segments_come_from():
+    all_rows = rows()
+    docs = sorted({row.doc_id for row in all_rows})
+    assert len(docs) > 1
+    queue = build_queue(all_rows, SYSTEMS, segments=50, seed=2, documents=[docs[-1]])
+    in_doc = {row.id for row in judgeable(all_rows, SYSTEMS) if row.doc_id == docs[-1]}
+    assert {item.segment_id for item in queue} == in_doc

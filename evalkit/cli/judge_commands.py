@@ -96,6 +96,14 @@ def judge(
             "items, at least 1 from 5 segments on).",
         ),
     ] = None,
+    documents: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--document",
+            help="Take the segments from this document only (repeat for several), e.g. the "
+            "documents with a reference, where reference-based metrics have segment scores.",
+        ),
+    ] = None,
     status: Annotated[
         bool,
         typer.Option(
@@ -114,7 +122,7 @@ def judge(
         raise UserInputError("--json goes with --status (the page itself prints no table)")
     name = checked_annotator(annotator if annotator is not None else default_annotator())
     session, reused = JudgeSession.open(
-        results_dir, run_ref, name, protocol, items, seed, attention_checks
+        results_dir, run_ref, name, protocol, items, seed, attention_checks, documents or ()
     )
     sock = listen(host, port)
     url = url_of(sock)

@@ -67,12 +67,16 @@ def build_queue(
     segments: int = DEFAULT_ITEMS,
     seed: int = DEFAULT_SEED,
     attention_checks: int | None = None,
+    documents: Sequence[str] = (),
 ) -> list[QueueItem]:
-    """A new queue: `segments` judgeable rows chosen with the seed, every system once per
-    row, shuffled, with attention checks placed at random, never right beside the real
-    item they stand in for. `attention_checks` None: the default share."""
+    """A new queue: `segments` judgeable rows chosen with the seed (from `documents` only,
+    when given), every system once per row, shuffled, with attention checks placed at
+    random, never right beside the real item they stand in for. `attention_checks` None:
+    the default share."""
     rng = random.Random(seed)
     pool = judgeable(rows, systems)
+    if documents:
+        pool = [row for row in pool if row.doc_id in documents]
     chosen = sorted(rng.sample(range(len(pool)), min(segments, len(pool))))
     real = [QueueItem(pool[i].id, system) for i in chosen for system in systems]
     rng.shuffle(real)
@@ -104,6 +108,7 @@ def annotator_queue(
     segments: int = DEFAULT_ITEMS,
     seed: int = DEFAULT_SEED,
     attention_checks: int | None = None,
+    documents: Sequence[str] = (),
 ) -> tuple[list[QueueItem], bool]:
     """The annotator's stored queue for this run and protocol, or a new one stored now;
     and whether it was stored before (then `segments`, `seed` and `attention_checks` are
@@ -111,7 +116,7 @@ def annotator_queue(
     stored = store.queue(run_id, annotator, protocol)
     if stored:
         return stored, True
-    queue = build_queue(rows, systems, segments, seed, attention_checks)
+    queue = build_queue(rows, systems, segments, seed, attention_checks, documents)
     store.set_queue(run_id, annotator, protocol, queue)
     return queue, False
 

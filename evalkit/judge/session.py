@@ -9,6 +9,7 @@ severities and categories of the protocol, a score from 0 to 100) before it is s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,10 @@ class JudgeSession:
         segments: int,
         seed: int,
         attention_checks: int | None,
+        documents: Sequence[str] = (),
     ) -> tuple[JudgeSession, bool]:
-        """The session for a stored run, and whether the annotator's queue existed already."""
+        """The session for a stored run, and whether the annotator's queue existed already;
+        a new queue takes its segments from `documents` only, when given."""
         folder = find_run(results_dir, run_ref)
         record = read_record(folder)
         rows = list(read_segments(folder))
@@ -99,7 +102,7 @@ class JudgeSession:
         store = JudgmentStore.in_results(results_dir)
         queue, reused = annotator_queue(
             store, record.run_id, rows, systems, annotator, protocol, segments, seed,
-            attention_checks,
+            attention_checks, _known(documents, rows, folder),
         )  # fmt: skip
         if not queue:
             raise UserInputError(
@@ -250,3 +253,16 @@ class JudgeSession:
         queued = sum(item.attention_check for item in self.queue)
         summary.pending = max(queued - summary.judged, 0)
         return summary
+
+
+def _known(documents: Sequence[str], rows: Sequence[SegmentRow], folder: Path) -> list[str]:
+    """The documents asked for, each checked against the run's."""
+    present = list(dict.fromkeys(row.doc_id for row in rows))
+    unknown = [doc for doc in documents if doc not in present]
+    if unknown:
+        raise UserInputError(
+            f"no document {', '.join(map(repr, unknown))} in the run "
+            f"(its documents: {', '.join(present)})",
+            folder,
+        )
+    return list(documents)
