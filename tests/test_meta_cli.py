@@ -90,8 +90,11 @@ def _expected(results_dir: Path, run_id: str, counted, metric: str) -> dict[str,
     accuracy = np.mean(
         [np.sign(h_sys[a] - h_sys[b]) == np.sign(m_sys[a] - m_sys[b]) for a, b in pairs]
     )
+    # SPA's one-sided tests run from the humans' better system to the worse one
+    best = sorted(range(len(SYSTEMS)), key=lambda k: -human[k].sum())
+    ordered = [(best[a], best[b]) for a, b in pairs]
     spa = 1 - np.mean(
-        [abs(exact_p(human[a], human[b]) - exact_p(scores[a], scores[b])) for a, b in pairs]
+        [abs(exact_p(human[a], human[b]) - exact_p(scores[a], scores[b])) for a, b in ordered]
     )
     acc23, epsilon = brute_calibrated(human, scores)
     return {

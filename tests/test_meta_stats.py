@@ -249,3 +249,16 @@ def test_bootstrap_indices_are_seeded():
     assert first.shape == (20, 7) and first.min() >= 0 and first.max() < 7
     assert np.array_equal(first, stats.bootstrap_indices(7, 20, seed=4))
     assert not np.array_equal(first, stats.bootstrap_indices(7, 20, seed=5))
+
+
+def test_spa_does_not_reward_a_metric_that_ties_every_system_whatever_their_order():
+    import numpy as np
+
+    from evalkit.meta.stats import soft_pairwise_accuracy
+
+    rng = np.random.default_rng(0)
+    human = np.stack([rng.normal(level, 1.0, 30) for level in (0.0, 3.0, 6.0)])
+    constant = np.ones_like(human)
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        assert soft_pairwise_accuracy(human[order], constant[order]) < 0.05
+        assert soft_pairwise_accuracy(human[order], human[order] + 0.01) > 0.95

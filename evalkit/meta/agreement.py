@@ -166,6 +166,8 @@ class _SystemLevel:
         if human.shape[1] == 0:
             reason = "no item judged for every system"
             return Stat(None, reason=reason), Stat(None, reason=reason)
+        order = stats.best_first(human)
+        human, metric = human[order], metric[order]
         draws, masks, human_p = self._human_side(human, key)
 
         def accuracy(idx: np.ndarray) -> float | None:

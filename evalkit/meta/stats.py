@@ -119,10 +119,23 @@ def soft_pairwise_accuracy(
         raise ValueError("human and metric matrices differ in shape")
     if h.shape[0] < 2 or h.shape[1] < 1:
         return None
+    order = best_first(h)
+    h, m = h[order], m[order]
     masks = sign_masks(h.shape[1], permutations, seed)
     return spa_from_p_values(
         permutation_p_values(h, masks=masks), permutation_p_values(m, masks=masks)
     )
+
+
+def best_first(human: np.ndarray) -> np.ndarray:
+    """The order of systems (rows) by the humans' totals, best first, for SPA.
+
+    mt-metrics-eval takes systems in the order given. For a metric that ties two systems
+    (p = 1 both ways) SPA then depends on that order: a constant metric scores 1.0 when the
+    systems happen to be listed worst-first. Best-first, a tie where people are sure counts
+    as the error it is; for untied pairs p(i > j) = 1 - p(j > i) up to the permutation
+    grid, so nothing else moves."""
+    return np.argsort(-_matrix(human).sum(axis=1), kind="stable")
 
 
 def spa_from_p_values(human_p: np.ndarray, metric_p: np.ndarray) -> float:
