@@ -246,8 +246,10 @@ def test_jsonl_round_trip_gives_the_same_judgments(tmp_path: Path, results_dir, 
         [
             judgment(run_id),
             judgment(run_id, system="sysB", protocol="mqm", score=None, annotator="bo",
+                     target=SYS_B[0],
                      spans=[Span(start=0, end=3, severity="major", category="fluency/grammar")]),
-            judgment(run_id, segment_id="news#s2", protocol="da", spans=[], complete=False),
+            judgment(run_id, segment_id="news#s2", protocol="da", spans=[], complete=False,
+                     target=SYS_A[1]),
             judgment(run_id, segment_id="news#s3", attention_check=True, target="Xhank"),
         ]
     )  # fmt: skip
@@ -317,6 +319,7 @@ def test_a_bad_jsonl_line_is_named_and_nothing_is_stored(
         ({"run_id": "20000101-000000-none"}, "no run '20000101-000000-none'"),
         ({"segment_id": "news#s9"}, "segment 'news#s9' is not a row of run"),
         ({"system": "sysZ"}, "system 'sysZ' is not a system of run"),
+        ({"target": "another text"}, "the translation judged for 'sysA' on 'news#s1' is not"),
     ],
 )
 def test_a_judgment_of_nothing_in_the_results_is_refused(

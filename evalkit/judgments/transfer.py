@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from evalkit.errors import UserInputError
 from evalkit.judgments import jsonl
-from evalkit.judgments.join import Unmatched, join_mqm
+from evalkit.judgments.join import Unmatched, join_mqm, normalise
 from evalkit.judgments.model import Judgment
 from evalkit.judgments.store import JUDGMENTS_FILE, JudgmentStore
 from evalkit.judgments.wmt_mqm import looks_like_mqm_tsv, read_mqm_tsv
@@ -94,7 +94,7 @@ def _jsonl_judgments(path: Path, results_dir: Path, run_ref: str | None) -> Impo
     if run_ref is not None:
         run_id = read_record(find_run(results_dir, run_ref)).run_id
         lines = [(n, j.model_copy(update={"run_id": run_id})) for n, j in lines]
-    runs: dict[str, tuple[set[str], set[str]]] = {}
+    runs: dict[str, tuple[dict[str, dict[str, str]], set[str]]] = {}
     for number, judgment in lines:
         if judgment.run_id not in runs:
             runs[judgment.run_id] = _run_keys(results_dir, judgment.run_id, path, number)
@@ -111,11 +111,28 @@ def _jsonl_judgments(path: Path, results_dir: Path, run_ref: str | None) -> Impo
                 path,
                 number,
             )
+        shown = segments[judgment.segment_id].get(judgment.system, "")
+        if (
+            judgment.target
+            and not judgment.attention_check
+            and (normalise(judgment.target) != normalise(shown))
+        ):
+            # judgments moved to another run (--run) must have judged the same text: a
+            # system whose output changed between the runs would otherwise inherit them
+            raise UserInputError(
+                f"the translation judged for {judgment.system!r} on {judgment.segment_id!r} "
+                f"is not the one in run {judgment.run_id}",
+                path,
+                number,
+            )
     return ImportSummary(path, "jsonl", [judgment for _, judgment in lines])
 
 
-def _run_keys(results_dir: Path, run_id: str, path: Path, line: int) -> tuple[set[str], set[str]]:
-    """The row ids and system labels of a stored run, which a judgment must name."""
+def _run_keys(
+    results_dir: Path, run_id: str, path: Path, line: int
+) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """The rows of a stored run (id → system → hypothesis) and its system labels, which a
+    judgment must name."""
     folder = results_dir / run_id
     if "/" in run_id or run_id in ("", ".", "..") or not (folder / RUN_FILE).is_file():
         raise UserInputError(
@@ -125,4 +142,4 @@ def _run_keys(results_dir: Path, run_id: str, path: Path, line: int) -> tuple[se
             line,
         )
     record = read_record(folder)
-    return {row.id for row in read_segments(folder)}, {s.label for s in record.systems}
+    return {row.id: row.hyp for row in read_segments(folder)}, {s.label for s in record.systems}
