@@ -131,6 +131,7 @@ def test_mapped_tensors_equal_the_checkpoint(tmp_path: Path, tiny_tokenizer: Pat
     for name, tensor in checkpoint.tensors.items():
         assert torch.equal(tensor, loaded[name])
     assert checkpoint.written_bytes() == 0
+    checkpoint.file.close()
 
 
 def test_unhandled_checkpoints_are_not_streamed(tmp_path: Path, tiny_tokenizer: Path) -> None:

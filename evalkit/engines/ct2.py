@@ -21,6 +21,7 @@ import platformdirs
 
 from evalkit.engines.base import Translation
 from evalkit.engines.chat_prompt import PromptBuilder, prompt_fingerprint_of
+from evalkit.engines.ct2_stream import streamable, streamed_converter
 from evalkit.engines.decoding import (
     cut_to_budgets,
     new_token_budget,
@@ -65,9 +66,13 @@ def _convert(source: ModelSource, compute_type: str, target: Path) -> Path:
     staging = target.with_name(f".tmp-{target.name}-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        converter = ctranslate2.converters.TransformersConverter(
-            str(source.path), low_cpu_mem_usage=True
-        )
+        if streamable(Path(source.path)):
+            # same output, byte for byte, without holding the float32 weights in memory
+            converter = streamed_converter(Path(source.path))
+        else:
+            converter = ctranslate2.converters.TransformersConverter(
+                str(source.path), low_cpu_mem_usage=True
+            )
         try:
             converter.convert(str(staging), quantization=compute_type, force=True)
         except (AttributeError, ValueError, NotImplementedError, KeyError) as error:
