@@ -127,6 +127,7 @@ def test_meta_numbers_equal_an_independent_computation(cli, judged, results_dir:
     assert human["protocol"] == "esa" and human["annotators"] == ["ana", "omar"]
     assert human["judgments"] == sum(len(v) for v in counted.values())
     assert human["items"] == ITEMS and human["cells"] == ITEMS * len(SYSTEMS)
+    assert any(f"only {ITEMS} items judged" in note for note in data["notes"])
     assert human["excluded"] == {
         "attention checks": 1,
         "unfinished": 1,

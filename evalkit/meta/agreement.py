@@ -35,6 +35,9 @@ from evalkit.meta import stats
 from evalkit.meta.human import HumanScores, human_scores, read_judgments, run_lineage
 from evalkit.results import MetricInfo, RunRecord, SegmentRow, read_record, read_segments
 
+#: below this many judged items the bootstrap intervals say little (a note says so)
+FEW_ITEMS = 20
+
 
 @dataclass
 class Stat:
@@ -349,6 +352,13 @@ def evaluate(
         notes.append("no usable human judgment of this run: nothing to compare the metrics with")
     elif len(human.systems) < 2:
         notes.append("humans judged one system only: system-level and pairwise statistics need 2")
+    if 0 < len(human.items) < FEW_ITEMS:
+        # a bootstrap over a handful of items mostly redraws the same few: its intervals look
+        # tight (often [1.000, 1.000]) without meaning it
+        notes.append(
+            f"only {len(human.items)} items judged: intervals from fewer than {FEW_ITEMS} items "
+            "are rough and rankings within them unreliable; judge more items"
+        )
     return MetaEvaluation(
         run_id=record.run_id,
         test_set=record.test_set.name,
