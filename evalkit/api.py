@@ -5,6 +5,8 @@
     comparison = api.compare_runs("latest", "20261123-1")   # evalkit compare RUN RUN
     print(api.format_comparison(comparison, "markdown"))
     api.build_report("latest", output="report.html")  # evalkit report latest -o report.html
+    meta = api.meta_evaluation("latest")              # evalkit meta latest
+    print(api.format_meta(meta, "markdown"))
 
 Runs can be given as ids, unique id prefixes, `latest`, folders, or `Run` objects.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from evalkit.cache import TranslationCache
 from evalkit.compare.breakdowns import by_document, by_length, top_differences, win_tie_loss
@@ -27,6 +29,9 @@ from evalkit.report.formats import Breakdowns, TextFormat, render
 from evalkit.report.html import REPORT_FILE, render_report, write_report
 from evalkit.results import DEFAULT_RESULTS_DIR
 
+if TYPE_CHECKING:
+    from evalkit.meta.agreement import MetaEvaluation
+
 __all__ = [
     "Breakdowns",
     "CompareOptions",
@@ -38,7 +43,9 @@ __all__ = [
     "compare_runs",
     "compute_breakdowns",
     "format_comparison",
+    "format_meta",
     "load_run",
+    "meta_evaluation",
 ]
 
 RunLike = Run | str | Path
@@ -131,3 +138,38 @@ def build_report(
     breakdowns = compute_breakdowns(comparison, top=10)
     target = Path(output) if output else comparison.pool.runs[0].folder / REPORT_FILE
     return write_report(render_report(comparison, breakdowns), target)
+
+
+def meta_evaluation(
+    run: RunLike = "latest",
+    human: Path | str | None = None,
+    protocol: str | None = None,
+    results_dir: Path | str = DEFAULT_RESULTS_DIR,
+    **settings: Any,
+) -> MetaEvaluation:
+    """How well each stored metric of a run agrees with human judgments (`evalkit meta`):
+    from the results folder's store, or `human` (a JSONL export or a judgments.sqlite).
+    `settings`: `resamples`, `permutations`, `seed`. Returns a `MetaEvaluation`."""
+    from evalkit.meta.agreement import evaluate_run
+
+    folder = load_run(run, results_dir).folder
+    return evaluate_run(
+        folder, Path(results_dir), Path(human) if human else None, protocol, **settings
+    )
+
+
+def format_meta(
+    evaluation: MetaEvaluation, fmt: Literal["markdown", "csv", "latex", "json"] = "markdown"
+) -> str:
+    """The agreement tables of `meta_evaluation` as markdown, csv, latex or json text."""
+    import json
+
+    from evalkit.meta.tables import long_table, meta_json, tables
+    from evalkit.report import formats
+
+    if fmt == "json":
+        return json.dumps(meta_json(evaluation), ensure_ascii=False, indent=2)
+    if fmt == "csv":
+        return formats.to_csv(long_table(evaluation))
+    render_one = formats.to_latex if fmt == "latex" else formats.to_markdown
+    return "\n".join(render_one(table) for table in tables(evaluation))

@@ -239,3 +239,20 @@ def test_report_has_the_agreement_section_only_with_judgments(cli, judged, resul
     assert cli("report", run_id).exit_code == 0
     page = (results_dir / run_id / "report.html").read_text(encoding="utf-8")
     assert "Agreement with human judgments" not in page
+
+
+def test_the_python_api_gives_what_the_command_prints(cli, judged, results_dir: Path):
+    from evalkit import api
+
+    run_id, _ = judged
+    evaluation = api.meta_evaluation(run_id, results_dir=results_dir, resamples=20)
+    assert json.loads(api.format_meta(evaluation, "json")) == _meta_at(cli, run_id, "20")
+    assert api.format_meta(evaluation, "markdown") == cli(
+        "meta", run_id, "--resamples", "20", "--format", "markdown"
+    ).stdout
+
+
+def _meta_at(cli, run_id: str, resamples: str) -> dict:
+    result = cli("meta", run_id, "--json", "--resamples", resamples)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
