@@ -247,9 +247,10 @@ def test_the_python_api_gives_what_the_command_prints(cli, judged, results_dir: 
     run_id, _ = judged
     evaluation = api.meta_evaluation(run_id, results_dir=results_dir, resamples=20)
     assert json.loads(api.format_meta(evaluation, "json")) == _meta_at(cli, run_id, "20")
-    assert api.format_meta(evaluation, "markdown") == cli(
-        "meta", run_id, "--resamples", "20", "--format", "markdown"
-    ).stdout
+    assert (
+        api.format_meta(evaluation, "markdown")
+        == cli("meta", run_id, "--resamples", "20", "--format", "markdown").stdout
+    )
 
 
 def _meta_at(cli, run_id: str, resamples: str) -> dict:
