@@ -151,3 +151,31 @@ def test_dequantizing_by_rows_equals_all_at_once(qtype: str) -> None:
     data = gguf.quants.quantize(values, kind)
     whole = gguf.quants.dequantize(data, kind)
     assert np.array_equal(dequantize_by_rows(data, kind, rows=5), whole)
+
+
+def test_one_reader_serves_the_checkpoint_config_and_metadata(tmp_path: Path, monkeypatch) -> None:
+    gguf = pytest.importorskip("gguf")
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+
+    from evalkit.engines.gguf_stream import gguf_to_checkpoint, one_reader_per_file
+
+    gguf_file = tmp_path / "tiny.gguf"
+    write_tiny_qwen2_gguf(gguf_file, tied=False)
+    parses: list[str] = []
+    original = gguf.GGUFReader
+
+    def counted(path, mode="r"):
+        parses.append(str(path))
+        return original(path, mode)
+
+    monkeypatch.setattr(gguf, "GGUFReader", counted)
+    (tmp_path / "shared").mkdir()
+    with one_reader_per_file():
+        gguf_to_checkpoint(gguf_file, tmp_path / "shared")
+        load_gguf_checkpoint(str(gguf_file))
+    assert len(parses) == 1
+    assert gguf.GGUFReader is counted  # put back after the block
+    (tmp_path / "alone").mkdir()
+    gguf_to_checkpoint(gguf_file, tmp_path / "alone")
+    assert len(parses) > 2  # without the block each step parses the file again
+    assert digests(tmp_path / "shared") == digests(tmp_path / "alone")

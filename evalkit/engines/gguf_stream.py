@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -89,6 +90,33 @@ def dequantize_by_rows(data: np.ndarray, qtype: Any, rows: int = 1024) -> np.nda
     for start in range(rows, data.shape[0], rows):
         result[start : start + rows] = dequantize(data[start : start + rows], qtype)
     return result
+
+
+@contextmanager
+def one_reader_per_file() -> Iterator[None]:
+    """Within the block, every `gguf.GGUFReader` of one file is the same parsed object.
+
+    transformers parses the whole GGUF anew for the config, for the tokenizer and for the
+    checkpoint's metadata, and this module once more for the tensors: four parses of the
+    metadata, each walking the 151k-token vocabulary field by field (most of the
+    preparation's time on 2 cores). A reader only maps the file and reads its fields, so
+    one can serve all four; what they read is unchanged."""
+    import gguf
+
+    original = gguf.GGUFReader
+    readers: dict[tuple[str, str], Any] = {}
+
+    def shared(path: Any, mode: str = "r") -> Any:
+        key = (str(Path(path).resolve()), mode)
+        if key not in readers:
+            readers[key] = original(path, mode)
+        return readers[key]
+
+    gguf.GGUFReader = shared  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = original  # type: ignore[misc]
 
 
 def gguf_to_checkpoint(gguf: Path, target: Path) -> None:

@@ -193,15 +193,17 @@ def _prepare(model: PackagedModel, target: Path) -> Path:
     from transformers import AutoTokenizer
     from transformers.utils import logging
 
-    from evalkit.engines.gguf_stream import gguf_to_checkpoint
+    from evalkit.engines.gguf_stream import gguf_to_checkpoint, one_reader_per_file
 
     logging.disable_progress_bar()
     staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir(parents=True)
-        gguf_to_checkpoint(gguf, staging)
-        AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(staging)
+        with one_reader_per_file():
+            gguf_to_checkpoint(gguf, staging)
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tokenizer.save_pretrained(staging)
         (staging / "evalkit-source.json").write_text(
             json.dumps({"gguf": model.gguf_name, "sha256": model.sha256})
         )
