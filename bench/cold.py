@@ -12,6 +12,11 @@
    from the kernel's count for that process): making the float checkpoint (prepare),
    converting it (convert) and translating seed sentences (translate), for each model.
    Goals: at most 3 GiB while translating, at most 6 GiB while preparing the 1.5B.
+   Translation is measured twice: with CTranslate2's defaults, and with its packed GEMM
+   off (CT2_PACKED_GEMM=0). Packing re-lays every linear weight for Intel MKL while the
+   model loads, holding the read copy until all are packed, so loading peaks near twice
+   the model file; without it the peak is the file itself, and the generation speed
+   (tokens/s, printed) says what packing buys.
 
 The user's caches are not touched: everything lives in a temporary folder
 (XDG_CACHE_HOME, EVALKIT_CACHE and EVALKIT_RESULTS point there).
@@ -50,19 +55,26 @@ COLD_GOAL_S = 600.0
 class Step:
     seconds: float
     peak_gib: float
+    #: generated tokens per second of the translate phase (after loading), else None
+    tokens_per_s: float | None = None
 
 
 def run_child(command: list[str], env: dict[str, str]) -> Step:
     """Run a command to its end; its wall time and the peak resident memory of that
     process alone (wait4's rusage is per child, unlike RUSAGE_CHILDREN's running max)."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        printed = out.read().decode(errors="replace").split()
+        stderr = err.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{stderr[-3000:]}")
-    return Step(seconds, usage.ru_maxrss * 1024 / GIB)
+    tokens_per_s = float(printed[-1]) if printed else None
+    return Step(seconds, usage.ru_maxrss * 1024 / GIB, tokens_per_s)
 
 
 def fresh_env(work: Path) -> dict[str, str]:
@@ -119,20 +131,29 @@ else:
     sentences = [s.text for doc in load_test_set("seeds").documents
                  for p in doc.source.segments for s in split_sentences(p, doc.source.lang)]
     engine = create_system(f"packaged:{model},compute_type={compute_type}").system
-    for i in range(0, count, 8):
+    engine.translate(sentences[:1], "ar", "en")  # loads the model
+    started, before = time.perf_counter(), engine.inner.generated_tokens
+    for i in range(1, count, 8):
         engine.translate(sentences[i:min(i + 8, count)], "ar", "en")
+    print((engine.inner.generated_tokens - before) / (time.perf_counter() - started))
 """
 
 
 def memory_per_phase(work: Path, sentences: int) -> dict[str, Step]:
     """Each phase in its own process, in order, on a model cache of its own."""
     env = fresh_env(work)
+    unpacked = dict(env, CT2_PACKED_GEMM="0")
     steps = {}
     for model, compute_type in MEMORY_MODELS.items():
-        for phase in ("prepare", "convert", "translate"):
-            print(f"  {phase} {model} ...", file=sys.stderr, flush=True)
+        for phase, name, phase_env in (
+            ("prepare", f"prepare {model}", env),
+            ("convert", f"convert {model}", env),
+            ("translate", f"translate {model}", env),
+            ("translate", f"translate {model} (CT2_PACKED_GEMM=0)", unpacked),
+        ):
+            print(f"  {name} ...", file=sys.stderr, flush=True)
             command = [sys.executable, "-c", CHILD, phase, model, compute_type, str(sentences)]
-            steps[f"{phase} {model}"] = run_child(command, env)
+            steps[name] = run_child(command, phase_env)
     return steps
 
 
@@ -147,7 +168,7 @@ def print_main(main: dict) -> None:
 
 def print_memory(steps: dict[str, Step], sentences: int) -> None:
     print(f"\npeak memory per phase, each in its own process ({sentences} sentences translated)")
-    print(f"  {'phase':<40} {'seconds':>8} {'peak GiB':>9}  goal")
+    print(f"  {'phase':<64} {'seconds':>8} {'peak GiB':>9} {'tok/s':>6}  goal")
     for name, step in steps.items():
         goal = GOALS_GIB.get(name) or GOALS_GIB.get(name.split()[0])
         mark = (
@@ -155,7 +176,8 @@ def print_memory(steps: dict[str, Step], sentences: int) -> None:
             if goal is None
             else f"<= {goal:.0f} " + ("met" if step.peak_gib <= goal else "NOT met")
         )
-        print(f"  {name:<40} {step.seconds:>8.1f} {step.peak_gib:>9.2f}  {mark}")
+        speed = "" if step.tokens_per_s is None else f"{step.tokens_per_s:.1f}"
+        print(f"  {name:<64} {step.seconds:>8.1f} {step.peak_gib:>9.2f} {speed:>6}  {mark}")
 
 
 def main() -> None:
