@@ -12,11 +12,12 @@
    from the kernel's count for that process): making the float checkpoint (prepare),
    converting it (convert) and translating seed sentences (translate), for each model.
    Goals: at most 3 GiB while translating, at most 6 GiB while preparing the 1.5B.
-   Translation is measured twice: with CTranslate2's defaults, and with its packed GEMM
-   off (CT2_PACKED_GEMM=0). Packing re-lays every linear weight for Intel MKL while the
-   model loads, holding the read copy until all are packed, so loading peaks near twice
-   the model file; without it the peak is the file itself, and the generation speed
-   (tokens/s, printed) says what packing buys.
+   Translation is measured twice: with CTranslate2's packed GEMM on (CT2_PACKED_GEMM=1,
+   CTranslate2's default) and off (0); evalkit picks one per run (ct2_packing.py).
+   Packing re-lays every linear weight for Intel MKL while the model loads, holding the
+   read copy until all are packed, so loading peaks near twice the model file; without
+   it the peak is the file itself, and the generation speed (tokens/s, printed) says
+   what packing buys.
 
 The user's caches are not touched: everything lives in a temporary folder
 (XDG_CACHE_HOME, EVALKIT_CACHE and EVALKIT_RESULTS point there).
@@ -142,13 +143,13 @@ else:
 def memory_per_phase(work: Path, sentences: int) -> dict[str, Step]:
     """Each phase in its own process, in order, on a model cache of its own."""
     env = fresh_env(work)
-    unpacked = dict(env, CT2_PACKED_GEMM="0")
+    packed, unpacked = dict(env, CT2_PACKED_GEMM="1"), dict(env, CT2_PACKED_GEMM="0")
     steps = {}
     for model, compute_type in MEMORY_MODELS.items():
         for phase, name, phase_env in (
             ("prepare", f"prepare {model}", env),
             ("convert", f"convert {model}", env),
-            ("translate", f"translate {model}", env),
+            ("translate", f"translate {model} (CT2_PACKED_GEMM=1)", packed),
             ("translate", f"translate {model} (CT2_PACKED_GEMM=0)", unpacked),
         ):
             print(f"  {name} ...", file=sys.stderr, flush=True)

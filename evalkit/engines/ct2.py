@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import platformdirs
 
+from evalkit.engines import ct2_packing
 from evalkit.engines.base import Translation
 from evalkit.engines.chat_prompt import PromptBuilder, prompt_fingerprint_of
 from evalkit.engines.ct2_stream import streamable, streamed_converter
@@ -127,6 +128,7 @@ class CT2Engine(ModelEngine):
         self._prefixes: dict[tuple[str, str], list[str]] = {}
         if self.options.gguf_file:
             raise UserInputError("ct2 reads transformers checkpoints, not GGUF files")
+        ct2_packing.plan(self.options.compute_type, self.options.device)
 
     @property
     def is_seq2seq(self) -> bool:
@@ -169,6 +171,7 @@ class CT2Engine(ModelEngine):
             import ctranslate2
 
             folder = convert_once(self.source, self.options.compute_type)
+            ct2_packing.settle()
             cls = ctranslate2.Translator if self.is_seq2seq else ctranslate2.Generator
             self._model = cls(
                 str(folder),

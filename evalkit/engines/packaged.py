@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Literal
 
+from evalkit.engines import ct2_packing
 from evalkit.engines.base import Translation, TranslationEngine
 from evalkit.engines.ct2 import CT2Engine, CT2Options
 from evalkit.engines.hf_causal import CausalOptions, HFCausalEngine
@@ -44,6 +45,8 @@ class PackagedEngine(TranslationEngine):
                 f"{self.model.name} cannot run on ct2 with this transformers version; "
                 f"use packaged:{self.model.name},engine=transformers"
             )
+        if self.options.engine == "ct2":  # its CTranslate2 engine is made on first use
+            ct2_packing.plan(self.options.compute_type, self.options.device)
 
     @cached_property
     def inner(self) -> TranslationEngine:
