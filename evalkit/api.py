@@ -149,7 +149,8 @@ def meta_evaluation(
 ) -> MetaEvaluation:
     """How well each stored metric of a run agrees with human judgments (`evalkit meta`):
     from the results folder's store, or `human` (a JSONL export or a judgments.sqlite).
-    `settings`: `resamples`, `permutations`, `seed`. Returns a `MetaEvaluation`."""
+    `settings`: `resamples`, `permutations`, `seed`, `scale` ("raw" or "z": z-scores per
+    annotator). Returns a `MetaEvaluation`."""
     from evalkit.meta.agreement import evaluate_run
 
     folder = load_run(run, results_dir).folder

@@ -154,6 +154,37 @@ def test_meta_numbers_equal_an_independent_computation(cli, judged, results_dir:
     assert best["ranking_score"] == max(m["ranking_score"] for m in data["metrics"])
 
 
+def test_meta_on_z_scores_standardises_each_annotator(cli, judged, results_dir: Path):
+    run_id, _ = judged
+    data = _meta(cli, run_id, "--scale", "z")
+    assert data["human"]["scale"] == "z"
+    # computed here: each annotator's counted ESA scores standardised, then averaged per cell
+    counted = [
+        j
+        for j in JudgmentStore.in_results(results_dir).judgments()
+        if j.protocol == "esa" and j.complete and not j.attention_check
+    ]
+    by_annotator: dict[str, list[float]] = {}
+    for j in counted:
+        by_annotator.setdefault(j.annotator, []).append(float(j.score))
+    moments = {a: (np.mean(v), np.std(v)) for a, v in by_annotator.items()}
+    cells: dict[tuple[str, str], list[float]] = {}
+    for j in counted:
+        mean, deviation = moments[j.annotator]
+        cells.setdefault((j.segment_id, j.system), []).append((j.score - mean) / deviation)
+    rows = {r.id: r for r in read_segments(find_run(results_dir, run_id))}
+    keys = sorted(cells)
+    human = [np.mean(cells[k]) for k in keys]
+    chrf = [rows[segment].scores[system]["chrf"] for segment, system in keys]
+    by_name = {m["name"]: m for m in data["metrics"]}
+    expected = scipy.stats.pearsonr(human, chrf).statistic
+    assert by_name["chrf"]["pearson"]["value"] == pytest.approx(expected)
+    raw = {m["name"]: m for m in _meta(cli, run_id)["metrics"]}
+    assert raw["chrf"]["pearson"]["value"] != pytest.approx(expected)
+    rich = cli("meta", run_id, "--scale", "z", "--resamples", "20")
+    assert rich.exit_code == 0 and "z-scores per annotator" in rich.stdout
+
+
 def test_inter_annotator_agreement_on_items_judged_twice(cli, judged):
     run_id, _ = judged
     (pair,) = _meta(cli, run_id)["annotators"]

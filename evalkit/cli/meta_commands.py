@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -35,6 +35,14 @@ def meta(
             "--protocol", help="esa, mqm or da (default: the protocol with most judgments)."
         ),
     ] = None,
+    scale: Annotated[
+        Literal["raw", "z"],
+        typer.Option(
+            "--scale",
+            help="raw: the protocol's scores; z: each annotator's scores as z-scores "
+            "(WMT's practice for DA: a harsh and a lenient annotator count alike).",
+        ),
+    ] = "raw",
     resamples: Annotated[
         int, typer.Option("--resamples", min=0, help="Bootstrap resamples for the 95% CIs.")
     ] = DEFAULT_RESAMPLES,
@@ -56,7 +64,9 @@ def meta(
     from evalkit.safe_text import plain
 
     folder = find_run(results_dir, run_ref)
-    evaluation = evaluate_run(folder, results_dir, human, protocol, resamples, permutations, seed)
+    evaluation = evaluate_run(
+        folder, results_dir, human, protocol, resamples, permutations, seed, scale
+    )
     if not evaluation.human.judgments:
         left_out = ", ".join(f"{why} {n}" for why, n in evaluation.human.excluded.items())
         raise UserInputError(

@@ -32,7 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from evalkit.meta import stats
-from evalkit.meta.human import HumanScores, human_scores, read_judgments, run_lineage
+from evalkit.meta.human import (
+    HumanScores,
+    Scale,
+    human_scores,
+    read_judgments,
+    run_lineage,
+)
 from evalkit.results import MetricInfo, RunRecord, SegmentRow, read_record, read_segments
 
 #: below this many judged items the bootstrap intervals say little (a note says so)
@@ -380,6 +386,7 @@ def evaluate_run(
     resamples: int = stats.DEFAULT_RESAMPLES,
     permutations: int = stats.DEFAULT_PERMUTATIONS,
     seed: int = stats.DEFAULT_SEED,
+    scale: Scale = "raw",
 ) -> MetaEvaluation:
     """`evalkit meta`: a stored run against the judgments of a source (None: the store of
     `results_dir`, the folder the run lives in by default)."""
@@ -393,5 +400,6 @@ def evaluate_run(
         [system.label for system in record.systems],
         where,
         protocol,
+        scale,
     )
     return evaluate(record, rows, human, resamples, permutations, seed)

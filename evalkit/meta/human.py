@@ -10,7 +10,11 @@ What counts:
   - one protocol: ESA, MQM and DA scores are on different scales and must not be averaged
     together; by default the protocol with the most judgments, the others counted as left out;
   - several annotators of the same segment and system: the mean of their scores (and the
-    pair of them feeds the inter-annotator agreement).
+    pair of them feeds the inter-annotator agreement);
+  - on request (`scale="z"`), each annotator's scores as z-scores over all of that
+    annotator's judgments here, WMT's practice for DA: a harsh and a lenient annotator
+    then count alike. An annotator whose scores are all equal has no z-score and is left
+    out.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -26,6 +31,9 @@ from evalkit.errors import UserInputError
 from evalkit.judgments.model import PROTOCOLS, Judgment, human_score
 from evalkit.judgments.store import JUDGMENTS_FILE, JudgmentStore
 from evalkit.results import RunRecord, SegmentRow, find_run, read_record
+
+Scale = Literal["raw", "z"]
+SCALES: tuple[Scale, ...] = ("raw", "z")
 
 
 @dataclass
@@ -48,6 +56,8 @@ class HumanScores:
     judgments: int
     #: judgments left out, by reason
     excluded: dict[str, int] = field(default_factory=dict)
+    #: "raw": the protocol's scores; "z": each annotator's scores standardised
+    scale: Scale = "raw"
 
     @property
     def annotators(self) -> list[str]:
@@ -95,10 +105,13 @@ def human_scores(
     systems: Sequence[str],
     source: str,
     protocol: str | None = None,
+    scale: Scale = "raw",
 ) -> HumanScores:
     """Join judgments to the run's rows and systems and average them per cell."""
     if protocol is not None and protocol not in PROTOCOLS:
         raise UserInputError(f"unknown protocol {protocol!r} (one of {', '.join(PROTOCOLS)})")
+    if scale not in SCALES:
+        raise UserInputError(f"unknown scale {scale!r} (one of {', '.join(SCALES)})")
     excluded: Counter[str] = Counter()
     row_ids = {row.id for row in rows}
     wanted = set(run_ids)
@@ -122,6 +135,10 @@ def human_scores(
         if other != protocol:
             excluded[f"protocol {other} (scores on another scale)"] += count
     chosen = [(j, s) for j, s in usable if j.protocol == protocol]
+    if scale == "z":
+        chosen, constant = z_scores(chosen)
+        if constant:
+            excluded["annotators with all scores equal (no z-score)"] += constant
 
     judged_systems = {j.system for j, _ in chosen}
     judged_items = {j.segment_id for j, _ in chosen}
@@ -160,4 +177,25 @@ def human_scores(
         by_annotator=by_annotator,
         judgments=len(chosen),
         excluded=dict(sorted(excluded.items())),
+        scale=scale,
     )
+
+
+def z_scores(
+    scored: Sequence[tuple[Judgment, float]],
+) -> tuple[list[tuple[Judgment, float]], int]:
+    """Each annotator's scores minus that annotator's mean, over the population standard
+    deviation of them; and how many judgments were dropped because their annotator's
+    scores were all equal (one judgment included)."""
+    by_annotator: defaultdict[str, list[float]] = defaultdict(list)
+    for judgment, score in scored:
+        by_annotator[judgment.annotator].append(score)
+    moments = {a: (float(np.mean(v)), float(np.std(v))) for a, v in by_annotator.items()}
+    standardised, dropped = [], 0
+    for judgment, score in scored:
+        mean, deviation = moments[judgment.annotator]
+        if deviation == 0.0:
+            dropped += 1
+        else:
+            standardised.append((judgment, (score - mean) / deviation))
+    return standardised, dropped

@@ -4,8 +4,9 @@ JSON schema (schema_version 1):
   kind            "evalkit.meta"
   schema_version  1
   run_id, test_set
-  human           {source, protocol, run_ids, systems, items, cells, judgments,
-                   annotators, excluded: {reason: count}}
+  human           {source, protocol, scale ("raw" | "z": z-scores per annotator),
+                   run_ids, systems, items, cells, judgments, annotators,
+                   excluded: {reason: count}}
   resamples, permutations, seed, confidence (0.95)
   metrics         [{name, signature, higher_is_better, rank, ranking_score, systems,
                     items, cells, system_items, epsilon,
@@ -82,7 +83,9 @@ def agreement_table(meta: MetaEvaluation) -> Table:
     columns += [*(c for c, _ in STATISTICS[3:]), "cells"]
     excluded = ", ".join(f"{reason} {n}" for reason, n in human.excluded.items())
     notes = [
-        f"human: {human.judgments} judgments ({human.protocol or 'none'}) by "
+        f"human: {human.judgments} judgments ({human.protocol or 'none'}"
+        + (", z-scores per annotator" if human.scale == "z" else "")
+        + ") by "
         f"{len(human.annotators)} annotator(s) of {len(human.items)} items × "
         f"{len(human.systems)} systems = {human.cells} cells; source {human.source}"
         + (f"; left out: {excluded}" if excluded else ""),
@@ -171,6 +174,7 @@ def meta_json(meta: MetaEvaluation) -> dict[str, Any]:
         "human": {
             "source": human.source,
             "protocol": human.protocol,
+            "scale": human.scale,
             "run_ids": human.run_ids,
             "systems": human.systems,
             "items": len(human.items),
