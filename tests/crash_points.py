@@ -202,6 +202,9 @@ def main() -> None:
     if stage not in STAGES or separator != "--":
         raise SystemExit(f"usage: python -m tests.crash_points {{{','.join(STAGES)}}} -- ARGS")
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # where a hung test stands
+    # Ctrl-C as a terminal delivers it, even when the test run was started in the
+    # background of a script (which starts its children with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import tests.slow_engine  # noqa: F401  (registers the test engines)
 
     install(stage)
