@@ -13,7 +13,9 @@ from evalkit.engines import ct2_packing
 @pytest.fixture(autouse=True)
 def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ct2_packing, "_planned", set())
-    monkeypatch.delenv("CT2_PACKED_GEMM", raising=False)
+    # set first so that monkeypatch restores the variable's absence, not what settle() set
+    monkeypatch.setenv("CT2_PACKED_GEMM", "")
+    monkeypatch.delenv("CT2_PACKED_GEMM")
 
 
 def test_float_systems_only_turn_packing_off() -> None:
