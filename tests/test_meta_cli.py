@@ -282,6 +282,9 @@ def test_the_python_api_gives_what_the_command_prints(cli, judged, results_dir: 
         api.format_meta(evaluation, "markdown")
         == cli("meta", run_id, "--resamples", "20", "--format", "markdown").stdout
     )
+    on_z = api.meta_evaluation(run_id, results_dir=results_dir, resamples=20, scale="z")
+    z_json = cli("meta", run_id, "--json", "--resamples", "20", "--scale", "z").stdout
+    assert json.loads(api.format_meta(on_z, "json")) == json.loads(z_json)
 
 
 def _meta_at(cli, run_id: str, resamples: str) -> dict:
