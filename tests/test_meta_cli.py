@@ -152,6 +152,11 @@ def test_meta_numbers_equal_an_independent_computation(cli, judged, results_dir:
     assert ranks[0] == 1
     best = min(data["metrics"], key=lambda m: m["rank"])
     assert best["ranking_score"] == max(m["ranking_score"] for m in data["metrics"])
+    # significance clusters: the best metric in the first, never better than a higher rank
+    by_rank = sorted(data["metrics"], key=lambda m: (m["rank"], m["name"]))
+    clusters = [m["cluster"] for m in by_rank]
+    assert clusters[0] == 1 and clusters == sorted(clusters)
+    assert all(later - earlier in (0, 1) for earlier, later in itertools.pairwise(clusters))
 
 
 def test_meta_on_z_scores_standardises_each_annotator(cli, judged, results_dir: Path):
@@ -231,7 +236,7 @@ def test_meta_tables_in_every_format(cli, judged):
     assert "agreement with human judgments" in rich.stdout and "inter-annotator" in rich.stdout
     assert "ter ↓" in rich.stdout and "attention checks 1" in rich.stdout
     markdown = cli("meta", run_id, "--resamples", "20", "--format", "markdown").stdout
-    assert "| rank | metric |" in markdown
+    assert "| rank | cluster | metric |" in markdown
     latex = cli("meta", run_id, "--resamples", "20", "--format", "latex").stdout
     assert "\\begin{tabular}" in latex
     csv_text = cli("meta", run_id, "--resamples", "20", "--format", "csv").stdout

@@ -20,6 +20,8 @@ each resample. A statistic that cannot be computed is None with the reason.
 
 Metrics are ranked by the mean of SPA and acc23 (how WMT24 and WMT25 combine the two
 levels), by whichever exists when one is missing; metrics with neither are not ranked.
+Ranked metrics are grouped into significance clusters (evalkit.meta.clusters) from the
+same resamples.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from evalkit.meta import stats
+from evalkit.meta.clusters import significance_clusters
 from evalkit.meta.human import (
     HumanScores,
     Scale,
@@ -52,6 +55,8 @@ class Stat:
     value: float | None
     ci: tuple[float, float] | None = None
     reason: str | None = None
+    #: the statistic on each bootstrap resample (None where undefined), in draw order
+    resampled: list[float | None] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -73,11 +78,31 @@ class MetricAgreement:
     kendall_tau_b: Stat
     pearson: Stat
     rank: int | None = None
+    #: significance cluster (1 = best; evalkit.meta.clusters), None when not ranked or
+    #: without resamples
+    cluster: int | None = None
+
+    @property
+    def _ranking_stats(self) -> list[Stat]:
+        return [s for s in (self.soft_pairwise_accuracy, self.acc23) if s.value is not None]
 
     @property
     def ranking_score(self) -> float | None:
-        values = [s.value for s in (self.soft_pairwise_accuracy, self.acc23) if s.value is not None]
+        values = [s.value for s in self._ranking_stats]
         return float(np.mean(values)) if values else None
+
+    def resampled_ranking_score(self) -> np.ndarray:
+        """The ranking score on each bootstrap resample (NaN where undefined), from the
+        same statistics as `ranking_score`."""
+        columns = [
+            np.array([np.nan if v is None else v for v in s.resampled], dtype=np.float64)
+            for s in self._ranking_stats
+        ]
+        if not columns or any(len(c) != len(columns[0]) for c in columns) or not len(columns[0]):
+            return np.array([], dtype=np.float64)
+        stacked = np.vstack(columns)
+        # a resample where one of the two is undefined is undefined (no mixing of levels)
+        return np.where(np.isnan(stacked).any(axis=0), np.nan, stacked.mean(axis=0))
 
 
 @dataclass
@@ -190,15 +215,14 @@ class _SystemLevel:
             )
 
         everything = np.arange(human.shape[1])
-        acc = Stat(accuracy(everything))
-        acc.ci = stats.percentile_ci([accuracy(d) for d in draws]) if len(draws) else None
+        acc = Stat(accuracy(everything), resampled=[accuracy(d) for d in draws])
+        acc.ci = stats.percentile_ci(acc.resampled) if len(draws) else None
         p_all = stats.permutation_p_values(human, masks=masks)
-        soft = Stat(spa(p_all, everything))
-        soft.ci = (
-            stats.percentile_ci([spa(p, d) for p, d in zip(human_p, draws, strict=True)])
-            if len(draws)
-            else None
+        soft = Stat(
+            spa(p_all, everything),
+            resampled=[spa(p, d) for p, d in zip(human_p, draws, strict=True)],
         )
+        soft.ci = stats.percentile_ci(soft.resampled) if len(draws) else None
         return acc, soft
 
 
@@ -229,12 +253,11 @@ def _metric_agreement(
         epsilon = None
     else:
         counts = [np.bincount(d, minlength=h.shape[1]) for d in item_draws]
-        resampled = [pairs.calibrated(c) for c in counts]
+        resampled = [r.accuracy if r else None for r in map(pairs.calibrated, counts)]
         acc23 = Stat(
             calibrated.accuracy,
-            stats.percentile_ci([r.accuracy if r else None for r in resampled])
-            if len(counts)
-            else None,
+            stats.percentile_ci(resampled) if len(counts) else None,
+            resampled=resampled,
         )
         epsilon = calibrated.epsilon
 
@@ -269,7 +292,8 @@ def _metric_agreement(
 
 
 def _rank(metrics: list[MetricAgreement]) -> None:
-    """1 for the metric with the highest mean of SPA and acc23; equal scores share a rank."""
+    """1 for the metric with the highest mean of SPA and acc23; equal scores share a rank.
+    Then the significance clusters of the ranked metrics (evalkit.meta.clusters)."""
     scored = sorted(
         (m for m in metrics if m.ranking_score is not None),
         key=lambda m: (-(m.ranking_score or 0.0), m.name),
@@ -280,6 +304,10 @@ def _rank(metrics: list[MetricAgreement]) -> None:
             m.rank = previous.rank
         else:
             m.rank = position
+    resampled = [m.resampled_ranking_score() for m in scored]
+    if scored and all(len(r) for r in resampled):
+        for m, cluster in zip(scored, significance_clusters(resampled), strict=True):
+            m.cluster = cluster
 
 
 def annotator_agreement(human: HumanScores, item_draws: np.ndarray) -> list[AnnotatorAgreement]:

@@ -8,7 +8,8 @@ JSON schema (schema_version 1):
                    run_ids, systems, items, cells, judgments, annotators,
                    excluded: {reason: count}}
   resamples, permutations, seed, confidence (0.95)
-  metrics         [{name, signature, higher_is_better, rank, ranking_score, systems,
+  metrics         [{name, signature, higher_is_better, rank, cluster (significance
+                    cluster, 1 = best; null when unranked), ranking_score, systems,
                     items, cells, system_items, epsilon,
                     pairwise_accuracy, soft_pairwise_accuracy, acc23, kendall_tau_b,
                     pearson}]      each statistic: {value, ci: [low, high] | null,
@@ -23,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit.meta.agreement import MetaEvaluation, MetricAgreement, Stat
+from evalkit.meta.clusters import SIGNIFICANCE
 from evalkit.meta.stats import CONFIDENCE
 from evalkit.report.formats import Table
 
@@ -72,6 +74,7 @@ def agreement_table(meta: MetaEvaluation) -> Table:
         rows.append(
             [
                 "–" if m.rank is None else m.rank,
+                "–" if m.cluster is None else m.cluster,
                 f"{m.name} {'↑' if m.higher_is_better else '↓'}",
                 *(stat_text(getattr(m, attribute)) for _, attribute in STATISTICS[:3]),
                 _epsilon_text(m.epsilon),
@@ -79,7 +82,7 @@ def agreement_table(meta: MetaEvaluation) -> Table:
                 m.cells,
             ]
         )
-    columns = ["rank", "metric", *(c for c, _ in STATISTICS[:3]), "acc23 ε"]
+    columns = ["rank", "cluster", "metric", *(c for c, _ in STATISTICS[:3]), "acc23 ε"]
     columns += [*(c for c, _ in STATISTICS[3:]), "cells"]
     excluded = ", ".join(f"{reason} {n}" for reason, n in human.excluded.items())
     notes = [
@@ -95,6 +98,9 @@ def agreement_table(meta: MetaEvaluation) -> Table:
         f"95% CI: bootstrap percentile over items, {meta.resamples} resamples, seed "
         f"{meta.seed}; SPA: paired permutation test, {meta.permutations} permutations "
         "(every sign mask when there are fewer); rank: mean of SPA and acc23",
+        "cluster: metrics in one cluster are not significantly different; a metric starts "
+        f"a new one when its rank score is below one of the current cluster's at p < "
+        f"{SIGNIFICANCE} (paired bootstrap on the same resamples)",
         *_reasons(meta.metrics),
         *meta.notes,
     ]
@@ -103,7 +109,7 @@ def agreement_table(meta: MetaEvaluation) -> Table:
         columns,
         rows,
         notes,
-        numeric=set(range(2, len(columns))),
+        numeric=set(range(3, len(columns))),
     )
 
 
@@ -145,13 +151,14 @@ def tables(meta: MetaEvaluation) -> list[Table]:
 
 def long_table(meta: MetaEvaluation) -> Table:
     """One row per metric with every number in its own column (for csv)."""
-    columns = ["metric", "higher_is_better", "rank", "systems", "items", "cells"]
+    columns = ["metric", "higher_is_better", "rank", "cluster", "systems", "items", "cells"]
     for _, attribute in STATISTICS:
         columns += [attribute, f"{attribute}_ci_low", f"{attribute}_ci_high"]
     columns += ["acc23_epsilon"]
     rows = []
     for m in meta.metrics:
-        row: list[Any] = [m.name, m.higher_is_better, m.rank, m.systems, m.items, m.cells]
+        row: list[Any] = [m.name, m.higher_is_better, m.rank, m.cluster]
+        row += [m.systems, m.items, m.cells]
         for _, attribute in STATISTICS:
             stat: Stat = getattr(m, attribute)
             row += [stat.value, *(stat.ci if stat.ci else (None, None))]
@@ -193,6 +200,7 @@ def meta_json(meta: MetaEvaluation) -> dict[str, Any]:
                 "signature": m.signature,
                 "higher_is_better": m.higher_is_better,
                 "rank": m.rank,
+                "cluster": m.cluster,
                 "ranking_score": m.ranking_score,
                 "systems": m.systems,
                 "items": m.items,
