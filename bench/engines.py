@@ -38,7 +38,9 @@ Levers, each a row compared (`vs`, speed ratio) with the row it changes one thin
   a call's prompts at once only up to the shortest; `= vs` shows what that changes);
 - larger batches: all sentences in one batch; batches by a token budget (units sorted by
   length, a batch grows while units x (longest prompt + longest generation cap) fits);
-- threads: 2 CTranslate2 workers of 1 thread each (inter_threads) against 1 of 2 threads.
+- threads: 2 CTranslate2 workers of 1 thread each (inter_threads) against 1 of 2 threads;
+- CTranslate2's packed GEMM forced on for float32 and off for int8, against evalkit's
+  choice (off for float32, on for int8: evalkit/engines/ct2_packing.py).
 
 Usage: python bench/engines.py [--sentences N] [--batch-size N] [--token-budget N]
 [--repeats N] [--no-large] [--no-server] [--json bench/results/engines.json]
@@ -85,6 +87,9 @@ class Row:
     reuse_prefix: bool = True
     workers: int = 1
     stepwise: bool = False
+    #: CTranslate2's packed GEMM (CT2_PACKED_GEMM) forced on or off; None: evalkit's
+    #: choice for a run of this one system (evalkit/engines/ct2_packing.py)
+    packed_gemm: bool | None = None
     versus: str | None = None
     reference: str = REFERENCE
     large: bool = False
@@ -102,6 +107,7 @@ def rows(batch_size: int) -> list[Row]:
         replace(small, name="  prompts stepwise", stepwise=True, versus=small.name),
         replace(small, name="  one batch", batch_size=0, versus=small.name),
         replace(small, name="  token budget", batching="tokens", versus=small.name),
+        replace(small, name="  GEMM packed", packed_gemm=True, versus=small.name),
         replace(
             small,
             name="  one batch, 2x1 threads",
@@ -112,6 +118,7 @@ def rows(batch_size: int) -> list[Row]:
         ),
         Row("ct2 int8", f"{SMALL},compute_type=int8", "int8", batch_size=batch_size),
         large,
+        replace(large, name="  1.5B GEMM unpacked", packed_gemm=False, versus=large.name),
         replace(large, name="  1.5B prompts stepwise", stepwise=True, versus=large.name),
         replace(large, name="  1.5B one batch", batch_size=0, versus=large.name),
         replace(
@@ -357,7 +364,10 @@ def run_row(row: Row, args: argparse.Namespace) -> dict:
     command = [sys.executable, __file__, "--child", json.dumps(asdict(row))]
     command += ["--sentences", str(args.sentences), "--token-budget", str(args.token_budget)]
     command += ["--repeats", str(args.repeats)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    env = dict(os.environ)
+    if row.packed_gemm is not None:
+        env["CT2_PACKED_GEMM"] = "1" if row.packed_gemm else "0"
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
