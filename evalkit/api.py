@@ -165,12 +165,8 @@ def format_meta(
     """The agreement tables of `meta_evaluation` as markdown, csv, latex or json text."""
     import json
 
-    from evalkit.meta.tables import long_table, meta_json, tables
-    from evalkit.report import formats
+    from evalkit.meta.tables import meta_json, render_text
 
     if fmt == "json":
         return json.dumps(meta_json(evaluation), ensure_ascii=False, indent=2)
-    if fmt == "csv":
-        return formats.to_csv(long_table(evaluation))
-    render_one = formats.to_latex if fmt == "latex" else formats.to_markdown
-    return "\n".join(render_one(table) for table in tables(evaluation))
+    return render_text(evaluation, fmt)

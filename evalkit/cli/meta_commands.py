@@ -58,7 +58,7 @@ def meta(
 ) -> None:
     """How well each metric of a run agrees with human judgments (WMT's statistics)."""
     from evalkit.meta.agreement import evaluate_run
-    from evalkit.meta.tables import long_table, meta_json, tables
+    from evalkit.meta.tables import meta_json, render_text, tables
     from evalkit.report import formats
     from evalkit.results import find_run
     from evalkit.safe_text import plain
@@ -82,8 +82,5 @@ def meta(
             out.print(formats.to_rich(table))
             for note in table.note_lines():
                 out.print(plain(note), style="dim", highlight=False, markup=False, soft_wrap=True)
-    elif fmt == "csv":
-        sys.stdout.write(formats.to_csv(long_table(evaluation)))
     else:
-        render = formats.to_markdown if fmt == "markdown" else formats.to_latex
-        sys.stdout.write("\n".join(render(table) for table in tables(evaluation)))
+        sys.stdout.write(render_text(evaluation, fmt))

@@ -21,11 +21,12 @@ JSON schema (schema_version 1):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from evalkit.meta.agreement import MetaEvaluation, MetricAgreement, Stat
 from evalkit.meta.clusters import SIGNIFICANCE
 from evalkit.meta.stats import CONFIDENCE
+from evalkit.report import formats
 from evalkit.report.formats import Table
 
 SCHEMA_VERSION = 1
@@ -225,3 +226,12 @@ def meta_json(meta: MetaEvaluation) -> dict[str, Any]:
         ],
         "notes": meta.notes,
     }
+
+
+def render_text(meta: MetaEvaluation, fmt: Literal["markdown", "csv", "latex"]) -> str:
+    """The agreement tables as markdown or latex, or the long table as csv: what
+    `evalkit meta --format` prints and `api.format_meta` returns."""
+    if fmt == "csv":
+        return formats.to_csv(long_table(meta))
+    render = formats.to_latex if fmt == "latex" else formats.to_markdown
+    return "\n".join(render(table) for table in tables(meta))
