@@ -12,6 +12,7 @@ so a test can hold the client's own counts against them.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -39,6 +40,8 @@ class FaultProxy:
         self._due = False  # a fault slot came up on a body already faulted: next new one
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        #: requests being handled now (a client killed mid-request leaves them running)
+        self._in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -55,6 +58,19 @@ class FaultProxy:
         self._stop.set()
         self._server.shutdown()
         self._server.server_close()
+
+    def wait_idle(self, quiet_s: float = 1.0, timeout_s: float = 300.0) -> None:
+        """Return once no request has been in progress for `quiet_s` (longer than the
+        server's accept poll, so a request still queued to be accepted is counted too)."""
+        deadline = time.monotonic() + timeout_s
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < quiet_s:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the proxy was still handling requests")
+            with self._lock:
+                if self._in_flight:
+                    quiet_since = time.monotonic()
+            time.sleep(0.05)
 
     def reset_counts(self) -> None:
         with self._lock:
@@ -122,6 +138,15 @@ class FaultProxy:
                 self.send_header("Content-Length", str(len(upstream.content)))
                 self.end_headers()
                 self.wfile.write(upstream.content)
+
+            def handle(self) -> None:
+                with proxy._lock:
+                    proxy._in_flight += 1
+                try:
+                    super().handle()
+                finally:
+                    with proxy._lock:
+                        proxy._in_flight -= 1
 
             def do_GET(self) -> None:
                 self._forward("GET")

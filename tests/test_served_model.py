@@ -110,6 +110,7 @@ def test_kill_9_mid_run_then_rerun_sends_only_what_is_missing(vllm_server, sente
             time.sleep(0.2)
         first.send_signal(signal.SIGKILL)
         first.wait()
+        proxy.wait_idle()  # what the victim sent before dying is not the rerun's
         stored = _cached_rows(cache)
         assert 3 <= stored < 10, f"kill came too late or too early: {stored} stored"
         assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
