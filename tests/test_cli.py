@@ -30,7 +30,7 @@ def test_run_scores_a_test_set_and_stores_the_run(cli, results_dir: Path, synthe
     assert record.name == "smoke" and record.test_set.name == synthetic_set.folder.name
     assert [s.label for s in record.systems] == ["copy"]
     assert [m.name for m in record.metrics] == ["bleu", "chrf", "ter"]
-    assert record.environment["sacrebleu"]
+    assert record.environment["sacrebleu"] and record.environment["cpu"]
     rows = list(read_segments(folder))
     # the document with a reference as aligned units covering both sides once, then the
     # rows of the one without

@@ -25,3 +25,10 @@ def test_the_comparison_sees_a_moved_score() -> None:
     assert differences(expected, {"a": {"bleu": 10.0, "ids": [1, 3]}, "b": None})
     assert differences(expected, {"a": {"bleu": 10.0, "ids": [1, 2]}, "b": 0.0})
     assert differences(expected, {"a": {"bleu": 10.0}, "b": None})
+
+
+def test_a_processor_dependent_score_may_move_in_its_last_digits_only() -> None:
+    expected = {"doc": {"xqe": 0.842, "bleu": 0.842}}
+    assert differences(expected, {"doc": {"xqe": 0.8425, "bleu": 0.842}}) == []
+    assert differences(expected, {"doc": {"xqe": 0.85, "bleu": 0.842}})
+    assert differences(expected, {"doc": {"xqe": 0.842, "bleu": 0.8425}})
