@@ -57,6 +57,8 @@ class FakeOpenAI:
         self.models = [MODEL]
         self.received: list[Received] = []
         self.counts: Counter[str] = Counter()
+        #: requests whose body never arrived whole (the client closed the connection)
+        self.abandoned = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -124,6 +126,12 @@ class FakeOpenAI:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if len(raw) < length:
+                    # the client went away mid-request (a failed run cancels the requests
+                    # in flight): nothing to answer, and no half body to misread
+                    with fake._lock:
+                        fake.abandoned += 1
+                    return
                 body = json.loads(raw) if raw else {}
                 path = self.path.split("?")[0]
                 with fake._lock:
