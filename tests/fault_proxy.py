@@ -11,6 +11,7 @@ so a test can hold the client's own counts against them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -104,6 +105,9 @@ class FaultProxy:
             def _forward(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if body is not None and len(body) < length:
+                    self.close_connection = True
+                    return  # the client went away mid-request: nothing to forward
                 fault = proxy._fault_for(self.path, body or b"") if method == "POST" else None
                 if fault in ("429", "500", "503"):
                     self.send_response(int(fault))
@@ -137,7 +141,9 @@ class FaultProxy:
                 self.send_header("Content-Type", upstream.headers.get("content-type", "text/plain"))
                 self.send_header("Content-Length", str(len(upstream.content)))
                 self.end_headers()
-                self.wfile.write(upstream.content)
+                # a run that failed or was killed no longer waits for the answer
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(upstream.content)
 
             def handle(self) -> None:
                 with proxy._lock:
