@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,8 +15,8 @@ def test_a_body_cut_off_by_the_client_is_dropped_without_an_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with FakeOpenAI() as fake:
-        host, port = "127.0.0.1", int(fake.base_url.rsplit(":", 1)[1].split("/")[0])
-        with socket.create_connection((host, port)) as conn:
+        address = urlsplit(fake.base_url)
+        with socket.create_connection((address.hostname, address.port)) as conn:
             conn.sendall(
                 b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
                 b'Content-Type: application/json\r\nContent-Length: 40\r\n\r\n{"mess'
