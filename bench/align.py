@@ -34,6 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -46,14 +48,18 @@ from align_corpora import (  # noqa: E402
     build_corpus,
     line_documents,
 )
+from align_fit import GRID, Counts, Fold, LinkRecord, fit, flag_shares, leave_one_out  # noqa: E402
 
 from evalkit.align import Aligner  # noqa: E402
+from evalkit.align import confidence as link_model  # noqa: E402
+from evalkit.align.confidence import LinkEvidence  # noqa: E402
+from evalkit.align.costs import AlignParams  # noqa: E402
+from evalkit.align.document import ConfidenceModel  # noqa: E402
 from evalkit.align.lines import split_translatable  # noqa: E402
+from evalkit.align.pairing import DocumentFile, pair_documents  # noqa: E402
+from evalkit.cache import TranslationCache  # noqa: E402
+from evalkit.embeddings import CachedEncoder, SentenceEncoder, StoredEncoder  # noqa: E402
 
-#: the seeds on whose hadith documents evalkit.align's constants were fitted; the other
-#: seeds, and every other corpus, check them
-FIT_SEEDS = (0, 1, 2)
-FIT, CHECK = "seeds 0-2", "other seeds"
 #: upper edges of the reliability curve's confidence bins
 BIN_EDGES = (0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
 
@@ -65,6 +71,8 @@ class LinkOutcome:
     confidence: float
     low_confidence: bool
     correct: bool
+    #: what the search saw (embedding method): refitted leave-one-corpus-out
+    evidence: LinkEvidence | None = None
 
 
 @dataclass
@@ -128,7 +136,7 @@ def align_case(aligner: Aligner, case: AlignCase) -> tuple[list[LinkOutcome], fl
     seconds = time.perf_counter() - started
     truth = set(case.links)
     outcomes = [
-        LinkOutcome(link.confidence, link.low_confidence, found in truth)
+        LinkOutcome(link.confidence, link.low_confidence, found in truth, link.evidence)
         for link, found in zip(alignment.links, zero_based(alignment.links), strict=True)
     ]
     return outcomes, seconds
@@ -325,25 +333,6 @@ def results_table(results: Sequence[MethodResult]) -> list[str]:
     return lines
 
 
-def split_results(by_seed: dict[int, MethodResult]) -> dict[str, MethodResult]:
-    """The seeds where evalkit.align's constants were fitted, and the others."""
-    groups: dict[str, list[MethodResult]] = {}
-    for seed, result in sorted(by_seed.items()):
-        groups.setdefault(FIT if seed in FIT_SEEDS else CHECK, []).append(result)
-    return {name: merged(parts) for name, parts in groups.items()}
-
-
-def split_table(results: Sequence[MethodResult], splits: Sequence[dict]) -> list[str]:
-    lines = [
-        f"| corpus | method | F1, {FIT} | F1, {CHECK} |",
-        "| --- | --- | ---: | ---: |",
-    ]
-    for result, split in zip(results, splits, strict=True):
-        cells = [f"{split[name].f1:.3f}" if name in split else "–" for name in (FIT, CHECK)]
-        lines.append(f"| {result.corpus} | {result.method} | {cells[0]} | {cells[1]} |")
-    return lines
-
-
 def calibration_table(method: str, figures: dict) -> list[str]:
     flagged, unflagged = figures["flagged"], figures["unflagged"]
     lines = [
@@ -376,12 +365,166 @@ def corpus_info(spec: CorpusSpec, cases: Sequence[AlignCase]) -> dict[str, objec
     }
 
 
+# --- pairing ---------------------------------------------------------------------------
+
+#: documents per corpus that `evalkit pair`'s method must pair with their references
+PAIRING_DOCS = 5
+
+
+def pairing_check(
+    cases: Sequence[AlignCase], encoder: SentenceEncoder, aligner: Aligner
+) -> dict[str, object]:
+    """The first `PAIRING_DOCS` documents of a corpus and their references, shuffled into
+    one folder's worth of files, paired as `evalkit pair` pairs them: how many pairs are
+    right, wrong, or missing. Documents of one corpus are of one genre and one source, so
+    only a content match tells them apart."""
+    chosen = list(cases[:PAIRING_DOCS])
+    documents = [
+        DocumentFile(Path(f"{case.doc_id}.{side}.txt"), lang, tuple(texts))
+        for case in chosen
+        for side, lang, texts in (
+            ("src", case.src_lang, case.src),
+            ("ref", case.ref_lang, case.ref),
+        )
+    ]
+    src_lang, ref_lang = chosen[0].src_lang, chosen[0].ref_lang
+    langs = {src_lang, ref_lang}
+    if len(langs) < 2 or len({(c.src_lang, c.ref_lang) for c in chosen}) > 1:
+        return {"docs": 0, "right": 0, "wrong": 0, "missing": 0}
+    pairing = pair_documents(documents, src_lang, ref_lang, encoder, aligner=aligner)
+    right = sum(
+        s.path.name.removesuffix(".src.txt") == r.path.name.removesuffix(".ref.txt")
+        for s, r, _ in pairing.pairs
+    )
+    return {
+        "docs": len(chosen),
+        "right": right,
+        "wrong": len(pairing.pairs) - right,
+        "missing": len(chosen) - len(pairing.pairs),
+    }
+
+
+# --- leave-one-corpus-out --------------------------------------------------------------
+
+
+def fold_aligner(fold: Fold) -> Aligner:
+    """An embedding aligner with the constants of one held-out fold."""
+    return Aligner(
+        "embedding",
+        params=fold.params,
+        confidence=ConfidenceModel(fold.coefficients, fold.threshold),
+    )
+
+
+def run_grid(
+    corpora: Sequence[tuple[CorpusSpec, list[AlignCase]]], encoder: SentenceEncoder
+) -> tuple[
+    dict[AlignParams, dict[str, Counts]],
+    dict[AlignParams, dict[str, list[LinkRecord]]],
+    dict[str, MethodResult],
+]:
+    """Every corpus aligned with every candidate of `align_fit.GRID`, the shipped
+    constants first (so their pass pays for the embeddings and its seconds are the ones
+    reported). Also the shipped constants' results, as the other methods report them."""
+    counts: dict[AlignParams, dict[str, Counts]] = {}
+    links: dict[AlignParams, dict[str, list[LinkRecord]]] = {}
+    shipped: dict[str, MethodResult] = {}
+    for params in dict.fromkeys((AlignParams(), *GRID)):
+        aligner = Aligner("embedding", params=params)
+        aligner.use_encoder(encoder)
+        counts[params], links[params] = {}, {}
+        for spec, cases in corpora:
+            total, _ = evaluate(aligner, spec.name, cases)
+            counts[params][spec.name] = Counts(
+                total.true_links, total.found_links, total.correct_links, total.seconds
+            )
+            links[params][spec.name] = [
+                LinkRecord(o.evidence, o.correct) for o in total.outcomes if o.evidence
+            ]
+            if params == AlignParams():
+                shipped[spec.name] = total
+                print(f"  {spec.name} / embedding: F1 {total.f1:.3f}", file=sys.stderr)
+    return counts, links, shipped
+
+
+def fold_table(folds: Sequence[Fold], length: dict[str, MethodResult], first_seconds) -> list[str]:
+    lines = [
+        "held out: each corpus scored with constants chosen on the other corpora",
+        "| corpus | F1 held out | F1 length | seconds | wrong links flagged | right links "
+        "flagged | constants chosen without it |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for fold in folds:
+        flagged = np.array(fold.chances) < fold.threshold
+        caught, false = flag_shares(flagged, np.array(fold.correct, dtype=bool))
+        wrong = sum(not c for c in fold.correct)
+        other = length.get(fold.corpus)
+        lines.append(
+            f"| {fold.corpus} | {fold.counts.f1:.3f} | {other.f1:.3f} | "
+            f"{first_seconds[fold.corpus]:.1f} | {caught:.2f} of {wrong} | {false:.2f} | "
+            f"{fold.params.signature()} |"
+            if other
+            else f"| {fold.corpus} | {fold.counts.f1:.3f} | – | {first_seconds[fold.corpus]:.1f}"
+            f" | {caught:.2f} of {wrong} | {false:.2f} | {fold.params.signature()} |"
+        )
+    return lines
+
+
+def held_out_flags(folds: Sequence[Fold], stretch: Sequence[str]) -> dict[str, object]:
+    """Flags and calibration pooled over the held-out folds (stretch corpora apart)."""
+    kept = [f for f in folds if f.corpus not in stretch]
+    chances = np.array([c for f in kept for c in f.chances])
+    correct = np.array([c for f in kept for c in f.correct], dtype=bool)
+    flagged = np.concatenate([np.array(f.chances) < f.threshold for f in kept])
+    caught, false = flag_shares(flagged, correct)
+    outcomes = [
+        LinkOutcome(float(p), bool(g), bool(c))
+        for p, g, c in zip(chances, flagged, correct, strict=True)
+    ]
+    return {
+        "links": len(outcomes),
+        "wrong": int((~correct).sum()),
+        "wrong_links_flagged_share": round(caught, 4),
+        "right_links_flagged_share": round(false, 4),
+        "wrong_links_flagged": int((flagged & ~correct).sum()),
+        **error_rates(outcomes),
+        "bins": reliability(outcomes),
+    }
+
+
+def shipped_constants(
+    counts: dict[AlignParams, dict[str, Counts]],
+    links: dict[AlignParams, dict[str, list[LinkRecord]]],
+    fit_on: Sequence[str],
+) -> tuple[dict[str, object], list[str]]:
+    """The constants fitted on every (non-stretch) corpus, against those in the code."""
+    params, coefficients, threshold = fit(counts, links, fit_on)
+    fitted = {
+        "params": params.signature(),
+        "coefficients": list(coefficients),
+        "flag_below": threshold,
+    }
+    in_code = {
+        "params": AlignParams().signature(),
+        "coefficients": list(link_model.COEFFICIENTS),
+        "flag_below": link_model.FLAG_BELOW,
+    }
+    lines = [
+        f"constants fitted on {', '.join(fit_on)}:",
+        *(f"  {k}: {v}" for k, v in fitted.items()),
+        "in evalkit/align (costs.py, confidence.py):",
+        *(f"  {k}: {v}" for k, v in in_code.items()),
+    ]
+    if fitted != in_code:
+        lines.append("  (they differ: update the code, or say why not)")
+    return {"fitted": fitted, "in_code": in_code}, lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     names = [spec.name for spec in CORPORA]
     parser.add_argument("--corpus", nargs="*", choices=names, default=names)
     parser.add_argument("--method", nargs="*", default=["embedding", "length"])
-    # seeds 0-2: where evalkit.align's constants were fitted (hadith only); 3-5: a check
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4, 5])
     parser.add_argument("--docs", type=int, default=2, help="documents per seed and corpus")
     parser.add_argument("--paragraphs", type=int, default=12, help="source paragraphs a doc")
@@ -390,6 +533,12 @@ def main() -> None:
         "--set-aside-only",
         action="store_true",
         help="print the count of lines set aside and stop (no alignment scores, no JSON)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep the embeddings in this cache file (evalkit's format): a rerun embeds "
+        "nothing again; seconds then count the alignment only",
     )
     args = parser.parse_args()
 
@@ -402,39 +551,107 @@ def main() -> None:
         except MissingCorpus as exc:
             missing.append(f"{spec.name}: {exc}")
             print(f"corpus {spec.name} left out: {exc}", file=sys.stderr)
+    stretch = [spec.name for spec, _ in corpora if spec.swaps]
 
-    counts = set_aside_counts(corpora)
+    counts_set_aside = set_aside_counts(corpora)
     if args.set_aside_only:
-        print("\n".join(set_aside_table(counts)))
+        print("\n".join(set_aside_table(counts_set_aside)))
         return
 
     results: list[MethodResult] = []
-    splits: list[dict[str, MethodResult]] = []
     load_seconds: dict[str, float] = {}
+    payload: dict[str, object] = {}
     for method in args.method:
         aligner = Aligner(method)  # type: ignore[arg-type]
         started = time.perf_counter()
         if aligner.encoder is not None:
-            aligner.encoder.encode(["warm-up"])
+            encoder: SentenceEncoder = aligner.encoder
+            if args.cache is not None:
+                encoder = StoredEncoder(
+                    aligner.encoder_spec, TranslationCache(args.cache).embeddings
+                )
+            encoder = CachedEncoder(encoder, capacity=200_000)
+            encoder.encode(["warm-up"])
         load_seconds[method] = round(time.perf_counter() - started, 2)
+        if method == "embedding":
+            counts, links, shipped = run_grid(corpora, encoder)
+            results += shipped.values()
+            continue
         for spec, cases in corpora:
-            total, by_seed = evaluate(aligner, spec.name, cases)
+            total, _ = evaluate(aligner, spec.name, cases)
             results.append(total)
-            splits.append(split_results(by_seed))
             print(f"  {spec.name} / {method}: F1 {total.f1:.3f}", file=sys.stderr)
 
-    order = {(r.corpus, r.method): k for k, r in enumerate(results)}
     results.sort(key=lambda r: (names.index(r.corpus), args.method.index(r.method)))
-    splits = [splits[order[(r.corpus, r.method)]] for r in results]
     print("\n".join(results_table(results)))
-    print()
-    print("\n".join(split_table(results, splits)))
     figures = {method: calibration(results, method) for method in args.method}
     for method, figure in figures.items():
         print()
+        print(f"with the constants in the code ({method}):")
         print("\n".join(calibration_table(method, figure)))
+
+    if "embedding" in args.method:
+        corpus_names = [spec.name for spec, _ in corpora]
+        fit_on = [c for c in corpus_names if c not in stretch]
+        folds = leave_one_out(counts, links, corpus_names, stretch)
+        length = {r.corpus: r for r in results if r.method == "length"}
+        seconds = {name: counts[AlignParams()][name].seconds for name in corpus_names}
+        print()
+        print("\n".join(fold_table(folds, length, seconds)))
+        held = held_out_flags(folds, stretch)
+        print()
+        print("\n".join(calibration_table("embedding, held out", held)))
+        print(
+            f"wrong links flagged: {held['wrong_links_flagged_share']:.2f}, right links "
+            f"flagged: {held['right_links_flagged_share']:.2f} (stretch corpora apart)"
+        )
+        # each corpus paired with the constants of its held-out fold
+        fold_of = {f.corpus: f for f in folds}
+        pairing = {
+            spec.name: pairing_check(cases, encoder, fold_aligner(fold_of[spec.name]))
+            for spec, cases in corpora
+            if len({(c.src_lang, c.ref_lang) for c in cases[:PAIRING_DOCS]}) == 1
+        }
+        print()
+        print(f"pairing ({PAIRING_DOCS} documents and their references per corpus):")
+        for name, figure in pairing.items():
+            print(
+                f"  {name}: {figure['right']} right, {figure['wrong']} wrong, "
+                f"{figure['missing']} unpaired of {figure['docs']}"
+            )
+        payload["pairing"] = pairing
+        constants, lines = shipped_constants(counts, links, fit_on)
+        print()
+        print("\n".join(lines))
+        payload["held_out"] = {
+            "stretch": stretch,
+            "folds": [
+                {
+                    "corpus": f.corpus,
+                    "f1": round(f.counts.f1, 4),
+                    "true_links": f.counts.true_links,
+                    "found_links": f.counts.found_links,
+                    "correct_links": f.counts.correct_links,
+                    "params": f.params.signature(),
+                    "coefficients": list(f.coefficients),
+                    "flag_below": f.threshold,
+                    "wrong_links": sum(not c for c in f.correct),
+                    "wrong_links_flagged": sum(
+                        (not c) and p < f.threshold
+                        for p, c in zip(f.chances, f.correct, strict=True)
+                    ),
+                    "right_links_flagged": sum(
+                        c and p < f.threshold for p, c in zip(f.chances, f.correct, strict=True)
+                    ),
+                }
+                for f in folds
+            ],
+            "flags": held,
+            "constants": constants,
+            "grid": [p.signature() for p in GRID],
+        }
     print()
-    print("\n".join(set_aside_table(counts)))
+    print("\n".join(set_aside_table(counts_set_aside)))
 
     payload = {
         "machine": platform.machine(),
@@ -444,17 +661,16 @@ def main() -> None:
             "seeds": args.seeds,
             "docs_per_seed": args.docs,
             "paragraphs": args.paragraphs,
+            "embeddings_cached": args.cache is not None,
         },
         "signatures": {m: Aligner(m).signature() for m in args.method},  # type: ignore[arg-type]
         "encoder_load_seconds": load_seconds,
         "corpora": [corpus_info(spec, cases) for spec, cases in corpora],
         "missing": missing,
         "results": [r.summary() for r in results],
-        "results_by_seeds": [
-            {name: part.summary() for name, part in split.items()} for split in splits
-        ],
         "calibration": figures,
-        "set_aside": [c.summary() for c in counts],
+        **payload,
+        "set_aside": [c.summary() for c in counts_set_aside],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

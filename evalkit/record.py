@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from evalkit import __version__
-from evalkit.align import Aligner
+from evalkit.align import Aligner, DocumentAlignment
 from evalkit.align.lines import split_translatable
 from evalkit.corpus.model import TestSet
 from evalkit.engines.base import RequestStats
@@ -26,7 +26,15 @@ from evalkit.results import (
     SkippedLineInfo,
     TestSetInfo,
 )
-from evalkit.scoring import SCORED_AS_DOCUMENT, ScoringUnit, Units, _applies, scored_as
+from evalkit.scoring import (
+    BELOW_MIN_CONFIDENCE_FLAG,
+    SCORED_AS_DOCUMENT,
+    ScoringUnit,
+    Units,
+    _applies,
+    below_min_confidence,
+    scored_as,
+)
 
 _TRACKED_PACKAGES = (
     "sacrebleu",
@@ -179,7 +187,7 @@ def test_set_info(test_set: TestSet, aligner: Aligner | None = None) -> TestSetI
     )
 
 
-def alignment_info(found: Units) -> list[AlignmentInfo]:
+def alignment_info(found: Units, min_confidence: float | None = None) -> list[AlignmentInfo]:
     return [
         AlignmentInfo(
             doc_id=doc_id,
@@ -187,7 +195,9 @@ def alignment_info(found: Units) -> list[AlignmentInfo]:
             method=alignment.method,
             signature=alignment.signature,
             mean_confidence=round(alignment.mean_confidence, 4),
-            low_confidence_links=sum(link.low_confidence for link in alignment.links),
+            low_confidence_links=alignment.flagged,
+            unreliable=alignment.unreliable,
+            below_min_confidence=_below(alignment, min_confidence),
             links=[
                 LinkInfo(
                     src=list(link.src),
@@ -203,10 +213,26 @@ def alignment_info(found: Units) -> list[AlignmentInfo]:
     ]
 
 
-def run_notes(test_set: TestSet, found: Units) -> list[str]:
+def _below(alignment: DocumentAlignment, min_confidence: float | None) -> int:
+    return sum(
+        bool(link.src and link.ref) and below_min_confidence(link.confidence, min_confidence)
+        for link in alignment.links
+    )
+
+
+def run_notes(test_set: TestSet, found: Units, min_confidence: float | None = None) -> list[str]:
     """What a reader of the run must know about how each document was scored."""
     info = test_set_info(test_set)
     notes = []
+    if min_confidence is not None:
+        left = {doc_id: _below(a, min_confidence) for doc_id, a in found.alignments.items()}
+        total = sum(left.values())
+        where = ", ".join(f"{doc_id} {n}" for doc_id, n in left.items() if n)
+        notes.append(
+            f"--min-confidence {min_confidence:g}: {total} aligned unit(s) below it scored "
+            "without their reference (reference-free metrics only; flagged "
+            f"{BELOW_MIN_CONFIDENCE_FLAG} on their rows)" + (f": {where}" if where else "")
+        )
     for doc_id, alignment in found.alignments.items():
         low = sum(link.low_confidence for link in alignment.links)
         notes.append(

@@ -86,6 +86,10 @@ class AlignmentInfo(_Record):
     mean_confidence: float
     low_confidence_links: int
     links: list[LinkInfo]
+    #: too many links flagged to trust this document's reference-based scores
+    unreliable: bool = False
+    #: links below the run's --min-confidence, scored without their reference
+    below_min_confidence: int = 0
 
 
 class TestSetInfo(_Record):
@@ -157,6 +161,8 @@ class RunRecord(_Record):
     #: line by line), `translate` (every system, model loading and preparation included)
     #: and `score` (every metric of every system); empty in records before version 4
     timings: dict[str, float] = {}
+    #: `--min-confidence`: links below it were scored without their reference (None: off)
+    min_confidence: float | None = None
 
 
 class ErrorSpanInfo(_Record):

@@ -80,9 +80,11 @@ def evaluate(
     on_progress: RunProgress | None = None,
     aligner: Aligner | None = None,
     align_unit: AlignUnit = "paragraph",
+    min_confidence: float | None = None,
 ) -> Evaluation:
     """Translate with every system and score; `aligner` pairs the paragraphs of documents
-    whose reference does not follow the source line by line (None: score them whole)."""
+    whose reference does not follow the source line by line (None: score them whole).
+    Aligned links below `min_confidence` are scored without their reference."""
     started = utc_now()
     clock = time.perf_counter()
     if align_unit == "sentence":
@@ -93,7 +95,7 @@ def evaluate(
     timings = {"align": 0.0, **dict.fromkeys(one_time.PHASES, 0.0), "translate": 0.0, "score": 0.0}
     one_time.take()  # only this run's one-time work counts
     stage = time.perf_counter()
-    found = scoring_units(test_set, aligner, align_unit)
+    found = scoring_units(test_set, aligner, align_unit, min_confidence)
     timings["align"] = time.perf_counter() - stage
     units = found.units
     has_source = any(seg.strip() for doc in test_set.documents for seg in doc.source.segments)
@@ -159,12 +161,13 @@ def evaluate(
         systems=system_infos,
         metrics=[metric_info(m) for m in metrics],
         scores=scores,
-        notes=run_notes(test_set, found)
+        notes=run_notes(test_set, found, min_confidence)
         + [str(reason) for reason in skipped]
         + unscored_notes(units, metrics, unit_flags),
         environment=environment(),
-        alignment=alignment_info(found),
+        alignment=alignment_info(found, min_confidence),
         timings={stage: round(seconds, 3) for stage, seconds in timings.items()},
+        min_confidence=min_confidence,
     )
     return Evaluation(record=record, rows=rows)
 

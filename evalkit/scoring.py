@@ -31,6 +31,9 @@ SCORED_AS_NONE = "none"
 
 LOW_CONFIDENCE_FLAG = "low-confidence"
 UNLINKED_FLAG = "unlinked"
+#: a link below `--min-confidence`: its reference is not used (reference-free metrics
+#: still score its hypothesis)
+BELOW_MIN_CONFIDENCE_FLAG = "below-min-confidence"
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,15 @@ class Units:
 
 
 def scoring_units(
-    test_set: TestSet, aligner: Aligner | None = None, align_unit: AlignUnit = "paragraph"
+    test_set: TestSet,
+    aligner: Aligner | None = None,
+    align_unit: AlignUnit = "paragraph",
+    min_confidence: float | None = None,
 ) -> Units:
     """`align_unit` "sentence" makes sentence links the units of aligned documents; their
     hypotheses then need each system's translation sentence by sentence (`--unit sentence`).
+    Links whose confidence is below `min_confidence` keep their hypothesis but lose their
+    reference: a doubtful link would score each system against the wrong text.
     """
     result = Units()
     for doc in test_set.documents:
@@ -83,7 +91,7 @@ def scoring_units(
             positions = (
                 _sentence_positions(src, doc.source.lang) if align_unit == "sentence" else []
             )
-            result.units += _aligned_units(doc.id, alignment, positions)
+            result.units += _aligned_units(doc.id, alignment, positions, min_confidence)
         elif how == SCORED_AS_DOCUMENT:
             assert doc.reference is not None
             ref = doc.reference.segments
@@ -114,17 +122,29 @@ def _sentence_positions(lines: Sequence[str], lang: str) -> list[tuple[int, int]
     return [(number - 1, k) for number, ids in of_line.items() for k in range(len(ids))]
 
 
+def below_min_confidence(confidence: float, min_confidence: float | None) -> bool:
+    return min_confidence is not None and confidence < min_confidence
+
+
 def _aligned_units(
-    doc_id: str, alignment: DocumentAlignment, positions: Sequence[tuple[int, int]] = ()
+    doc_id: str,
+    alignment: DocumentAlignment,
+    positions: Sequence[tuple[int, int]] = (),
+    min_confidence: float | None = None,
 ) -> list[ScoringUnit]:
     """One unit per link. An unlinked source paragraph is scored against an empty
     reference and an unlinked reference paragraph against an empty hypothesis, so the
-    document's text is covered in full, as when it is scored whole."""
+    document's text is covered in full, as when it is scored whole. A link below
+    `min_confidence` keeps its source, without its reference."""
     units = []
     for link in alignment.links:
         flags: tuple[str, ...] = ()
+        reference: str | None = " ".join(alignment.ref_units[j - 1] for j in link.ref)
         if not link.src or not link.ref:
             flags = (UNLINKED_FLAG,)
+        elif below_min_confidence(link.confidence, min_confidence):
+            flags = (LOW_CONFIDENCE_FLAG, BELOW_MIN_CONFIDENCE_FLAG)
+            reference = None
         elif link.low_confidence:
             flags = (LOW_CONFIDENCE_FLAG,)
         units.append(
@@ -133,7 +153,7 @@ def _aligned_units(
                 link.src,
                 link.ref,
                 " ".join(alignment.src_units[i - 1] for i in link.src),
-                " ".join(alignment.ref_units[j - 1] for j in link.ref),
+                reference,
                 link.confidence,
                 flags,
                 tuple(positions[i - 1] for i in link.src) if positions else (),

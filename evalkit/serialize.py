@@ -63,6 +63,8 @@ def alignment_json(doc_id: str, alignment: DocumentAlignment) -> dict[str, Any]:
         "method": alignment.method,
         "signature": alignment.signature,
         "mean_confidence": round(alignment.mean_confidence, 4),
+        "low_confidence_links": alignment.flagged,
+        "unreliable": alignment.unreliable,
         "links": [
             {
                 "src": list(link.src),

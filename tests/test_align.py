@@ -300,12 +300,13 @@ def test_tiny_documents_get_a_length_confidence_and_zero_confidence_is_flagged()
     from evalkit.align.document import AlignedLink, flag_low_confidence
 
     aligner = Aligner("embedding")
-    (link,) = aligner.align_units(
+    (link,) = aligner.align_paragraphs(
         ["جلس القط على الحصيرة.", "ثم نام طويلا."], ["The cat sat and slept."]
-    )
+    ).links
     assert link.shape == "2:1"
-    # nothing else in the document to judge the embedding distance against: lengths decide
-    assert link.confidence > 0
+    # nothing else in the document to judge the embedding distance against, and no other
+    # alignment: the confidence model still gives a probability
+    assert 0 < link.confidence <= 1
     flagged = flag_low_confidence(
         [AlignedLink((1,), (1,), 0.5, 0.0), AlignedLink((2,), (2,), 0.5, 0.0)]
     )

@@ -15,17 +15,17 @@ from typing import Literal
 
 import numpy as np
 
+from evalkit.align import confidence as link_model
+from evalkit.align.confidence import LinkEvidence
 from evalkit.align.costs import (
-    LENGTH_WEIGHT,
-    MERGE_PENALTY,
-    SKIP_COST,
+    AlignParams,
     CombinedCost,
     EmbeddingCost,
     LengthCost,
     embedding_text,
     length_ratio,
 )
-from evalkit.align.dp import DEFAULT_STEPS, LinkCost, align_sequences, link_margins
+from evalkit.align.dp import DEFAULT_STEPS, Link, LinkCost, align_sequences, link_margins
 from evalkit.align.lines import SkippedLine, non_translatable_reason, split_translatable
 from evalkit.corpus.segment import sentences
 from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
@@ -40,12 +40,13 @@ Method = Literal["embedding", "length"]
 LOW_CONFIDENCE_SHARE = 0.5
 #: below this confidence a link is flagged whatever the median
 LOW_CONFIDENCE_FLOOR = 0.01
-#: the margin (in link-cost units) at which a link's confidence is 1 - 1/e (0.63). For
-#: lengths, costs are -log probabilities, so 1.0; for embeddings, fitted on the bench's
-#: hadith corpus so that confidence matches the fraction of links correct (expected
-#: calibration error 0.03 there; 0.02, 0.03 and 0.01 on verse, legal, abridged legal)
-MARGIN_SCALE = {"length": 1.0, "embedding": 0.1}
-ALIGNER_VERSION = 1
+#: the margin (in link-cost units) at which a link's confidence is 1 - 1/e (0.63), for
+#: lengths, whose costs are -log probabilities. The embedding method's confidence is a
+#: probability from the model of `confidence.py`.
+MARGIN_SCALE = {"length": 1.0, "embedding": link_model.MARGIN_SCALE}
+#: per method; embedding 2: capped length cost, confidence as a fitted probability of the
+#: link being right. The length method is unchanged (scripts compare its signature).
+ALIGNER_VERSION = {"length": 1, "embedding": 2}
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,40 @@ class AlignedLink:
 
     #: set by `flag_low_confidence`, which sees the whole document
     low_confidence: bool = False
+    #: what the search saw of this link (embedding method): the confidence model's input
+    evidence: LinkEvidence | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """The confidence model's constants (the bench fits others, leave-one-corpus-out)."""
+
+    coefficients: tuple[float, ...] = link_model.COEFFICIENTS
+    flag_below: float = link_model.FLAG_BELOW
+
+
+def judge_links(
+    links: list[AlignedLink], model: ConfidenceModel | None = None
+) -> list[AlignedLink]:
+    """The same links with their confidence and flag set over the whole document: from
+    the confidence model where the links carry evidence (embeddings), else from the
+    margin against the document's median (`flag_low_confidence`)."""
+    if not links or any(link.evidence is None for link in links):
+        return flag_low_confidence(links)
+    model = model or ConfidenceModel()
+    evidence = link_model.with_document_distance([link.evidence for link in links])  # type: ignore[misc]
+    judged = []
+    for link, seen in zip(links, evidence, strict=True):
+        chance = link_model.probability(seen, model.coefficients)
+        judged.append(
+            replace(
+                link,
+                confidence=round(chance, 4),
+                low_confidence=chance < model.flag_below,
+                evidence=seen,
+            )
+        )
+    return judged
 
 
 def flag_low_confidence(links: list[AlignedLink]) -> list[AlignedLink]:
@@ -98,12 +133,30 @@ class DocumentAlignment:
             return 0.0
         return sum(link.confidence for link in self.links) / len(self.links)
 
+    @property
+    def flagged(self) -> int:
+        return sum(link.low_confidence for link in self.links)
+
+    @property
+    def unreliable(self) -> bool:
+        """Too many links flagged to trust the document's reference-based scores."""
+        return link_model.unreliable(self.flagged, len(self.links))
+
 
 class Aligner:
     """Aligns document pairs with one method; holds the encoder so it loads once."""
 
-    def __init__(self, method: Method = "embedding", encoder: str = DEFAULT_ENCODER) -> None:
+    def __init__(
+        self,
+        method: Method = "embedding",
+        encoder: str = DEFAULT_ENCODER,
+        params: AlignParams | None = None,
+        confidence: ConfidenceModel | None = None,
+    ) -> None:
         self.method = method
+        #: the embedding cost's and the confidence model's constants (the bench fits others)
+        self.params = params or AlignParams()
+        self.confidence = confidence or ConfidenceModel()
         #: which encoder (`e5-small`, `st:MODEL`); loaded when first needed
         self.encoder_spec = encoder
         self._encoder: SentenceEncoder | None = None
@@ -123,24 +176,27 @@ class Aligner:
     def signature(self) -> str:
         steps = ",".join(f"{a}:{b}" for a, b in DEFAULT_STEPS)
         parts = [
-            f"align:v{ALIGNER_VERSION}",
+            f"align:v{ALIGNER_VERSION[self.method]}",
             f"method:{self.method}",
             f"steps:{steps}",
-            f"flag-below:{LOW_CONFIDENCE_SHARE}xmedian",
-            f"confidence:margin/{MARGIN_SCALE[self.method]}",
         ]
         if self.method == "embedding":
             # the name without loading the model: a fully stored run never loads it
             name = self._encoder.name if self._encoder else encoder_name(self.encoder_spec)
+            weights = ",".join(f"{w:g}" for w in self.confidence.coefficients)
             parts += [
+                f"flag-below:{self.confidence.flag_below:g}",
+                f"confidence:logistic({weights})",
                 f"encoder:{name}",
-                f"skip:{SKIP_COST}",
-                f"merge:{MERGE_PENALTY}",
-                f"length-weight:{LENGTH_WEIGHT}",
+                self.params.signature(),
                 "span-weight:units-product",
             ]
         else:
-            parts.append("cost:gale-church")
+            parts += [
+                f"flag-below:{LOW_CONFIDENCE_SHARE}xmedian",
+                f"confidence:margin/{MARGIN_SCALE[self.method]}",
+                "cost:gale-church",
+            ]
         return "|".join(parts)
 
     def align_units(
@@ -173,16 +229,29 @@ class Aligner:
             embedding = EmbeddingCost(
                 src, ref, self.encoder, src_context=src_context, ref_context=ref_context
             )
-        cost = _memoised(CombinedCost(length, embedding))
+        cost = _memoised(CombinedCost(length, embedding, self.params))
         found = align_sequences(len(src), len(ref), cost)
         margins = link_margins(len(src), len(ref), cost, found)
-        scale = MARGIN_SCALE[self.method]
+        if embedding is None:
+            scale = MARGIN_SCALE[self.method]
+            return [
+                AlignedLink(
+                    link.src,
+                    link.ref,
+                    round(link.cost, 4),
+                    round(_confidence(margin, scale), 4) if link.src and link.ref else 0.0,
+                )
+                for link, margin in zip(found, margins, strict=True)
+            ]
         return [
             AlignedLink(
                 link.src,
                 link.ref,
                 round(link.cost, 4),
-                round(_confidence(margin, scale), 4) if link.src and link.ref else 0.0,
+                0.0,
+                evidence=_evidence(
+                    link, margin, embedding, length, self.params, len(src), len(ref)
+                ),
             )
             for link, margin in zip(found, margins, strict=True)
         ]
@@ -197,10 +266,11 @@ class Aligner:
                 tuple(ref_kept[j] + 1 for j in link.ref),
                 link.cost,
                 link.confidence,
+                evidence=link.evidence,
             )
             for link in self.align_units([src[i] for i in src_kept], [ref[j] for j in ref_kept])
         ]
-        links = flag_low_confidence(links)
+        links = judge_links(links, self.confidence)
         return DocumentAlignment(
             "paragraph",
             self.method,
@@ -260,11 +330,12 @@ class Aligner:
                         tuple(ref_ids[j] + 1 for j in link.ref),
                         link.cost,
                         link.confidence,
+                        evidence=link.evidence,
                     )
                 )
         skipped_src.sort(key=lambda line: line.index)
         skipped_ref.sort(key=lambda line: line.index)
-        links = flag_low_confidence(links)
+        links = judge_links(links, self.confidence)
         return DocumentAlignment(
             "sentence",
             self.method,
@@ -300,6 +371,34 @@ def _memoised(cost: LinkCost) -> LinkCost:
         return seen[key]
 
     return cached
+
+
+def _evidence(
+    link: Link,
+    margin: float,
+    embedding: EmbeddingCost,
+    length: LengthCost,
+    params: AlignParams,
+    n_src: int,
+    n_ref: int,
+) -> LinkEvidence:
+    """What the search saw of one link (0-based units)."""
+    if link.src and link.ref:
+        i0, i1, j0, j1 = link.src[0], link.src[-1] + 1, link.ref[0], link.ref[-1] + 1
+        return LinkEvidence(
+            margin,
+            embedding(i0, i1, j0, j1),
+            min(length(i0, i1, j0, j1), params.length_cap),
+            unlinked=False,
+        )
+    # a unit left out: how close it is to its nearest unit on the other side
+    if link.src:
+        i = link.src[0]
+        nearest = min((embedding(i, i + 1, j, j + 1) for j in range(n_ref)), default=2.0)
+    else:
+        j = link.ref[0]
+        nearest = min((embedding(i, i + 1, j, j + 1) for i in range(n_src)), default=2.0)
+    return LinkEvidence(margin, nearest, 0.0, unlinked=True)
 
 
 def _confidence(margin: float, scale: float) -> float:

@@ -6,7 +6,8 @@ similar as they are alignable: the mean link confidence of their paragraph align
 topic all embed alike; a translation, though, lines up paragraph after paragraph, and an
 article on the same topic does not. Pairs are then taken one-to-one by competitive
 linking: the most similar pair first, then the most similar among the rest, down to a
-threshold. What stays unpaired is listed, never forced.
+threshold. A pair whose alignment would be flagged unreliable (too many doubtful links)
+is never proposed. What stays unpaired is listed, never forced.
 """
 
 from __future__ import annotations
@@ -68,20 +69,30 @@ def pair_documents(
     ref_lang: str,
     encoder: SentenceEncoder,
     threshold: float = DEFAULT_THRESHOLD,
+    aligner: Aligner | None = None,
 ) -> Pairing:
+    """`aligner`: an embedding aligner with other constants (the bench's held-out folds);
+    `encoder` is handed to it."""
     sources = [d for d in documents if d.lang == src_lang]
     references = [d for d in documents if d.lang == ref_lang]
-    aligner = Aligner("embedding")
+    aligner = aligner or Aligner("embedding")
     aligner.use_encoder(CachedEncoder(encoder))
-    similarity = {
-        (s.path.name, r.path.name): aligner.align_paragraphs(
-            s.paragraphs, r.paragraphs
-        ).mean_confidence
-        for s in sources
-        for r in references
-    }
+    similarity: dict[tuple[str, str], float] = {}
+    #: pairs whose alignment would be flagged unreliable: never proposed
+    doubtful: set[tuple[str, str]] = set()
+    for s in sources:
+        for r in references:
+            alignment = aligner.align_paragraphs(s.paragraphs, r.paragraphs)
+            similarity[(s.path.name, r.path.name)] = alignment.mean_confidence
+            if alignment.unreliable:
+                doubtful.add((s.path.name, r.path.name))
     candidates = sorted(
-        ((similarity[(s.path.name, r.path.name)], s, r) for s in sources for r in references),
+        (
+            (similarity[(s.path.name, r.path.name)], s, r)
+            for s in sources
+            for r in references
+            if (s.path.name, r.path.name) not in doubtful
+        ),
         key=lambda item: -item[0],
     )
     taken: set[Path] = set()

@@ -176,7 +176,8 @@ def progress_bar() -> Progress:
 def print_record(record: Any, by: str) -> None:
     out.print(by_document(record) if by == "doc" else leaderboard(record))
     for line in footer_lines(record):
-        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
+        style = "yellow" if line.startswith("warning:") else "dim"
+        out.print(line, style=style, highlight=False, markup=False, soft_wrap=True)
 
 
 def version_callback(value: bool) -> None:

@@ -16,6 +16,7 @@ from evalkit.align.pairing import (
     read_folder,
     write_manifest,
 )
+from evalkit.align.reliability import unreliable_alignment_warning
 from evalkit.cli.common import (
     DataOpt,
     EncoderOpt,
@@ -86,6 +87,9 @@ def align_command(
     for line in skipped_lines(alignment):
         out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
     out.print(f"signature: {alignment.signature}", style="dim", highlight=False, soft_wrap=True)
+    if alignment.unreliable:
+        warning = unreliable_alignment_warning(doc, alignment.flagged, len(alignment.links))
+        out.print(plain(f"warning: {warning}"), style="yellow", markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -93,6 +93,18 @@ def run(
         ),
     ] = "paragraph",
     encoder: EncoderOpt = DEFAULT_ENCODER,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            min=0.0,
+            max=1.0,
+            metavar="P",
+            help="Score aligned links whose confidence (the chance the link is right) is "
+            "below P without their reference: reference-free metrics still score them. "
+            "The count goes in the notes and in run.json.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -152,6 +164,7 @@ def run(
             on_progress=on_progress,
             aligner=aligner_for(align, encoder),
             align_unit=align_unit,
+            min_confidence=min_confidence,
         )
     folder = write_run(results_dir, evaluation.record, evaluation.rows)
     if as_json:
@@ -221,4 +234,5 @@ def score(
         return
     out.print(leaderboard(record))
     for line in footer_lines(record):
-        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
+        style = "yellow" if line.startswith("warning:") else "dim"
+        out.print(line, style=style, highlight=False, markup=False, soft_wrap=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalkit.align.reliability import alignment_warnings
 from evalkit.errors import UserInputError
 from evalkit.results import (
     ErrorSpanInfo,
@@ -231,6 +232,9 @@ def pool_runs(
             "runs do not compare: " + "; ".join(problems) + " (--force compares anyway)"
         )
     warnings += [CompareWarning("forced", f"compared despite: {p}") for p in problems]
+    # runs of one test set aligned alike give the same line: said once
+    unreliable = dict.fromkeys(line for r in records for line in alignment_warnings(r.alignment))
+    warnings += [CompareWarning("alignment-unreliable", line) for line in unreliable]
 
     systems = _system_keys(runs)
     by_run: dict[str, list[SystemRef]] = {}

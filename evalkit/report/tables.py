@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from evalkit.align.reliability import alignment_warnings
 from evalkit.cache import StoreInfo
 from evalkit.results import MetricInfo, RunRecord, Score
 from evalkit.safe_text import plain, terminal
@@ -164,7 +165,8 @@ def cache_table(stores: list[StoreInfo]) -> Table:
 def footer_lines(record: RunRecord) -> list[str]:
     """Signatures and notes: what a reader needs to trust or reproduce the numbers (plain
     text, hidden characters shown: print it with markup off)."""
-    lines = [f"{m.name}: {m.signature}" for m in record.metrics]
+    lines = [f"warning: {line}" for line in alignment_warnings(record.alignment)]
+    lines += [f"{m.name}: {m.signature}" for m in record.metrics]
     lines += _system_lines(record)
     lines += [f"note: {note}" for note in record.notes]
     if record.timings:

@@ -1,0 +1,153 @@
+"""Alignment where the reference leaves things out or adds them, and how sure it says it is.
+
+Documents are made here from word lists, with a bag-of-words encoder: a source paragraph
+is a chain of names the reference never repeats, then its content; the reference gives
+the content alone (an omitted chain), the content and a note (an added note), or skips a
+paragraph (a cut). The true links are known, so the search and the confidence model are
+pinned without a real encoder; `test_align.py` runs the real one.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from evalkit.align import Aligner
+from evalkit.align.confidence import LinkEvidence, probability, unreliable
+from evalkit.align.reliability import alignment_warnings
+from evalkit.corpus.model import Document, Side, TestSet
+from evalkit.results import AlignmentInfo, LinkInfo
+from evalkit.scoring import BELOW_MIN_CONFIDENCE_FLAG, scoring_units
+
+DIMENSIONS = 4096
+
+
+class WordsEncoder:
+    """Each text as the normalised count of its hashed words: shared words make texts
+    close, as a shared meaning does for a real encoder."""
+
+    name = "test-words"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.split():
+                out[row, zlib.crc32(word.encode()) % DIMENSIONS] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+def _words(prefix: str, count: int) -> str:
+    return " ".join(f"{prefix}{k}" for k in range(count))
+
+
+def _document(seed: int, paragraphs: int = 10, note: bool = False) -> tuple[list[str], list[str]]:
+    """Sources with chains of 1 to 3 times their content's length (some paragraphs half
+    chain, some three quarters), references with the content only (and a note)."""
+    rng = random.Random(seed)
+    src, ref = [], []
+    for p in range(paragraphs):
+        content = _words(f"c{seed}x{p}w", rng.randint(8, 20))
+        chain = _words(f"n{seed}x{p}w", len(content.split()) * rng.randint(1, 3))
+        src.append(f"{chain} {content}")
+        extra = f" {_words(f'note{seed}x{p}w', rng.randint(5, 15))}" if note else ""
+        ref.append(content + extra)
+    return src, ref
+
+
+def _aligner() -> Aligner:
+    aligner = Aligner("embedding")
+    aligner.use_encoder(WordsEncoder())
+    return aligner
+
+
+def _links(alignment) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    return [(link.src, link.ref) for link in alignment.links]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_reference_without_the_chains_is_linked_paragraph_to_paragraph(seed):
+    src, ref = _document(seed)
+    alignment = _aligner().align_paragraphs(src, ref)
+    assert _links(alignment) == [((k,), (k,)) for k in range(1, len(src) + 1)]
+    assert not alignment.unreliable
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_reference_with_a_note_after_each_paragraph_is_linked_alike(seed):
+    src, ref = _document(seed, note=True)
+    alignment = _aligner().align_paragraphs(src, ref)
+    assert _links(alignment) == [((k,), (k,)) for k in range(1, len(src) + 1)]
+    assert not alignment.unreliable
+
+
+@pytest.mark.parametrize("cut", [1, 4, 10])
+def test_a_paragraph_the_reference_cuts_is_left_unlinked_and_the_rest_stays_right(cut):
+    src, ref = _document(7)
+    del ref[cut - 1]
+    alignment = _aligner().align_paragraphs(src, ref)
+    expected = [((k,), (k if k < cut else k - 1,)) for k in range(1, len(src) + 1) if k != cut]
+    expected.insert(cut - 1, ((cut,), ()))
+    assert _links(alignment) == expected
+
+
+def test_a_reference_of_another_document_is_unreliable_and_its_links_flagged():
+    src, _ = _document(1)
+    _, other = _document(2)
+    alignment = _aligner().align_paragraphs(src, other)
+    assert alignment.unreliable
+    assert alignment.flagged >= len(alignment.links) // 2
+    right = _aligner().align_paragraphs(*_document(1))
+    assert min(link.confidence for link in right.links) > max(
+        link.confidence for link in alignment.links if link.src and link.ref
+    )
+
+
+def test_confidence_falls_as_the_two_sides_grow_apart_and_the_margin_thins():
+    close = LinkEvidence(margin=1.0, distance=0.2, length=0.5, unlinked=False)
+    apart = LinkEvidence(margin=1.0, distance=1.0, length=0.5, unlinked=False)
+    thin = LinkEvidence(margin=0.0, distance=0.2, length=0.5, unlinked=False)
+    assert probability(close) > probability(apart)
+    assert probability(close) > probability(thin)
+    assert 0.0 <= probability(apart) <= 1.0
+
+
+def test_a_document_with_a_third_of_its_links_flagged_is_unreliable():
+    assert unreliable(4, 12) and not unreliable(3, 12) and not unreliable(0, 0)
+
+    def info(flagged: int) -> AlignmentInfo:
+        links = [
+            LinkInfo(src=[k], ref=[k], cost=0.1, confidence=0.9, low_confidence=k <= flagged)
+            for k in range(1, 10)
+        ]
+        return AlignmentInfo(
+            doc_id=f"d{flagged}",
+            unit="paragraph",
+            method="embedding",
+            signature="s",
+            mean_confidence=0.5,
+            low_confidence_links=flagged,
+            links=links,
+        )
+
+    warnings = alignment_warnings([info(1), info(5)])
+    assert len(warnings) == 1 and warnings[0].startswith("d5: alignment unreliable, 5 of 9")
+    assert "--min-confidence" in warnings[0]
+
+
+def test_min_confidence_keeps_a_doubtful_link_but_not_its_reference():
+    src, _ = _document(3)
+    _, other = _document(4)
+    document = Document("d", Side("ar", tuple(src)), Side("en", tuple(other)), aligned=False)
+    test_set = TestSet("t", "made here", "en", (document,))
+    found = scoring_units(test_set, _aligner(), min_confidence=0.5)
+    doubtful = [u for u in found.units if u.src_ids and u.ref_ids and u.confidence < 0.5]
+    assert doubtful
+    assert all(u.ref is None and BELOW_MIN_CONFIDENCE_FLAG in u.flags for u in doubtful)
+    kept = [u for u in found.units if u.src_ids and u.ref_ids and u.confidence >= 0.5]
+    assert all(u.ref for u in kept)
+    assert len(found.units) == len(found.alignments["d"].links)
