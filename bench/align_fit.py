@@ -14,7 +14,6 @@ reported but never fitted on.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,18 +23,22 @@ from scipy.optimize import minimize
 from evalkit.align.confidence import LinkEvidence
 from evalkit.align.costs import AlignParams
 
-#: candidate cost constants: the price per unit left unlinked, the length cost's weight
-#: and its cap (inf: uncapped), and the price of a merge no better than its best part
-#: (0: none); the first two, uncapped and 0 are the aligner before omission-aware pricing
+#: candidate cost constants: the price per unit left unlinked, the length cost's weight,
+#: the price of a merge no better than its best part (0: none), and how much shared names
+#: and numbers take off a link's distance (0: none); 1.5, 0.06, 0 and 0 are the aligner
+#: before omission-aware pricing
 GRID: tuple[AlignParams, ...] = tuple(
-    AlignParams(skip_cost=skip, length_weight=weight, length_cap=cap, merge_gain_weight=gain)
-    for skip in (0.75, 1.0, 1.5)
+    AlignParams(skip_cost=skip, length_weight=weight, merge_gain_weight=gain, anchor_weight=anchor)
+    for skip in (1.0, 1.5)
     for weight in (0.03, 0.06)
-    for cap in (3.0, math.inf)
     for gain in (0.0, 2.0, 5.0)
+    for anchor in (0.0, 0.5)
 )
 #: L2 penalty of the logistic fit: keeps the weights finite when a fold separates cleanly
 RIDGE = 0.01
+#: the share of right links the flag threshold may flag on the corpora it is fitted on:
+#: the goal's own figure (at most 0.2 of right links flagged)
+RIGHT_FLAG_BUDGET = 0.2
 
 
 @dataclass
@@ -105,18 +108,19 @@ def flag_shares(flagged: np.ndarray, correct: np.ndarray) -> tuple[float, float]
 
 
 def choose_threshold(records: Sequence[LinkRecord], coefficients: Sequence[float]) -> float:
-    """The flag threshold that best separates wrong links from right ones (the most wrong
-    flagged minus right flagged), from the probabilities seen; 0.5 when all are right."""
+    """The flag threshold that flags the most wrong links while flagging at most
+    `RIGHT_FLAG_BUDGET` of the right ones, from the probabilities seen; 0.5 when all are
+    right (nothing to learn a threshold from)."""
     chance = probabilities(records, coefficients)
     correct = np.array([r.correct for r in records])
     if correct.all() or not correct.any():
         return 0.5
-    best, best_gain = 0.5, -math.inf
-    for threshold in np.unique(np.round(chance, 3)):
+    best, best_caught = 0.0, -1.0
+    for threshold in np.unique(np.round(chance, 4)):
         caught, false = flag_shares(chance < threshold + 1e-9, correct)
-        if caught - false > best_gain:
-            best, best_gain = float(threshold) + 0.0005, caught - false
-    return round(best, 3)
+        if false <= RIGHT_FLAG_BUDGET and caught > best_caught:
+            best, best_caught = float(threshold) + 0.00005, caught
+    return round(best, 4)
 
 
 @dataclass

@@ -300,8 +300,8 @@ def test_tiny_documents_get_a_length_confidence_and_zero_confidence_is_flagged()
     from evalkit.align.document import AlignedLink, flag_low_confidence
 
     aligner = Aligner("embedding")
-    (link,) = aligner.align_paragraphs(
-        ["جلس القط على الحصيرة.", "ثم نام طويلا."], ["The cat sat and slept."]
+    (link,) = aligner.align_sentences(
+        ["جلس القط على الحصيرة. ثم نام طويلا."], ["The cat sat and slept."], "ar", "en"
     ).links
     assert link.shape == "2:1"
     # nothing else in the document to judge the embedding distance against, and no other

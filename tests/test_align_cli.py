@@ -92,6 +92,55 @@ def test_run_keeps_the_alignment_and_flags_weak_links(
     assert {tuple(row.src_ids) for row in rows if row.flags} == flagged
 
 
+def test_min_confidence_scores_doubtful_links_without_their_reference(
+    cli, results_dir: Path, synthetic_set: SyntheticSet
+):
+    data_opt = ("--data", synthetic_set.folder)
+    result = cli("run", *data_opt, "--system", "copy", *CHEAP, "--min-confidence", "0.99")
+    assert result.exit_code == 0, result.output
+    (folder,) = list(results_dir.iterdir())
+    record = read_record(folder)
+    assert record.min_confidence == 0.99
+    (alignment,) = record.alignment
+    below = {
+        tuple(link.src)
+        for link in alignment.links
+        if link.src and link.ref and link.confidence < 0.99
+    }
+    assert below and alignment.below_min_confidence == len(below)
+    rows = [row for row in read_segments(folder) if row.doc_id == synthetic_set.with_ref]
+    left_out = {tuple(row.src_ids) for row in rows if "below-min-confidence" in row.flags}
+    assert left_out == below
+    assert all(row.ref is None for row in rows if tuple(row.src_ids) in below)
+    assert any(f"--min-confidence 0.99: {len(below)} aligned unit" in n for n in record.notes)
+    assert "min-confidence" in cli("run", "--help").stdout
+
+
+def test_a_stored_run_whose_alignment_is_doubtful_warns_in_show_compare_and_report(
+    cli, results_dir: Path, synthetic_set: SyntheticSet
+):
+    data_opt = ("--data", synthetic_set.folder)
+    assert cli("run", *data_opt, "--system", "copy", *CHEAP).exit_code == 0
+    (folder,) = list(results_dir.iterdir())
+    # as a run whose aligner flagged half the links would have stored it
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    (alignment,) = record["alignment"]
+    for k, link in enumerate(alignment["links"]):
+        link["low_confidence"] = k % 2 == 0
+    flagged = sum(link["low_confidence"] for link in alignment["links"])
+    alignment["low_confidence_links"] = flagged
+    (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    warning = f"{synthetic_set.with_ref}: alignment unreliable, {flagged} of "
+    for command in (("show", folder.name), ("compare", folder.name)):
+        result = cli(*command)
+        assert result.exit_code == 0, result.output
+        assert warning in " ".join(result.stdout.split()), command
+    report = cli("report", folder.name, "-o", results_dir.parent / "report.html")
+    assert report.exit_code == 0, report.output
+    page = (results_dir.parent / "report.html").read_text(encoding="utf-8")
+    assert "alignment unreliable" in page
+
+
 def test_run_without_alignment_scores_the_document_whole(
     cli, results_dir: Path, synthetic_set: SyntheticSet
 ):

@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 
 from evalkit.align import Aligner
-from evalkit.align.confidence import LinkEvidence, probability, unreliable
+from evalkit.align.anchors import AnchorScore, skeleton
+from evalkit.align.confidence import FLAG_BELOW, LinkEvidence, probability, unreliable
 from evalkit.align.reliability import alignment_warnings
 from evalkit.corpus.model import Document, Side, TestSet
 from evalkit.results import AlignmentInfo, LinkInfo
-from evalkit.scoring import BELOW_MIN_CONFIDENCE_FLAG, scoring_units
+from evalkit.scoring import BELOW_MIN_CONFIDENCE_FLAG, LOW_CONFIDENCE_FLAG, scoring_units
 
 DIMENSIONS = 4096
 
@@ -108,9 +109,10 @@ def test_a_reference_of_another_document_is_unreliable_and_its_links_flagged():
 
 
 def test_confidence_falls_as_the_two_sides_grow_apart_and_the_margin_thins():
-    close = LinkEvidence(margin=1.0, distance=0.2, length=0.5, unlinked=False)
-    apart = LinkEvidence(margin=1.0, distance=1.0, length=0.5, unlinked=False)
-    thin = LinkEvidence(margin=0.0, distance=0.2, length=0.5, unlinked=False)
+    # the rest of the document stays at a distance of 1.0 (no closer than anything)
+    close = LinkEvidence(margin=1.0, distance=0.2, length=0.5, unlinked=False, rival=0.8)
+    apart = LinkEvidence(margin=1.0, distance=1.0, length=0.5, unlinked=False, rival=0.0)
+    thin = LinkEvidence(margin=0.0, distance=0.2, length=0.5, unlinked=False, rival=0.8)
     assert probability(close) > probability(apart)
     assert probability(close) > probability(thin)
     assert 0.0 <= probability(apart) <= 1.0
@@ -144,10 +146,48 @@ def test_min_confidence_keeps_a_doubtful_link_but_not_its_reference():
     _, other = _document(4)
     document = Document("d", Side("ar", tuple(src)), Side("en", tuple(other)), aligned=False)
     test_set = TestSet("t", "made here", "en", (document,))
-    found = scoring_units(test_set, _aligner(), min_confidence=0.5)
-    doubtful = [u for u in found.units if u.src_ids and u.ref_ids and u.confidence < 0.5]
+    # at the flag threshold, --min-confidence leaves out exactly the flagged links
+    found = scoring_units(test_set, _aligner(), min_confidence=FLAG_BELOW)
+    linked = [u for u in found.units if u.src_ids and u.ref_ids]
+    doubtful = [u for u in linked if LOW_CONFIDENCE_FLAG in u.flags]
     assert doubtful
     assert all(u.ref is None and BELOW_MIN_CONFIDENCE_FLAG in u.flags for u in doubtful)
-    kept = [u for u in found.units if u.src_ids and u.ref_ids and u.confidence >= 0.5]
-    assert all(u.ref for u in kept)
+    assert all(u.ref for u in linked if u not in doubtful)
     assert len(found.units) == len(found.alignments["d"].links)
+
+
+# --- anchors: names and numbers ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arabic", "english"),
+    [
+        ("زيد", "Zayd"),
+        ("أَرْقَمَ", "Arqam"),
+        ("هريرة", "Hurairah"),
+        ("قتادة", "Qatadah"),
+        ("المدينة", "Al-Madinah"),
+        ("١٩٤٨", "1948"),
+    ],
+)
+def test_a_name_and_its_transliteration_share_a_skeleton(arabic, english):
+    assert skeleton(arabic) == skeleton(english)
+
+
+def test_the_anchor_score_rewards_shared_rare_names_and_ignores_words_without_counterpart():
+    src = ["حدثنا زيد بن أرقم عن قتادة قال", "أخبرنا أنس بن مالك قال", "قال عمر في سنة ١٩٤٨"]
+    ref = ["Narrated Zayd ibn Arqam: the Messenger said", "Anas bin Malik said", "In 1948"]
+    anchors = AnchorScore(src, ref)
+    assert anchors.active
+    for j in range(3):
+        scores = [anchors(i, i + 1, j, j + 1) for i in range(3)]
+        assert scores.index(max(scores)) == j and max(scores) > 0
+    # a span that takes in a neighbour's names matches less well than the right one
+    assert anchors(0, 2, 0, 1) < anchors(0, 1, 0, 1)
+    # "Messenger" has no counterpart in the source: not an anchor, not a penalty
+    assert anchors(0, 1, 0, 1) == pytest.approx(1.0)
+
+
+def test_anchors_say_nothing_where_the_two_sides_share_no_name():
+    anchors = AnchorScore(["Le chat dort."], ["The Dog sleeps."])
+    assert not anchors.active and anchors(0, 1, 0, 1) == 0.0

@@ -9,12 +9,15 @@ other than to the rest of the document, and a document whose links are all weak 
 the search could not read. So the probability that a link is right is a logistic model of
 
 - the margin, as 1 - exp(-margin / scale);
-- the link's normalised embedding distance (1.0: no closer than to anything else), or,
-  for a unit left unlinked, the distance to its nearest unit on the other side (a unit
-  with a close counterpart should not be left out);
+- the link's normalised embedding distance (1.0: no closer than to anything else);
 - the link's Gale–Church length cost, capped;
-- whether the unit is left unlinked;
-- the median distance of the document's links (a document nothing in it matches).
+- whether the unit is left unlinked, and then the distance to its nearest unit on the
+  other side (a unit with a close counterpart should not be left out);
+- the median distance of the document's links (a document nothing in it matches);
+- the share of the link's names and numbers found on both sides (`anchors.py`);
+- whether the link merges units, and whether it sits next to a unit left out;
+- how much further the closest unit outside the link is than the link's own two sides
+  (a link one of whose sides matches something else better is suspect).
 
 `COEFFICIENTS` and `FLAG_BELOW` are fitted by `make bench-align` on all its corpora; the
 figures it reports for a corpus come from the same fit made without that corpus.
@@ -24,19 +27,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: the margin (link-cost units) at which the margin feature is 1 - 1/e
 MARGIN_SCALE = 0.1
 #: the length cost above which a length feature saturates
 LENGTH_FEATURE_CAP = 10.0
-#: intercept, then one weight per feature of `LinkEvidence.vector`, fitted by
-#: `bench/align.py --fit` on every corpus of `make bench-align`
-COEFFICIENTS: tuple[float, ...] = (3.0, 3.0, -4.0, -0.5, -1.0, -2.0)
+#: intercept, then one weight per feature of `LinkEvidence.vector`, fitted by `make
+#: bench-align` on all its corpora (it prints them beside these). The distance weight is
+#: positive only because the rival feature holds the distance too (rival − distance).
+COEFFICIENTS: tuple[float, ...] = (
+    0.86, 3.948, 2.509, 0.381, -1.292, 0.789, -3.532, -0.476, -0.992, -2.611, 10.892,
+)  # fmt: skip
 #: a link whose probability of being right is below this is flagged for a human to check;
-#: fitted with the coefficients (the threshold that best separates wrong links from right
-#: ones: most wrong links flagged, fewest right ones)
-FLAG_BELOW = 0.5
+#: fitted with the coefficients: the threshold that flags the most wrong links while
+#: flagging at most a fifth of the right ones. Most links are right, so it sits high.
+FLAG_BELOW = 0.9644
 #: a document with at least this share of its links flagged gets a warning: its
 #: reference-based scores may compare outputs with the wrong reference text. Set, not
 #: fitted: a third of the links is more than any sound alignment of the bench flags.
@@ -56,15 +62,34 @@ class LinkEvidence:
     unlinked: bool
     #: median `distance` of the document's links (set once the document is aligned)
     document_distance: float = 1.0
+    #: share of the reference side's names and numbers found in the source side
+    #: (`anchors.AnchorScore`; 0 when the document shares none)
+    anchor: float = 0.0
+    #: more than one unit on a side (a merge or a split)
+    merged: bool = False
+    #: next to a unit left out (set with the document's distance): where a search that
+    #: lost its way skips to catch up
+    beside_unlinked: bool = False
+    #: how much further than the link's own distance the closest unit outside the link
+    #: is (negative: something else matches one of its sides better)
+    rival: float = 0.0
 
     def vector(self) -> list[float]:
+        """The model's features. A unit left out is judged by its nearest counterpart, in
+        a weight of its own: far is wrong for a link and right for a unit left out."""
         margin = 1.0 - math.exp(-self.margin / MARGIN_SCALE) if math.isfinite(self.margin) else 1.0
+        distance = min(self.distance, 2.0)
         return [
             margin,
-            min(self.distance, 2.0),
+            0.0 if self.unlinked else distance,
             min(self.length, LENGTH_FEATURE_CAP) / LENGTH_FEATURE_CAP,
             1.0 if self.unlinked else 0.0,
+            distance if self.unlinked else 0.0,
             min(self.document_distance, 2.0),
+            self.anchor,
+            1.0 if self.merged else 0.0,
+            1.0 if self.beside_unlinked else 0.0,
+            max(-1.0, min(self.rival, 1.0)),
         ]
 
 
@@ -75,11 +100,17 @@ def probability(evidence: LinkEvidence, coefficients: Sequence[float] = COEFFICI
     return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
 
 
-def with_document_distance(evidence: Sequence[LinkEvidence]) -> list[LinkEvidence]:
-    """The same evidence with the document's median link distance filled in."""
+def in_document(evidence: Sequence[LinkEvidence]) -> list[LinkEvidence]:
+    """The same evidence, in document order, with what only the whole document shows
+    filled in: its median link distance, and which links sit next to a unit left out."""
     linked = sorted(e.distance for e in evidence if not e.unlinked)
     median = linked[len(linked) // 2] if linked else 1.0
-    return [LinkEvidence(e.margin, e.distance, e.length, e.unlinked, median) for e in evidence]
+    out = []
+    for k, e in enumerate(evidence):
+        neighbours = evidence[max(0, k - 1) : k] + evidence[k + 1 : k + 2]
+        beside = not e.unlinked and any(n.unlinked for n in neighbours)
+        out.append(replace(e, document_distance=median, beside_unlinked=beside))
+    return out
 
 
 def unreliable(flagged: int, links: int) -> bool:

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from evalkit.align import confidence as link_model
+from evalkit.align.anchors import AnchorScore
 from evalkit.align.confidence import LinkEvidence
 from evalkit.align.costs import (
     AlignParams,
@@ -44,8 +45,9 @@ LOW_CONFIDENCE_FLOOR = 0.01
 #: lengths, whose costs are -log probabilities. The embedding method's confidence is a
 #: probability from the model of `confidence.py`.
 MARGIN_SCALE = {"length": 1.0, "embedding": link_model.MARGIN_SCALE}
-#: per method; embedding 2: capped length cost, confidence as a fitted probability of the
-#: link being right. The length method is unchanged (scripts compare its signature).
+#: per method; embedding 2: omission-aware pricing (merges no better than their best
+#: part, names and numbers), confidence as a fitted probability of the link being right.
+#: The length method is unchanged (scripts compare its signature).
 ALIGNER_VERSION = {"length": 1, "embedding": 2}
 
 
@@ -87,7 +89,7 @@ def judge_links(
     if not links or any(link.evidence is None for link in links):
         return flag_low_confidence(links)
     model = model or ConfidenceModel()
-    evidence = link_model.with_document_distance([link.evidence for link in links])  # type: ignore[misc]
+    evidence = link_model.in_document([link.evidence for link in links])  # type: ignore[misc]
     judged = []
     for link, seen in zip(links, evidence, strict=True):
         chance = link_model.probability(seen, model.coefficients)
@@ -205,8 +207,11 @@ class Aligner:
         ref: Sequence[str],
         context: tuple[np.ndarray, np.ndarray] | None = None,
         ratio: float | None = None,
+        params: AlignParams | None = None,
     ) -> list[AlignedLink]:
         """Align two lists of units (0-based input, 0-based links); no units skipped.
+        `params`: other cost constants than the aligner's (sentences inside a paragraph
+        link, which merge far more often than a reference cuts one).
 
         `context`: source and reference unit embeddings of the whole document, to judge a
         link against; `ratio`: the document's length ratio. Both matter when aligning a
@@ -229,9 +234,24 @@ class Aligner:
             embedding = EmbeddingCost(
                 src, ref, self.encoder, src_context=src_context, ref_context=ref_context
             )
-        cost = _memoised(CombinedCost(length, embedding, self.params))
+        params = params or self.params
+        anchors = AnchorScore(src, ref) if embedding is not None else None
+        cost = _memoised(CombinedCost(length, embedding, params, anchors))
         found = align_sequences(len(src), len(ref), cost)
         margins = link_margins(len(src), len(ref), cost, found)
+        if embedding is None and self.encoder is not None:
+            # one side empty (a paragraph link's sentences with none on the other side):
+            # every unit is left out, with nothing it could have been linked to
+            return [
+                AlignedLink(
+                    link.src,
+                    link.ref,
+                    round(link.cost, 4),
+                    0.0,
+                    evidence=LinkEvidence(math.inf, 2.0, 0.0, unlinked=True),
+                )
+                for link in found
+            ]
         if embedding is None:
             scale = MARGIN_SCALE[self.method]
             return [
@@ -250,7 +270,7 @@ class Aligner:
                 round(link.cost, 4),
                 0.0,
                 evidence=_evidence(
-                    link, margin, embedding, length, self.params, len(src), len(ref)
+                    link, margin, embedding, length, anchors, params, len(src), len(ref)
                 ),
             )
             for link, margin in zip(found, margins, strict=True)
@@ -323,6 +343,9 @@ class Aligner:
                 [ref_sentences[k] for k in ref_ids],
                 context,
                 ratio,
+                # inside a paragraph link every sentence has its counterpart somewhere
+                # in the link: a merge is never a cut there, and is not priced as one
+                replace(self.params, merge_gain_weight=0.0),
             ):
                 links.append(
                     AlignedLink(
@@ -378,6 +401,7 @@ def _evidence(
     margin: float,
     embedding: EmbeddingCost,
     length: LengthCost,
+    anchors: AnchorScore | None,
     params: AlignParams,
     n_src: int,
     n_ref: int,
@@ -385,11 +409,18 @@ def _evidence(
     """What the search saw of one link (0-based units)."""
     if link.src and link.ref:
         i0, i1, j0, j1 = link.src[0], link.src[-1] + 1, link.ref[0], link.ref[-1] + 1
+        distance = embedding(i0, i1, j0, j1)
+        # the closest unit outside the link, to either side of it
+        rivals = [embedding(i0, i1, j, j + 1) for j in range(n_ref) if not j0 <= j < j1]
+        rivals += [embedding(i, i + 1, j0, j1) for i in range(n_src) if not i0 <= i < i1]
         return LinkEvidence(
             margin,
-            embedding(i0, i1, j0, j1),
-            min(length(i0, i1, j0, j1), params.length_cap),
+            distance,
+            length(i0, i1, j0, j1),
             unlinked=False,
+            anchor=anchors(i0, i1, j0, j1) if anchors is not None else 0.0,
+            merged=len(link.src) > 1 or len(link.ref) > 1,
+            rival=min(rivals, default=2.0) - distance,
         )
     # a unit left out: how close it is to its nearest unit on the other side
     if link.src:
