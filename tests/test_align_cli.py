@@ -10,6 +10,7 @@ import pytest
 from evalkit.corpus.manifest import load_manifest_dir
 from evalkit.corpus.segment import split_sentences
 from evalkit.results import read_record, read_segments
+from tests.conftest import write_manifest_dir
 from tests.synthetic_parallel import SET_ASIDE, SyntheticSet, verse_pairs
 
 #: what is under test is the alignment the run keeps, not how it is found or scored:
@@ -139,6 +140,38 @@ def test_a_stored_run_whose_alignment_is_doubtful_warns_in_show_compare_and_repo
     assert report.exit_code == 0, report.output
     page = (results_dir.parent / "report.html").read_text(encoding="utf-8")
     assert "alignment unreliable" in page
+
+
+def test_a_reference_of_another_text_is_called_unreliable_by_align_and_run(
+    cli, results_dir: Path, tmp_path: Path
+):
+    verses = verse_pairs()
+    src = [" ".join(a for a, _ in verses[k : k + 3]) for k in range(0, 24, 3)]
+    # the English of verses far away: no paragraph of it translates the source
+    other = [" ".join(e for _, e in verses[k : k + 3]) for k in range(3000, 3024, 3)]
+    folder = write_manifest_dir(
+        tmp_path / "unrelated",
+        [
+            {
+                "id": "d",
+                "source": {"file": "d.ar.txt", "lang": "ar"},
+                "reference": {"file": "d.en.txt", "lang": "en"},
+                "aligned": False,
+            }
+        ],
+        {"d.ar.txt": "\n".join(src) + "\n", "d.en.txt": "\n".join(other) + "\n"},
+    )
+    shown = cli("align", "--data", folder, "--doc", "d")
+    assert shown.exit_code == 0, shown.output
+    assert "d: alignment unreliable" in " ".join(shown.stdout.split())
+    as_json = json.loads(cli("align", "--data", folder, "--doc", "d", "--json").stdout)
+    assert as_json["unreliable"] is True
+    assert as_json["low_confidence_links"] >= len(as_json["links"]) / 3
+    run = cli("run", "--data", folder, "--system", "copy", "--metric", "chrf")
+    assert run.exit_code == 0, run.output
+    assert "d: alignment unreliable" in " ".join(run.stdout.split())
+    (stored,) = list(results_dir.iterdir())
+    assert read_record(stored).alignment[0].unreliable
 
 
 def test_run_without_alignment_scores_the_document_whole(

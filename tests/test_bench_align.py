@@ -64,6 +64,49 @@ def test_both_sides_of_every_true_link_hold_the_same_units(seed):
     assert all(1 <= len(_texts_of(case, "src", (i,))) <= 4 for i in range(len(case.src)))
 
 
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("edit", ["cuts", "swaps"])
+def test_cut_and_swapped_references_keep_true_links_right(seed, edit):
+    spec = CorpusSpec("made", "test units", "this file", "none", SPEC.pairs, **{edit: True})
+    case = make_case(spec, random.Random(seed), "d", ("xx", "en"), UNITS, paragraphs=12)
+    assert [i for src, _ in case.links for i in src] == list(range(len(case.src)))
+    assert sorted(j for _, ref in case.links for j in ref) == list(range(len(case.ref)))
+    for src, ref in case.links:
+        if ref:
+            assert _texts_of(case, "src", src) == _texts_of(case, "ref", ref)
+    if edit == "cuts":
+        cut = [src for src, ref in case.links if not ref]
+        assert all(len(src) == 1 for src in cut)
+        # never two cuts in a row: the paragraph after a cut keeps its reference
+        assert not any(
+            not a[1] and not b[1] for a, b in zip(case.links, case.links[1:], strict=False)
+        )
+
+
+def test_every_seed_of_the_edited_corpora_edits_something():
+    made = {
+        edit: [
+            make_case(
+                CorpusSpec("made", "t", "f", "none", SPEC.pairs, **{edit: True}),
+                random.Random(seed),
+                "d",
+                ("xx", "en"),
+                UNITS,
+                paragraphs=12,
+            )
+            for seed in range(10)
+        ]
+        for edit in ("cuts", "swaps")
+    }
+    assert any(not ref for case in made["cuts"] for _, ref in case.links)
+    # a swap: a link whose reference comes after the next link's
+    assert any(
+        a[1] and b[1] and a[1][0] > b[1][0]
+        for case in made["swaps"]
+        for a, b in zip(case.links, case.links[1:], strict=False)
+    )
+
+
 def test_an_abridged_paragraph_loses_a_sentence_or_a_final_clause_never_most_of_it():
     rng = random.Random(1)
     two = "The first sentence is here. The second one follows it closely."
