@@ -239,42 +239,28 @@ class Aligner:
         cost = _memoised(CombinedCost(length, embedding, params, anchors))
         found = align_sequences(len(src), len(ref), cost)
         margins = link_margins(len(src), len(ref), cost, found)
-        if embedding is None and self.encoder is not None:
-            # one side empty (a paragraph link's sentences with none on the other side):
-            # every unit is left out, with nothing it could have been linked to
-            return [
-                AlignedLink(
-                    link.src,
-                    link.ref,
-                    round(link.cost, 4),
-                    0.0,
-                    evidence=LinkEvidence(math.inf, 2.0, 0.0, unlinked=True),
-                )
-                for link in found
-            ]
-        if embedding is None:
-            scale = MARGIN_SCALE[self.method]
-            return [
-                AlignedLink(
-                    link.src,
-                    link.ref,
-                    round(link.cost, 4),
-                    round(_confidence(margin, scale), 4) if link.src and link.ref else 0.0,
-                )
-                for link, margin in zip(found, margins, strict=True)
-            ]
-        return [
-            AlignedLink(
-                link.src,
-                link.ref,
-                round(link.cost, 4),
-                0.0,
-                evidence=_evidence(
-                    link, margin, embedding, length, anchors, params, len(src), len(ref)
-                ),
+        scale = MARGIN_SCALE[self.method]
+        sizes = (len(src), len(ref))
+
+        def seen(link: Link, margin: float) -> tuple[float, LinkEvidence | None]:
+            """The margin confidence (lengths), or the evidence the confidence model
+            judges once the whole document is aligned (embeddings)."""
+            if embedding is not None:
+                return 0.0, _evidence(link, margin, embedding, length, anchors, params, *sizes)
+            if self.encoder is not None:
+                # one side empty (a paragraph link's sentences with none on the other
+                # side): every unit is left out, with nothing it could have been linked to
+                return 0.0, LinkEvidence(math.inf, 2.0, 0.0, unlinked=True)
+            linked = bool(link.src and link.ref)
+            return (round(_confidence(margin, scale), 4) if linked else 0.0), None
+
+        links = []
+        for link, margin in zip(found, margins, strict=True):
+            confidence, evidence = seen(link, margin)
+            links.append(
+                AlignedLink(link.src, link.ref, round(link.cost, 4), confidence, evidence=evidence)
             )
-            for link, margin in zip(found, margins, strict=True)
-        ]
+        return links
 
     def align_paragraphs(self, src: Sequence[str], ref: Sequence[str]) -> DocumentAlignment:
         """Align non-empty lines; links are 1-based over each side's non-empty lines."""
