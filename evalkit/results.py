@@ -25,15 +25,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.errors import UserInputError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: versions this code reads: 2 added alignment, skipped lines and per-row confidence; 3
 #: added what served systems sent (requests, retries, tokens) and per-row system flags
 #: (`truncated`); 4 added where the run's time went (`timings`); 5 added error spans per
 #: row (`spans`, from metrics that mark them: xCOMET); 6 added a stable id per row (`id`,
 #: derived from the document and line ids when an older row has none) and, for a run
-#: scored again from a stored one, the run it came from (`rescored_from`); all with
-#: defaults, so older records read as runs without them
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+#: scored again from a stored one, the run it came from (`rescored_from`); 7 added
+#: `min_confidence` and, per aligned document, `unreliable` and `below_min_confidence`;
+#: all with defaults, so older records read as runs without them
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.jsonl"
 DEFAULT_RESULTS_DIR = Path("results")
