@@ -9,8 +9,8 @@ the start of a formula (matplotlib's mathtext fails on a malformed one).
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
-import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -48,7 +48,6 @@ def styled(plot: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-_figure_ids = itertools.count(1)
 #: names longer than this are clipped in plots
 LABEL_LIMIT = 40
 
@@ -65,6 +64,7 @@ def to_svg(fig: Figure) -> str:
     Drops the XML prolog, DOCTYPE, RDF metadata and namespace declarations (HTML needs
     none; they only hold URIs), and prefixes every id so that several SVGs on one page
     never share an id (matplotlib names glyphs and clip paths the same in every figure).
+    The prefix is a hash of the figure, so different figures never share one.
     """
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -72,7 +72,9 @@ def to_svg(fig: Figure) -> str:
     text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     text = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", text)
-    prefix = f"f{next(_figure_ids)}-"
+    # from the figure's own content, not a counter: the same report renders to the same
+    # bytes whatever the process drew before it
+    prefix = f"f{hashlib.sha256(text.encode()).hexdigest()[:10]}-"
     text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', text)
     text = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}\1"', text)
     return re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}\1)", text)
