@@ -145,6 +145,8 @@ def rescore(
         notes=_notes(old, todo, result) + unscored_notes(units, todo, flags),
         environment=old.environment,
         alignment=old.alignment,
+        # the stored rows below it have no reference: the record must still say why
+        min_confidence=old.min_confidence,
         rescored_from=old.run_id,
         timings={"score": round(time.perf_counter() - clock, 3)},
     )

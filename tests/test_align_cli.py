@@ -115,6 +115,13 @@ def test_min_confidence_scores_doubtful_links_without_their_reference(
     assert all(row.ref is None for row in rows if tuple(row.src_ids) in below)
     assert any(f"--min-confidence 0.99: {len(below)} aligned unit" in n for n in record.notes)
     assert "min-confidence" in cli("run", "--help").stdout
+    # scored again from the stored rows: still without those references, and still said
+    rescored = cli("rescore", folder.name, "--metric", "chrf", "--metric", "bleu")
+    assert rescored.exit_code == 0, rescored.output
+    (again,) = [f for f in results_dir.iterdir() if f != folder]
+    assert read_record(again).min_confidence == 0.99
+    rows = [row for row in read_segments(again) if row.doc_id == synthetic_set.with_ref]
+    assert all(row.ref is None for row in rows if tuple(row.src_ids) in below)
 
 
 def test_a_stored_run_whose_alignment_is_doubtful_warns_in_show_compare_and_report(
