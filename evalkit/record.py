@@ -234,7 +234,7 @@ def run_notes(test_set: TestSet, found: Units, min_confidence: float | None = No
             f"{BELOW_MIN_CONFIDENCE_FLAG} on their rows)" + (f": {where}" if where else "")
         )
     for doc_id, alignment in found.alignments.items():
-        low = sum(link.low_confidence for link in alignment.links)
+        low = alignment.flagged
         notes.append(
             f"{doc_id}: reference not aligned line by line; scored on {len(alignment.links)} "
             f"aligned unit{'' if len(alignment.links) == 1 else 's'} ({alignment.method} "

@@ -142,11 +142,12 @@ def _aligned_units(
         reference: str | None = " ".join(alignment.ref_units[j - 1] for j in link.ref)
         if not link.src or not link.ref:
             flags = (UNLINKED_FLAG,)
-        elif below_min_confidence(link.confidence, min_confidence):
-            flags = (LOW_CONFIDENCE_FLAG, BELOW_MIN_CONFIDENCE_FLAG)
-            reference = None
-        elif link.low_confidence:
-            flags = (LOW_CONFIDENCE_FLAG,)
+        else:
+            if link.low_confidence:
+                flags = (LOW_CONFIDENCE_FLAG,)
+            if below_min_confidence(link.confidence, min_confidence):
+                flags += (BELOW_MIN_CONFIDENCE_FLAG,)
+                reference = None
         units.append(
             ScoringUnit(
                 doc_id,

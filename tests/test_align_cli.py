@@ -112,6 +112,9 @@ def test_min_confidence_scores_doubtful_links_without_their_reference(
     rows = [row for row in read_segments(folder) if row.doc_id == synthetic_set.with_ref]
     left_out = {tuple(row.src_ids) for row in rows if "below-min-confidence" in row.flags}
     assert left_out == below
+    # a row is marked low-confidence only when its link was flagged, below P or not
+    marked = {tuple(row.src_ids) for row in rows if "low-confidence" in row.flags}
+    assert marked == {tuple(link.src) for link in alignment.links if link.low_confidence}
     assert all(row.ref is None for row in rows if tuple(row.src_ids) in below)
     assert any(f"--min-confidence 0.99: {len(below)} aligned unit" in n for n in record.notes)
     assert "min-confidence" in cli("run", "--help").stdout

@@ -175,6 +175,11 @@ def progress_bar() -> Progress:
 
 def print_record(record: Any, by: str) -> None:
     out.print(by_document(record) if by == "doc" else leaderboard(record))
+    print_footer(record)
+
+
+def print_footer(record: Any) -> None:
+    """Signatures and notes dimmed; warnings (an unreliable alignment) stand out."""
     for line in footer_lines(record):
         style = "yellow" if line.startswith("warning:") else "dim"
         out.print(line, style=style, highlight=False, markup=False, soft_wrap=True)

@@ -26,6 +26,7 @@ from evalkit.cli.common import (
     aligner_for,
     app,
     out,
+    print_footer,
     print_json,
     print_record,
     progress_bar,
@@ -36,7 +37,7 @@ from evalkit.embeddings import DEFAULT_ENCODER
 from evalkit.engines import create_systems
 from evalkit.metrics import create_metrics, metric_context
 from evalkit.report.dry_run import dry_run_table
-from evalkit.report.tables import footer_lines, leaderboard
+from evalkit.report.tables import leaderboard
 from evalkit.results import DEFAULT_RESULTS_DIR, write_run
 from evalkit.run_config import SystemEntry, load_run_config
 from evalkit.runner import evaluate
@@ -233,6 +234,4 @@ def score(
         print_json(score_json(record))
         return
     out.print(leaderboard(record))
-    for line in footer_lines(record):
-        style = "yellow" if line.startswith("warning:") else "dim"
-        out.print(line, style=style, highlight=False, markup=False, soft_wrap=True)
+    print_footer(record)
