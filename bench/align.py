@@ -53,6 +53,7 @@ from align_corpora import (  # noqa: E402
     MissingCorpus,
     build_corpus,
     line_documents,
+    median_chain_share,
 )
 from align_fit import GRID, Counts, Fold, LinkRecord, fit, flag_shares, leave_one_out  # noqa: E402
 
@@ -368,6 +369,7 @@ def corpus_info(spec: CorpusSpec, cases: Sequence[AlignCase]) -> dict[str, objec
         "true_links": sum(len(c.links) for c in cases),
         "abridged_reference_paragraphs": sum(len(c.abridged) for c in cases),
         "language_pairs": sorted({f"{c.src_lang}-{c.ref_lang}" for c in cases}),
+        **({"median_chain_share": median_chain_share(spec)} if spec.omission else {}),
     }
 
 
@@ -379,12 +381,15 @@ PAIRING_DOCS = 5
 
 def pairing_check(
     cases: Sequence[AlignCase], encoder: SentenceEncoder, aligner: Aligner
-) -> dict[str, object]:
+) -> dict[str, object] | None:
     """The first `PAIRING_DOCS` documents of a corpus and their references, shuffled into
     one folder's worth of files, paired as `evalkit pair` pairs them: how many pairs are
     right, wrong, or missing. Documents of one corpus are of one genre and one source, so
-    only a content match tells them apart."""
+    only a content match tells them apart. None for a corpus whose first documents are of
+    several language pairs (`evalkit pair` pairs one pair of languages at a time)."""
     chosen = list(cases[:PAIRING_DOCS])
+    if len({(c.src_lang, c.ref_lang) for c in chosen}) > 1:
+        return None
     documents = [
         DocumentFile(Path(f"{case.doc_id}.{side}.txt"), lang, tuple(texts))
         for case in chosen
@@ -394,9 +399,6 @@ def pairing_check(
         )
     ]
     src_lang, ref_lang = chosen[0].src_lang, chosen[0].ref_lang
-    langs = {src_lang, ref_lang}
-    if len(langs) < 2 or len({(c.src_lang, c.ref_lang) for c in chosen}) > 1:
-        return {"docs": 0, "right": 0, "wrong": 0, "missing": 0}
     pairing = pair_documents(documents, src_lang, ref_lang, encoder, aligner=aligner)
     right = sum(
         s.path.name.removesuffix(".src.txt") == r.path.name.removesuffix(".ref.txt")
@@ -465,13 +467,11 @@ def fold_table(folds: Sequence[Fold], length: dict[str, MethodResult], first_sec
         caught, false = flag_shares(flagged, np.array(fold.correct, dtype=bool))
         wrong = sum(not c for c in fold.correct)
         other = length.get(fold.corpus)
+        length_f1 = f"{other.f1:.3f}" if other else "–"
         lines.append(
-            f"| {fold.corpus} | {fold.counts.f1:.3f} | {other.f1:.3f} | "
+            f"| {fold.corpus} | {fold.counts.f1:.3f} | {length_f1} | "
             f"{first_seconds[fold.corpus]:.1f} | {caught:.2f} of {wrong} | {false:.2f} | "
             f"{fold.params.signature()} |"
-            if other
-            else f"| {fold.corpus} | {fold.counts.f1:.3f} | – | {first_seconds[fold.corpus]:.1f}"
-            f" | {caught:.2f} of {wrong} | {false:.2f} | {fold.params.signature()} |"
         )
     return lines
 
@@ -613,11 +613,11 @@ def main() -> None:
         )
         # each corpus paired with the constants of its held-out fold
         fold_of = {f.corpus: f for f in folds}
-        pairing = {
+        paired = {
             spec.name: pairing_check(cases, encoder, fold_aligner(fold_of[spec.name]))
             for spec, cases in corpora
-            if len({(c.src_lang, c.ref_lang) for c in cases[:PAIRING_DOCS]}) == 1
         }
+        pairing = {name: figure for name, figure in paired.items() if figure is not None}
         print()
         print(f"pairing ({PAIRING_DOCS} documents and their references per corpus):")
         for name, figure in pairing.items():

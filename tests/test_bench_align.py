@@ -27,6 +27,7 @@ from align_corpora import (
     MissingCorpus,
     abridge,
     build_corpus,
+    chain_share,
     make_case,
     reparagraph,
 )
@@ -105,6 +106,11 @@ def test_every_seed_of_the_edited_corpora_edits_something():
         for case in made["swaps"]
         for a, b in zip(case.links, case.links[1:], strict=False)
     )
+
+
+def test_the_chain_share_is_what_comes_before_the_first_quotation():
+    assert chain_share('حدثنا زيد عن عمر قال "لا تفعل"') == pytest.approx(5 / 7)
+    assert chain_share("قال عمر لا تفعل") is None
 
 
 def test_an_abridged_paragraph_loses_a_sentence_or_a_final_clause_never_most_of_it():
