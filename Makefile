@@ -43,7 +43,8 @@ serve: install vllm-install
 
 # The main job: the built-in test set with the built-in systems, a comparison across
 # models: the copy floor, the packaged 0.5B model (CTranslate2 float32) and the packaged
-# 1.5B model (CTranslate2 int8). Ends by writing the run's HTML report,
+# 1.5B model (CTranslate2 int8). Then ranks the three systems (significance clusters, so
+# the 1.5B is tested against the 0.5B directly) and ends by writing the run's HTML report,
 # results/<run-id>/report.html, and printing its path. Everything computed is cached, so
 # a rerun takes seconds.
 MODEL  := packaged:qwen2.5-coder-0.5b-instruct
@@ -51,6 +52,7 @@ LARGE  := packaged:qwen2.5-coder-1.5b-instruct
 eval: install
 	$(BIN)/evalkit run --data seeds --name seeds --system copy \
 		--system qwen0.5b-f32=$(MODEL) --system qwen1.5b-int8=$(LARGE),compute_type=int8
+	$(BIN)/evalkit compare latest
 	$(BIN)/evalkit report latest
 
 # Speed, memory and agreement of the engines on the default model, local and served

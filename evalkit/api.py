@@ -23,6 +23,12 @@ from evalkit.compare.breakdowns import by_document, by_length, top_differences, 
 from evalkit.compare.load import Pool, Run, comparability_problems, pool_runs
 from evalkit.compare.load import load_run as _load_run
 from evalkit.compare.options import CompareOptions
+from evalkit.compare.ranking import (
+    document_groups,
+    rank_by_group,
+    rank_comparison,
+    wants_ranking,
+)
 from evalkit.compare.significance import Comparison, compare
 from evalkit.errors import UserInputError
 from evalkit.report.formats import Breakdowns, TextFormat, render
@@ -64,16 +70,18 @@ def compare_runs(
     *runs: RunLike, options: CompareOptions | None = None, **settings: Any
 ) -> Comparison:
     """Every system of the runs, each metric with a 95% CI and a paired test against the
-    baseline (`evalkit compare`). Settings are `CompareOptions` fields, given as an
-    object, as keywords, or both (keywords win). Raises UserInputError when the runs do
-    not compare."""
+    baseline (`evalkit compare`); from three systems on (or with `rank=True`) also every
+    system's rank, significance cluster and AutoRank (`comparison.ranking`). Settings are
+    `CompareOptions` fields, given as an object, as keywords, or both (keywords win).
+    Raises UserInputError when the runs do not compare."""
     chosen = replace(options or CompareOptions(), **settings)
     pool = pool_runs(_runs(runs, chosen.results_dir), chosen.metrics, force=chosen.force)
 
     def run_comparison() -> Comparison:
-        return compare(
+        comparison = compare(
             pool, chosen.baseline, resamples=chosen.resamples, seed=chosen.seed, test=chosen.test
         )
+        return add_ranking(comparison, chosen)
 
     if chosen.cache is None or not Path(chosen.cache).is_file():
         return run_comparison()
@@ -83,6 +91,20 @@ def compare_runs(
             return run_comparison()
         finally:
             pool.statistics = None
+
+
+def add_ranking(comparison: Comparison, options: CompareOptions) -> Comparison:
+    """The comparison with its systems ranked and clustered when the options ask for it
+    (or by default, from three systems on), and per group with `options.by_group`."""
+    if not wants_ranking(len(comparison.systems), options.rank, options.by_group):
+        return comparison
+    comparison.ranking = rank_comparison(comparison, options.autorank_metrics)
+    if options.by_group:
+        groups = document_groups(comparison.pool, options.by_group)
+        comparison.group_rankings = rank_by_group(
+            comparison, groups, options.by_group, options.autorank_metrics
+        )
+    return comparison
 
 
 def compute_breakdowns(

@@ -65,6 +65,7 @@ def segment_rows(
             ref_ids=list(u.ref_ids),
             src=u.src,
             ref=u.ref,
+            more_refs=list(u.more_refs),
             hyp={label: hypotheses[label][i] for label in hypotheses},
             scores={label: scores[label][i] for label in scores},
             confidence=u.confidence,
@@ -171,6 +172,8 @@ def test_set_info(test_set: TestSet, aligner: Aligner | None = None) -> TestSetI
                 reference_segments=len(doc.reference.segments) if doc.reference else None,
                 aligned=doc.aligned,
                 scored_as=scored_as(doc, aligner),
+                more_reference_segments=[len(r.segments) for r in doc.more_references],
+                meta=dict(doc.meta),
                 skipped_source_lines=_skipped(
                     doc.source.segments,
                     doc.reference.segments if doc.reference else None,
@@ -246,6 +249,13 @@ def run_notes(test_set: TestSet, found: Units, min_confidence: float | None = No
                 else ")"
             )
         )
+    for doc_id, more in found.more_alignments.items():
+        for number, alignment in enumerate(more, start=2):
+            notes.append(
+                f"{doc_id}: reference {number} aligned on its own ({len(alignment.links)} "
+                f"links, mean confidence {alignment.mean_confidence:.2f}"
+                + (f", {alignment.flagged} flagged low-confidence)" if alignment.flagged else ")")
+            )
     whole = [
         doc.id
         for doc in test_set.documents

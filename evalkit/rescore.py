@@ -36,7 +36,7 @@ from evalkit.results import (
     utc_now,
 )
 from evalkit.runner import attach_cache, score_available
-from evalkit.scoring import ScoringUnit, SystemScores
+from evalkit.scoring import ScoringUnit, SystemScores, count_references
 
 
 @dataclass
@@ -64,6 +64,7 @@ def units_of(rows: Sequence[SegmentRow]) -> list[ScoringUnit]:
             row.ref,
             row.confidence,
             tuple(row.flags),
+            more_refs=tuple(row.more_refs),
         )
         for row in rows
     ]
@@ -99,6 +100,8 @@ def rescore(
     ready, unavailable = available_metrics(metrics, has_source)
     stored = {m.name: m for m in old.metrics}
     result = Rescored(record=None, rows=rows, skipped=[str(reason) for reason in unavailable])
+    units = units_of(rows)
+    count_references(ready, [u.references for u in units])
     todo: list[Metric] = []
     for metric in ready:
         before = stored.get(metric.name)
@@ -111,7 +114,6 @@ def rescore(
     if cache is not None:
         attach_cache(cache, None, todo)
     store = cache.statistics if cache is not None else None
-    units = units_of(rows)
     scores = {label: system.model_copy(deep=True) for label, system in old.scores.items()}
     new_rows = [row.model_copy(deep=True) for row in rows]
     flags: dict[str, list[list[str]]] = {}

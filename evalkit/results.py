@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from evalkit.atomic import fsync_dir, owner_tag, sweep
 from evalkit.errors import UserInputError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 #: versions this code reads: 2 added alignment, skipped lines and per-row confidence; 3
 #: added what served systems sent (requests, retries, tokens) and per-row system flags
 #: (`truncated`); 4 added where the run's time went (`timings`); 5 added error spans per
@@ -33,8 +33,10 @@ SCHEMA_VERSION = 7
 #: derived from the document and line ids when an older row has none) and, for a run
 #: scored again from a stored one, the run it came from (`rescored_from`); 7 added
 #: `min_confidence` and, per aligned document, `unreliable` and `below_min_confidence`;
+#: 8 added further references (`more_refs` per row, `more_reference_segments` per
+#: document) and what the test set says of each document (`meta`: origlang, domain);
 #: all with defaults, so older records read as runs without them
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.jsonl"
 DEFAULT_RESULTS_DIR = Path("results")
@@ -67,6 +69,11 @@ class DocumentInfo(_Record):
     scored_as: str
     skipped_source_lines: list[SkippedLineInfo] = []
     skipped_reference_lines: list[SkippedLineInfo] = []
+    #: paragraphs of each further reference (a second translator), in order
+    more_reference_segments: list[int] = []
+    #: what the test set says about the document (`origlang`, `domain`): groups for
+    #: `compare --by-group`; empty in runs that recorded none
+    meta: dict[str, str] = {}
 
 
 class LinkInfo(_Record):
@@ -197,6 +204,8 @@ class SegmentRow(_Record):
     ref: str | None
     hyp: dict[str, str]
     scores: dict[str, dict[str, Score]]
+    #: the unit's text in each further reference ("" where that one has none)
+    more_refs: list[str] = []
     #: the alignment link's confidence (0..1) when the unit came from alignment
     confidence: float | None = None
     #: e.g. "low-confidence" (check this pair by eye), "unlinked" (no counterpart found)

@@ -67,7 +67,8 @@ class RunConfig(BaseModel):
     version: int = CONFIG_VERSION
     data: str | None = None
     src: str | None = None
-    ref: str | None = None
+    #: one reference file, or a list of them (several references of the same lines)
+    ref: str | list[str] | None = None
     src_lang: str | None = None
     tgt_lang: str | None = None
     name: str | None = None
@@ -120,7 +121,9 @@ def _with_paths_from(config: RunConfig, folder: Path) -> RunConfig:
         update={
             "data": beside(config.data),
             "src": beside(config.src),
-            "ref": beside(config.ref),
+            "ref": [beside(r) for r in config.ref]
+            if isinstance(config.ref, list)
+            else beside(config.ref),
             "systems": systems,
         }
     )

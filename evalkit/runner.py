@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evalkit.align import Aligner
 from evalkit.align.document import AlignUnit
@@ -53,6 +53,7 @@ from evalkit.scoring import (
     ScoringUnit,
     StatisticsStore,
     SystemScores,
+    count_references,
     score_system,
     scoring_units,
     unit_hypotheses,
@@ -61,6 +62,25 @@ from evalkit.translate import Progress, Unit, system_hypotheses
 
 #: called as (system label, progress of that system)
 RunProgress = Callable[[str, Progress], None]
+
+
+@dataclass(frozen=True)
+class StageEvent:
+    """A stage of the run starting or ending, for progress shown in a terminal or a log:
+    `stage` is "align", "translate" or "score"; `label` the system (empty for align);
+    `metric` the metric being computed (score only); `done`/`total` count metrics for
+    score, documents for align; `seconds` and `segments` are set when a step ends."""
+
+    stage: str
+    label: str = ""
+    metric: str = ""
+    done: int = 0
+    total: int = 0
+    seconds: float | None = None
+    segments: int = 0
+
+
+StageCallback = Callable[[StageEvent], None]
 
 
 @dataclass
@@ -81,10 +101,13 @@ def evaluate(
     aligner: Aligner | None = None,
     align_unit: AlignUnit = "paragraph",
     min_confidence: float | None = None,
+    on_stage: StageCallback | None = None,
 ) -> Evaluation:
     """Translate with every system and score; `aligner` pairs the paragraphs of documents
     whose reference does not follow the source line by line (None: score them whole).
-    Aligned links below `min_confidence` are scored without their reference."""
+    Aligned links below `min_confidence` are scored without their reference.
+    `on_stage` hears each stage start and end (see `StageEvent`)."""
+    tell = on_stage or (lambda event: None)
     started = utc_now()
     clock = time.perf_counter()
     if align_unit == "sentence":
@@ -95,9 +118,13 @@ def evaluate(
     timings = {"align": 0.0, **dict.fromkeys(one_time.PHASES, 0.0), "translate": 0.0, "score": 0.0}
     one_time.take()  # only this run's one-time work counts
     stage = time.perf_counter()
+    documents = len(test_set.documents)
+    tell(StageEvent("align", total=documents))
     found = scoring_units(test_set, aligner, align_unit, min_confidence)
     timings["align"] = time.perf_counter() - stage
+    tell(StageEvent("align", done=documents, total=documents, seconds=timings["align"]))
     units = found.units
+    count_references(metrics, [u.references for u in units])
     has_source = any(seg.strip() for doc in test_set.documents for seg in doc.source.segments)
     metrics, skipped = available_metrics(metrics, has_source)
     system_infos: list[SystemInfo] = []
@@ -111,6 +138,7 @@ def evaluate(
             (lambda state, label=named.label: on_progress(label, state)) if on_progress else None
         )
         stage = time.perf_counter()
+        tell(StageEvent("translate", named.label))
         output = system_hypotheses(
             named.system, test_set, unit=unit, cache=cache, on_progress=progress
         )
@@ -121,7 +149,14 @@ def evaluate(
         timings["translate"] += translate_s
         stage = time.perf_counter()
         unit_hyps[named.label] = unit_hypotheses(units, output.hypotheses, output.unit_translations)
-        result = score_available(units, unit_hyps[named.label], metrics, skipped, stats_store)
+        result = score_available(
+            units,
+            unit_hyps[named.label],
+            metrics,
+            skipped,
+            stats_store,
+            on_metric=lambda event, label=named.label: tell(replace(event, label=label)),
+        )
         unscored = unscored_flags(units, metrics, result.segments)
         unit_flags[named.label] = [
             truncation_flags(u, output.truncated) + marks
@@ -204,20 +239,35 @@ def score_available(
     metrics: list[Metric],
     skipped: list[MetricUnavailable],
     store: StatisticsStore | None = None,
+    on_metric: StageCallback | None = None,
 ) -> SystemScores:
-    """Scores metric by metric; a metric that turns out unable to load is dropped and noted."""
+    """Scores metric by metric; a metric that turns out unable to load is dropped and noted.
+    `on_metric` hears each metric start and end (a "score" `StageEvent` without label)."""
     total = SystemScores(
         documents={u.doc_id: {} for u in units},
         segments=[{} for _ in units],
         spans=[{} for _ in units],
     )
-    for metric in list(metrics):
+    tell = on_metric or (lambda event: None)
+    total_metrics = len(metrics)
+    for number, metric in enumerate(list(metrics), start=1):
+        started = time.perf_counter()
+        event = StageEvent("score", metric=metric.name, done=number - 1, total=total_metrics)
+        tell(event)
         try:
             part = score_system(units, hypotheses, [metric], store)
         except MetricUnavailable as reason:
             metrics.remove(metric)
             skipped.append(reason)
             continue
+        tell(
+            replace(
+                event,
+                done=number,
+                seconds=time.perf_counter() - started,
+                segments=sum(row.get(metric.name) is not None for row in part.segments),
+            )
+        )
         total.corpus.update(part.corpus)
         for doc_id, doc_scores in part.documents.items():
             total.documents[doc_id].update(doc_scores)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from evalkit.align import Aligner, DocumentAlignment
@@ -49,6 +49,30 @@ class ScoringUnit:
     #: for units of a sentence alignment: (0-based line, 0-based sentence within the line)
     #: of each source sentence, to find its translation; empty for line-based units
     sentence_positions: tuple[tuple[int, int], ...] = ()
+    #: the unit's text in each further reference ("" where that reference has none)
+    more_refs: tuple[str, ...] = ()
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return references_of(self.ref, self.more_refs)
+
+
+def references_of(ref: str | None, more_refs: Sequence[str]) -> tuple[str, ...]:
+    """Every reference text of a unit, empty ones left out as sacrebleu leaves out missing
+    references; () without reference. A unit whose references are all empty keeps its
+    one empty reference, scored as such."""
+    if ref is None:
+        return ()
+    given = tuple(text for text in (ref, *more_refs) if text.strip())
+    return given or (ref,)
+
+
+def count_references(metrics: Sequence[Metric], references: Sequence[Sequence[str]]) -> None:
+    """Tell each metric how many references its segments have, before any signature is
+    read: signatures name it (`nrefs:2`, `nrefs:var`)."""
+    counts = {len(refs) for refs in references}
+    for metric in metrics:
+        metric.count_references(counts)
 
 
 def scored_as(doc: Document, aligner: Aligner | None = None) -> str:
@@ -65,6 +89,8 @@ class Units:
 
     units: list[ScoringUnit] = field(default_factory=list)
     alignments: dict[str, DocumentAlignment] = field(default_factory=dict)
+    #: the alignment of each further reference of a document, in reference order
+    more_alignments: dict[str, list[DocumentAlignment]] = field(default_factory=dict)
 
 
 def scoring_units(
@@ -91,7 +117,15 @@ def scoring_units(
             positions = (
                 _sentence_positions(src, doc.source.lang) if align_unit == "sentence" else []
             )
-            result.units += _aligned_units(doc.id, alignment, positions, min_confidence)
+            units = _aligned_units(doc.id, alignment, positions, min_confidence)
+            if doc.more_references:
+                more = [
+                    aligner.align(src, extra.segments, align_unit, doc.source.lang, extra.lang)
+                    for extra in doc.more_references
+                ]
+                result.more_alignments[doc.id] = more
+                units = _with_more_references(units, more)
+            result.units += units
         elif how == SCORED_AS_DOCUMENT:
             assert doc.reference is not None
             ref = doc.reference.segments
@@ -102,12 +136,20 @@ def scoring_units(
                     tuple(range(1, len(ref) + 1)),
                     " ".join(src),
                     " ".join(ref),
+                    more_refs=tuple(" ".join(extra.segments) for extra in doc.more_references),
                 )
             )
         elif how == SCORED_AS_SEGMENTS:
             assert doc.reference is not None
             result.units += [
-                ScoringUnit(doc.id, (i,), (i,), text, doc.reference.segments[i - 1])
+                ScoringUnit(
+                    doc.id,
+                    (i,),
+                    (i,),
+                    text,
+                    doc.reference.segments[i - 1],
+                    more_refs=tuple(extra.segments[i - 1] for extra in doc.more_references),
+                )
                 for i, text in enumerate(src, start=1)
             ]
         else:
@@ -163,6 +205,27 @@ def _aligned_units(
     return units
 
 
+def _with_more_references(
+    units: list[ScoringUnit], alignments: Sequence[DocumentAlignment]
+) -> list[ScoringUnit]:
+    """The units of the first reference's alignment, each given its text in every further
+    reference: the reference units linked to its source units in that reference's own
+    alignment. A link of a further reference belongs to the unit holding its first source
+    unit; a unit without reference (unlinked, or below --min-confidence) gets none."""
+    owner = {i: k for k, u in enumerate(units) if u.ref is not None for i in u.src_ids}
+    texts: list[list[list[str]]] = [[[] for _ in alignments] for _ in units]
+    for r, alignment in enumerate(alignments):
+        for link in alignment.links:
+            if link.src and link.ref and link.src[0] in owner:
+                texts[owner[link.src[0]]][r] += [alignment.ref_units[j - 1] for j in link.ref]
+    return [
+        replace(u, more_refs=tuple(" ".join(parts) for parts in texts[k]))
+        if u.ref is not None
+        else u
+        for k, u in enumerate(units)
+    ]
+
+
 def unit_hypotheses(
     units: Sequence[ScoringUnit],
     hypotheses: dict[str, list[str]],
@@ -212,27 +275,51 @@ class StatisticsStore(Protocol):
     def put_many(self, stats: dict[str, Stats]) -> None: ...
 
 
-def statistics_key(signature: str, hypothesis: str, reference: str | None, source: str) -> str:
+References = tuple[str, ...]
+
+
+def statistics_key(
+    signature: str, hypothesis: str, references: References | None, source: str
+) -> str:
     """Statistics are a function of the metric (its signature says everything that changes
-    them) and the three texts: the key hashes exactly those."""
+    them) and the texts: the key hashes exactly those. One reference is keyed as its text
+    (the keys of one-reference runs stay as they were), several as a list."""
+    reference: str | list[str] | None = None
+    if references is not None:
+        reference = references[0] if len(references) == 1 else list(references)
     blob = json.dumps([signature, hypothesis, reference, source], ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _compute(
+    metric: Metric,
+    hypotheses: Sequence[str],
+    references: Sequence[References] | None,
+    sources: Sequence[str],
+) -> list[Stats]:
+    """The metric's own call: one reference per segment as plain texts (the metric's
+    first interface), several through `multi_reference_statistics`."""
+    if references is None:
+        return metric.segment_statistics(hypotheses, None, sources)
+    if all(len(refs) == 1 for refs in references):
+        return metric.segment_statistics(hypotheses, [refs[0] for refs in references], sources)
+    return metric.multi_reference_statistics(hypotheses, references, sources)
 
 
 def segment_statistics(
     metric: Metric,
     hypotheses: Sequence[str],
-    references: Sequence[str] | None,
+    references: Sequence[References] | None,
     sources: Sequence[str],
     store: StatisticsStore | None = None,
 ) -> list[Stats]:
-    """The metric's statistics of each segment, read from `store` where computed before;
-    only the missing segments reach the metric (so a model loads only when one is
-    missing), and what it computes is stored at once."""
+    """The metric's statistics of each segment (against every reference of the segment),
+    read from `store` where computed before; only the missing segments reach the metric
+    (so a model loads only when one is missing), and what it computes is stored at once."""
     if not hypotheses:
         return []
     if store is None or not metric.per_segment:
-        return metric.segment_statistics(hypotheses, references, sources)
+        return _compute(metric, hypotheses, references, sources)
     signature = metric.signature()
     keys = [
         statistics_key(signature, hyp, references[i] if references is not None else None, src)
@@ -244,7 +331,8 @@ def segment_statistics(
         first_of_key.setdefault(key, i)
     missing = [i for key, i in first_of_key.items() if key not in found]
     if missing:
-        computed = metric.segment_statistics(
+        computed = _compute(
+            metric,
             [hypotheses[i] for i in missing],
             [references[i] for i in missing] if references is not None else None,
             [sources[i] for i in missing],
@@ -274,7 +362,7 @@ def score_system(
         stats = segment_statistics(
             metric,
             [hypotheses[i] for i in rows],
-            [units[i].ref or "" for i in rows] if metric.needs_reference else None,
+            [units[i].references for i in rows] if metric.needs_reference else None,
             [units[i].src for i in rows],
             store,
         )

@@ -12,6 +12,7 @@ from typing import Any
 from evalkit.align import DocumentAlignment
 from evalkit.align.pairing import Pairing
 from evalkit.cache import CacheInfo, StoreInfo
+from evalkit.compare.ranking import Ranking
 from evalkit.compare.significance import Comparison
 from evalkit.engines.base import RequestPlan
 from evalkit.report.formats import Breakdowns
@@ -24,7 +25,8 @@ DRY_RUN_SCHEMA_VERSION = 1
 SCORE_SCHEMA_VERSION = 1
 PAIR_SCHEMA_VERSION = 1
 CACHE_SCHEMA_VERSION = 1
-COMPARE_SCHEMA_VERSION = 1
+#: 2 added the ranking (`ranking`, `autorank`, ...; see evalkit/report/formats.py)
+COMPARE_SCHEMA_VERSION = 2
 
 
 def run_summary(record: RunRecord, path: str | None = None) -> dict[str, Any]:
@@ -176,6 +178,35 @@ def _pair(values: tuple[float, float] | None) -> list[float] | None:
     return list(values) if values is not None else None
 
 
+def ranking_json(ranking: Ranking) -> dict[str, Any]:
+    """The ranking keys of a comparison: per metric each system's rank and cluster (1 =
+    best), AutoRank, and the rules said with them."""
+    return {
+        "ranking": {
+            metric: [
+                {
+                    "system": e.system,
+                    "rank": e.rank,
+                    "cluster": e.cluster,
+                    "score": e.score,
+                    "delta": e.delta,
+                    "p_value": e.p_value,
+                }
+                for e in entries
+            ]
+            for metric, entries in ranking.metrics.items()
+        },
+        "ranking_rule": ranking.rule,
+        "ranking_rows": ranking.rows,
+        "autorank": [
+            {"system": e.system, "autorank": e.autorank, "rescaled": e.rescaled}
+            for e in ranking.autorank
+        ],
+        "autorank_metrics": ranking.autorank_metrics,
+        "autorank_rule": ranking.autorank_rule,
+    }
+
+
 def comparison_json(comparison: Comparison, breakdowns: Breakdowns | None = None) -> dict:
     pool = comparison.pool
     data: dict[str, Any] = {
@@ -224,6 +255,18 @@ def comparison_json(comparison: Comparison, breakdowns: Breakdowns | None = None
         "breakdowns": {},
         "warnings": [w.text for w in comparison.warnings],
     }
+    if comparison.ranking is not None:
+        data.update(ranking_json(comparison.ranking))
+    if comparison.group_rankings is not None:
+        by_group = comparison.group_rankings
+        data["group_rankings"] = {
+            "key": by_group.key,
+            "documents_without": by_group.documents_without,
+            "groups": {
+                value: {k: v for k, v in ranking_json(ranked).items() if not k.endswith("_rule")}
+                for value, ranked in by_group.groups.items()
+            },
+        }
     if breakdowns:
         for name in ("document", "length"):
             groups = getattr(breakdowns, name)

@@ -164,7 +164,7 @@ def test_output_formats(cli, run_id):
     assert "\\begin{tabular}" in latex and "$\\Delta$ bleu, p" in latex
     as_json = json.loads(cli("compare", run_id, "--format", "json").stdout)
     assert as_json == json.loads(cli("compare", run_id, "--json").stdout)
-    assert as_json["schema_version"] == 1 and as_json["kind"] == "evalkit.compare"
+    assert as_json["schema_version"] == 2 and as_json["kind"] == "evalkit.compare"
     assert [s["key"] for s in as_json["systems"]] == ["good", "near", "worse"]
     assert {m["name"] for m in as_json["metrics"]} == {"bleu", "chrf", "chrf++", "ter"}
     cell = as_json["results"]["chrf"]["near"]

@@ -15,5 +15,8 @@ from evalkit.cli import (  # noqa: F401  (importing registers the commands)
     run_store_commands,
 )
 from evalkit.cli.common import app
+from evalkit.cli.strict_options import make_commands_strict
+
+make_commands_strict(app)
 
 __all__ = ["app"]

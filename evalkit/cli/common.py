@@ -14,14 +14,6 @@ from typing import Annotated, Any, Literal, TypeVar
 import click
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.text import Text
 
 from evalkit import __version__
@@ -104,7 +96,30 @@ SrcOpt = Annotated[
     Path | None, typer.Option("--src", help="Plain source file, one segment per line.")
 ]
 RefOpt = Annotated[
-    Path | None, typer.Option("--ref", help="Plain reference file, line-aligned with --src.")
+    list[Path] | None,
+    typer.Option(
+        "--ref",
+        "-r",
+        help="Plain reference file, line-aligned with --src (repeatable: several references "
+        "of the same lines, as in sacrebleu).",
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No progress: neither the bar on a terminal nor the lines written to a log.",
+    ),
+]
+RefAsSystemOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ref-as-system",
+        help="With two or more references, score the last one as a system (labelled refN) "
+        "against the others; every system is then scored against the remaining references "
+        "only.",
+    ),
 ]
 SrcLangOpt = Annotated[
     str, typer.Option("--src-lang", help="Source language of plain and table inputs.")
@@ -157,20 +172,6 @@ CacheOpt = Annotated[
     Path | None,
     typer.Option("--cache", envvar="EVALKIT_CACHE", help="Translation cache file (SQLite)."),
 ]
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
 
 
 def print_record(record: Any, by: str) -> None:

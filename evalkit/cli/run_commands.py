@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 from rich.text import Text
@@ -18,6 +18,8 @@ from evalkit.cli.common import (
     EncoderOpt,
     JsonOpt,
     MetricOpt,
+    QuietOpt,
+    RefAsSystemOpt,
     RefOpt,
     ResultsOpt,
     SrcLangOpt,
@@ -25,25 +27,28 @@ from evalkit.cli.common import (
     TgtLangOpt,
     aligner_for,
     app,
+    err,
     out,
     print_footer,
     print_json,
     print_record,
-    progress_bar,
     reports_user_errors,
 )
+from evalkit.cli.progress import RunDisplay
+from evalkit.corpus.model import TestSet
+from evalkit.corpus.reference_as_system import reference_as_system
 from evalkit.corpus.resolve import load_test_set
 from evalkit.embeddings import DEFAULT_ENCODER
 from evalkit.engines import create_systems
+from evalkit.engines.registry import NamedSystem
+from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics, metric_context
 from evalkit.report.dry_run import dry_run_table
 from evalkit.report.tables import leaderboard
 from evalkit.results import DEFAULT_RESULTS_DIR, write_run
 from evalkit.run_config import SystemEntry, load_run_config
 from evalkit.runner import evaluate
-from evalkit.safe_text import plain
 from evalkit.serialize import dry_run_json, run_summary, score_json
-from evalkit.translate import Progress as TranslationProgress
 from evalkit.translate import Unit, plan_translation
 
 
@@ -72,6 +77,7 @@ def run(
     data: DataOpt = None,
     src: SrcOpt = None,
     ref: RefOpt = None,
+    ref_as_system: RefAsSystemOpt = False,
     src_lang: SrcLangOpt = "ar",
     tgt_lang: TgtLangOpt = "en",
     metric: MetricOpt = None,
@@ -115,6 +121,7 @@ def run(
         ),
     ] = False,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Translate a test set with each system, score every output, store the run."""
     specs: list[str | SystemEntry] = list(system or [])
@@ -126,7 +133,7 @@ def run(
         given = _from_command_line(ctx)
         data = data if "data" in given else run_file.data
         src = src if "src" in given else _path(run_file.src)
-        ref = ref if "ref" in given else _path(run_file.ref)
+        ref = ref if "ref" in given else _paths(run_file.ref)
         src_lang = src_lang if "src_lang" in given else run_file.src_lang or src_lang
         tgt_lang = tgt_lang if "tgt_lang" in given else run_file.tgt_lang or tgt_lang
         name = name if "name" in given else run_file.name
@@ -135,7 +142,7 @@ def run(
         align_unit = align_unit if "align_unit" in given else run_file.align_unit or align_unit
         encoder = encoder if "encoder" in given else run_file.encoder or encoder
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
-    systems = create_systems(specs or ["copy"])
+    test_set, systems = _systems(test_set, specs or ["copy"], ref_as_system)
     if dry_run:
         with _translation_cache(no_cache, cache_path) as cache:
             plans = {n.label: plan_translation(n.system, test_set, unit, cache) for n in systems}
@@ -145,15 +152,8 @@ def run(
             out.print(dry_run_table(plans))
         return
     metrics = create_metrics(metric or None, metric_context(test_set))
-    with _translation_cache(no_cache, cache_path) as cache, progress_bar() as progress:
-        tasks: dict[str, Any] = {}
-
-        def on_progress(label: str, state: TranslationProgress) -> None:
-            rate = _rate(state)
-            if label not in tasks:
-                tasks[label] = progress.add_task(plain(label), total=state.total, rate=rate)
-            progress.update(tasks[label], completed=state.done, total=state.total, rate=rate)
-
+    display = RunDisplay(err, quiet=quiet)
+    with _translation_cache(no_cache, cache_path) as cache, display:
         evaluation = evaluate(
             test_set,
             systems,
@@ -162,10 +162,11 @@ def run(
             name=name,
             command=sys.argv,
             cache=cache,
-            on_progress=on_progress,
+            on_progress=display.on_translation,
             aligner=aligner_for(align, encoder),
             align_unit=align_unit,
             min_confidence=min_confidence,
+            on_stage=display.on_stage,
         )
     folder = write_run(results_dir, evaluation.record, evaluation.rows)
     if as_json:
@@ -173,6 +174,20 @@ def run(
         return
     print_record(evaluation.record, by="system")
     out.print(Text.assemble("run stored in ", (str(folder), "bold")), soft_wrap=True)
+
+
+def _systems(
+    test_set: TestSet, specs: list[str | SystemEntry], ref_as_system: bool
+) -> tuple[TestSet, list[NamedSystem]]:
+    """The systems the specs name, and with --ref-as-system the last reference as one
+    more (taken out of the test set's references)."""
+    systems = create_systems(specs)
+    if not ref_as_system:
+        return test_set, systems
+    test_set, human = reference_as_system(test_set)
+    if human.label in {named.label for named in systems}:
+        raise UserInputError(f"a system is already labelled {human.label!r}; rename it")
+    return test_set, [*systems, human]
 
 
 def _from_command_line(ctx: typer.Context) -> set[str]:
@@ -190,6 +205,13 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value is not None else None
 
 
+def _paths(value: str | list[str] | None) -> list[Path] | None:
+    """A run file's `ref`: one path or a list of them."""
+    if value is None:
+        return None
+    return [Path(v) for v in ([value] if isinstance(value, str) else value)]
+
+
 def _translation_cache(
     no_cache: bool, path: Path | None
 ) -> AbstractContextManager[TranslationCache | None]:
@@ -197,37 +219,35 @@ def _translation_cache(
     return nullcontext() if no_cache else TranslationCache(path)
 
 
-def _rate(state: TranslationProgress) -> str:
-    """Requests/s (served models) and tokens/s, for the progress bar."""
-    if not state.seconds:
-        return ""
-    parts = []
-    if state.requests:
-        parts.append(f"{state.requests / state.seconds:.2f} req/s")
-    if state.generated_tokens:
-        parts.append(f"{state.generated_tokens / state.seconds:.1f} tok/s")
-    return ", ".join(parts)
-
-
 @app.command()
 @reports_user_errors
 def score(
-    ref: Annotated[Path, typer.Option("--ref", "-r", help="Reference file, one segment per line.")],
+    ref: Annotated[
+        list[Path],
+        typer.Option(
+            "--ref",
+            "-r",
+            help="Reference file, one segment per line (repeatable: several references, "
+            "scored together as sacrebleu scores them).",
+        ),
+    ],
     hyp: Annotated[
         list[str],
         typer.Option("--hyp", "-i", help="System output file, line-aligned (repeatable)."),
     ],
     src: SrcOpt = None,
+    ref_as_system: RefAsSystemOpt = False,
     src_lang: SrcLangOpt = "ar",
     tgt_lang: TgtLangOpt = "en",
     metric: MetricOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score existing outputs against a reference, like sacrebleu, all metrics in one table.
+    """Score existing outputs against references, like sacrebleu, all metrics in one table.
 
     Nothing is stored."""
     test_set = load_test_set(None, src, ref, src_lang, tgt_lang)
-    systems = create_systems([f"{Path(h).name}=files:{h}" for h in hyp])
+    specs: list[str | SystemEntry] = [f"{Path(h).name}=files:{h}" for h in hyp]
+    test_set, systems = _systems(test_set, specs, ref_as_system)
     metrics = create_metrics(metric, metric_context(test_set))
     record = evaluate(test_set, systems, metrics, unit="paragraph", command=sys.argv).record
     if as_json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -114,6 +115,30 @@ ForceOpt = Annotated[
     bool,
     typer.Option("--force", help="Compare runs that differ in test set, alignment or metrics."),
 ]
+RankOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--rank/--no-rank",
+        help="Rank every system: per metric rank and significance cluster, and AutoRank "
+        "(default: from three systems on).",
+    ),
+]
+AutorankMetricsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--autorank-metrics",
+        metavar="M1,M2",
+        help="Metrics AutoRank averages, comma-separated (default: every compared one).",
+    ),
+]
+ByGroupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--by-group",
+        metavar="KEY",
+        help="Rank again within each group of documents by a metadata key (e.g. origlang).",
+    ),
+]
 
 
 class Breakdown(str, Enum):
@@ -143,16 +168,21 @@ def compare(
         ),
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Segments shown by --by top.")] = 5,
+    rank: RankOpt = None,
+    autorank_metrics: AutorankMetricsOpt = None,
+    by_group: ByGroupOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = "rich",
     results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
     as_json: JsonOpt = False,
     cache_path: CacheOpt = None,
 ) -> None:
-    """Compare every system of the runs: 95% CIs, differences, p-values against a baseline."""
+    """Compare every system of the runs: 95% CIs, differences, p-values against a baseline;
+    from three systems on, every system ranked in significance clusters, with AutoRank."""
     from evalkit import api
     from evalkit.report.formats import render, render_rich
 
     options = _options(baseline, metric, resamples, seed, test, force, results_dir, cache_path)
+    options = _with_ranking(options, rank, autorank_metrics, by_group)
     comparison = api.compare_runs(*(runs or ["latest"]), options=options)
     chosen = {kind.value for kind in breakdown or []}
     breakdowns = (
@@ -199,6 +229,9 @@ def report(
     seed: SeedOpt = DEFAULT_SEED,
     test: TestOpt = "bs",
     force: ForceOpt = False,
+    rank: RankOpt = None,
+    autorank_metrics: AutorankMetricsOpt = None,
+    by_group: ByGroupOpt = None,
     results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
     cache_path: CacheOpt = None,
 ) -> None:
@@ -206,6 +239,7 @@ def report(
     from evalkit import api
 
     options = _options(baseline, metric, resamples, seed, test, force, results_dir, cache_path)
+    options = _with_ranking(options, rank, autorank_metrics, by_group)
     path = api.build_report(*(runs or ["latest"]), output=output, options=options)
     out.print(str(path), highlight=False, markup=False, soft_wrap=True)
 
@@ -225,3 +259,12 @@ def _options(
         baseline, metrics, resamples, seed, test, force, results_dir,
         cache_path or default_cache_path(),
     )  # fmt: skip
+
+
+def _with_ranking(
+    options: CompareOptions, rank: bool | None, autorank_metrics: str | None, by_group: str | None
+) -> CompareOptions:
+    """The ranking settings `compare` and `report` share: `--autorank-metrics` read as a
+    comma-separated list (blank names dropped)."""
+    names = [n.strip() for n in (autorank_metrics or "").split(",") if n.strip()]
+    return replace(options, rank=rank, autorank_metrics=names or None, by_group=by_group)

@@ -70,6 +70,8 @@ class Row:
     hyp_flags: dict[str, list[str]] = field(default_factory=dict)
     #: per system key, per metric, the error spans marked in that hypothesis
     spans: dict[str, dict[str, list[ErrorSpanInfo]]] = field(default_factory=dict)
+    #: the row's text in each further reference
+    more_refs: tuple[str, ...] = ()
 
     @property
     def key(self) -> RowKey:
@@ -260,6 +262,7 @@ def pool_runs(
                     segment.ref,
                     confidence=segment.confidence,
                     flags=tuple(segment.flags),
+                    more_refs=tuple(segment.more_refs),
                 )
                 matched[key] = row
                 order.append(key)

@@ -32,3 +32,10 @@ class CompareOptions:
     force: bool = False
     results_dir: Path | str = DEFAULT_RESULTS_DIR
     cache: Path | str | None = None
+    #: rank and cluster every system (evalkit/compare/ranking.py): True, False, or None
+    #: for the default (from three systems on, or with `by_group`)
+    rank: bool | None = None
+    #: the metrics AutoRank averages (default: every ranked metric)
+    autorank_metrics: Sequence[str] | None = None
+    #: a document metadata key (run.json): the ranking again for each of its values
+    by_group: str | None = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,7 +30,10 @@ from evalkit.compare.load import CompareWarning, Pool, Row
 from evalkit.errors import UserInputError
 from evalkit.metrics.base import Metric
 from evalkit.results import MetricInfo
-from evalkit.scoring import segment_statistics
+from evalkit.scoring import count_references, references_of, segment_statistics
+
+if TYPE_CHECKING:
+    from evalkit.compare.ranking import GroupRankings, Ranking
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 12345
@@ -83,7 +87,8 @@ def _metric_data(pool: Pool, info: MetricInfo) -> MetricData:
             for i, row in enumerate(pool.rows)
             if row.ref is not None and all(k in row.hyp for k in keys)
         ]
-        refs = [pool.rows[i].ref or "" for i in rows]
+        refs = [references_of(pool.rows[i].ref, pool.rows[i].more_refs) for i in rows]
+        count_references([metric], refs)
         srcs = [pool.rows[i].src for i in rows]
         hyps = {k: [pool.rows[i].hyp[k] for i in rows] for k in keys}
         raw = {k: segment_statistics(metric, hyps[k], refs, srcs, pool.statistics) for k in keys}
@@ -203,6 +208,10 @@ class Comparison:
     test: str
     alpha: float
     warnings: list[CompareWarning] = field(default_factory=list)
+    #: every system ranked and clustered (evalkit/compare/ranking.py), when asked or
+    #: by default from three systems on; per group with `--by-group`
+    ranking: Ranking | None = None
+    group_rankings: GroupRankings | None = None
 
     @property
     def systems(self) -> list[str]:

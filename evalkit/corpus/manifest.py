@@ -14,6 +14,10 @@
 ```
 One paragraph per non-empty line. `aligned: true` promises that reference line i
 translates source line i; leave it false when the translation was edited freely.
+
+A document with several references (several translators) lists them instead of
+`reference`: `"references": [{"file": "a1.en.txt"}, {"file": "a1.en-2.txt"}]`, the first
+one first. Aligned documents need the same number of lines in each.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalkit.corpus.jsontext import parse_json
 from evalkit.corpus.languages import check_language
@@ -45,7 +49,20 @@ class _DocumentSpec(BaseModel):
     id: str = Field(min_length=1)
     source: _FileSpec
     reference: _FileSpec | None = None
+    references: list[_FileSpec] | None = Field(default=None, min_length=1)
     aligned: bool = False
+
+    @model_validator(mode="after")
+    def _one_way_to_name_references(self) -> _DocumentSpec:
+        if self.reference is not None and self.references is not None:
+            raise ValueError("give `reference` or `references`, not both")
+        return self
+
+    @property
+    def reference_files(self) -> list[_FileSpec]:
+        if self.references is not None:
+            return self.references
+        return [self.reference] if self.reference is not None else []
 
 
 class Manifest(BaseModel):
@@ -79,8 +96,11 @@ def read_manifest(folder: Path) -> Manifest:
     if manifest.source_lang is not None:
         check_language(manifest.source_lang, "source_lang", path)
     for spec in manifest.documents:
-        for side_name, side in (("source", spec.source), ("reference", spec.reference)):
-            if side is not None and side.lang is not None:
+        for side_name, side in (
+            ("source", spec.source),
+            *(("reference", side) for side in spec.reference_files),
+        ):
+            if side.lang is not None:
                 check_language(side.lang, f"document {spec.id!r} {side_name}.lang", path)
     return manifest
 
@@ -103,27 +123,18 @@ def load_manifest_dir(folder: Path, origin: str | None = None) -> TestSet:
             )
         _check_id(spec.id, manifest_path)
         source = _read_side(_inside(folder, spec.source.file, spec.id, manifest_path), src_lang)
-        reference = None
-        if spec.reference is not None:
-            ref_lang = spec.reference.lang or manifest.target_lang
-            if ref_lang != manifest.target_lang:
-                raise UserInputError(
-                    f"document {spec.id!r}: reference language {ref_lang!r} differs from "
-                    f"target_lang {manifest.target_lang!r}",
-                    manifest_path,
-                )
-            reference = _read_side(
-                _inside(folder, spec.reference.file, spec.id, manifest_path), ref_lang
-            )
-            if spec.aligned and len(reference.segments) != len(source.segments):
-                raise UserInputError(
-                    f"document {spec.id!r} is marked aligned but has "
-                    f"{len(source.segments)} source and {len(reference.segments)} reference "
-                    "paragraphs",
-                    folder / spec.reference.file,
-                )
+        references = [
+            _read_reference(folder, spec, ref_spec, source, manifest)
+            for ref_spec in spec.reference_files
+        ]
         documents.append(
-            Document(id=spec.id, source=source, reference=reference, aligned=spec.aligned)
+            Document(
+                id=spec.id,
+                source=source,
+                reference=references[0] if references else None,
+                aligned=spec.aligned,
+                more_references=tuple(references[1:]),
+            )
         )
     return TestSet(
         name=manifest.name or folder.name,
@@ -131,6 +142,28 @@ def load_manifest_dir(folder: Path, origin: str | None = None) -> TestSet:
         tgt_lang=manifest.target_lang,
         documents=tuple(documents),
     )
+
+
+def _read_reference(
+    folder: Path, spec: _DocumentSpec, ref_spec: _FileSpec, source: Side, manifest: Manifest
+) -> Side:
+    manifest_path = folder / MANIFEST_NAME
+    ref_lang = ref_spec.lang or manifest.target_lang
+    if ref_lang != manifest.target_lang:
+        raise UserInputError(
+            f"document {spec.id!r}: reference language {ref_lang!r} differs from "
+            f"target_lang {manifest.target_lang!r}",
+            manifest_path,
+        )
+    reference = _read_side(_inside(folder, ref_spec.file, spec.id, manifest_path), ref_lang)
+    if spec.aligned and len(reference.segments) != len(source.segments):
+        raise UserInputError(
+            f"document {spec.id!r} is marked aligned but has "
+            f"{len(source.segments)} source and {len(reference.segments)} reference "
+            "paragraphs",
+            folder / ref_spec.file,
+        )
+    return reference
 
 
 #: what a document id may not hold: ids name files (`files:` outputs, exports), so no

@@ -18,7 +18,7 @@ DEFAULT_TEST_SET = "seeds"
 def load_test_set(
     data: str | None = None,
     src: Path | None = None,
-    ref: Path | None = None,
+    ref: Path | list[Path] | None = None,
     src_lang: str = "ar",
     tgt_lang: str = "en",
 ) -> TestSet:

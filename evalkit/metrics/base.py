@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -57,6 +57,15 @@ class Metric(ABC):
     resampling: ClassVar[Literal["statistics", "segment_scores"]] = "segment_scores"
     #: the `KEY=VALUE` options of its spec (`--metric NAME[:ARG][,KEY=VALUE...]`)
     Options: ClassVar[type[BaseModel]] = NoOptions
+    #: how a segment with several references is scored, named in the signature whenever
+    #: a segment has more than one: "all" (the metric reads them all at once, as sacrebleu
+    #: does for BLEU, chrF and TER), "best" (the reference that scores best, as
+    #: bert-score does) or "mean" (the mean of the scores against each, as COMET's
+    #: maintainers advise)
+    multi_reference: ClassVar[Literal["all", "best", "mean"]] = "best"
+    #: references per segment: 1, N, or -1 when the number varies by segment (sacrebleu's
+    #: `nrefs:var`); set by `count_references` before scoring, as signatures name it
+    reference_count: int = 1
 
     @classmethod
     def build(cls, build: Build) -> Metric:
@@ -78,6 +87,56 @@ class Metric(ABC):
 
     def check_available(self) -> None:  # noqa: B027 - optional hook, most metrics always run
         """Raise `MetricUnavailable` if this metric cannot run here. Cheap: loads no model."""
+
+    def count_references(self, counts: Iterable[int]) -> None:
+        """Record how many references the segments to score have (0 for none), so that
+        the signature says it. One reference per segment leaves signatures as they were."""
+        distinct = set(counts) - {0}
+        if len(distinct) > 1:
+            self.reference_count = -1
+        else:
+            self.reference_count = distinct.pop() if distinct else 1
+
+    def references_signature(self) -> str:
+        """The signature's note on references: empty with one per segment, else the
+        count and the rule (`|nrefs:2|refs:best`)."""
+        if not self.needs_reference or self.reference_count == 1:
+            return ""
+        count = "var" if self.reference_count < 0 else str(self.reference_count)
+        return f"|nrefs:{count}|refs:{self.multi_reference}"
+
+    def multi_reference_statistics(
+        self,
+        hypotheses: Sequence[str],
+        references: Sequence[Sequence[str]],
+        sources: Sequence[str],
+    ) -> list[Stats]:
+        """Statistics of segments with one or more references each (`references[i]`).
+
+        The default scores every (hypothesis, reference) pair in one call and keeps, per
+        segment, what `multi_reference` says; metrics that read every reference at once
+        ("all") override this."""
+        owner = [i for i, refs in enumerate(references) for _ in refs]
+        flat = self.segment_statistics(
+            [hypotheses[i] for i in owner],
+            [ref for refs in references for ref in refs],
+            [sources[i] for i in owner],
+        )
+        grouped: list[list[Stats]] = [[] for _ in hypotheses]
+        for i, row in zip(owner, flat, strict=True):
+            grouped[i].append(row)
+        return [self.combine_references(rows) for rows in grouped]
+
+    def combine_references(self, rows: Sequence[Stats]) -> Stats:
+        """One segment's statistics from its statistics against each reference: the best
+        one's ("best"), or the first one's with its score replaced by the mean ("mean":
+        further statistics, such as error spans, stay those of the first reference)."""
+        if self.multi_reference == "mean":
+            return [sum(row[0] for row in rows) / len(rows), *rows[0][1:]]
+        if self.multi_reference != "best":
+            raise NotImplementedError(f"{self.name} reads every reference itself")
+        pick = max if self.higher_is_better else min
+        return list(pick(rows, key=self.segment_score))
 
     @abstractmethod
     def segment_statistics(

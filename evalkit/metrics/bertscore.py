@@ -89,6 +89,8 @@ class BERTScore(LanguageAware, MeanMetric):
     name = "bertscore"
     needs_reference = True
     higher_is_better = True
+    #: as bert-score does with several references: the one with the best F1
+    multi_reference = "best"
 
     def __init__(
         self,
@@ -150,7 +152,7 @@ class BERTScore(LanguageAware, MeanMetric):
         return (
             f"bertscore|model:{model}|num_layers:{layers}|idf:no|no baseline rescaling|score:F1"
             f"|long texts:pieces at sentence ends|bert-score-{_version('bert-score')}"
-            f"|transformers-{_version('transformers')}|corpus:mean"
+            f"|transformers-{_version('transformers')}|corpus:mean{self.references_signature()}"
         )
 
 

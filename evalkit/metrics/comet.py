@@ -130,6 +130,9 @@ class Comet(MeanMetric):
     #: None: the model decides; False: never read references (cometkiwi)
     reads_reference: ClassVar[bool | None] = None
     wants_spans: ClassVar[bool] = False
+    #: several references: the mean of the scores against each, as COMET's maintainers
+    #: advise (xCOMET's error spans are those found against the first reference)
+    multi_reference = "mean"
 
     def __init__(
         self,
@@ -226,7 +229,7 @@ class Comet(MeanMetric):
             f"|encoder:{encoder_name}|{'with' if self.needs_reference else 'no'} reference"
             f"|long units:{_long_rule(self.long, str(model_class), encoder)}"
             f"|native loader|torch-{version('torch')}|transformers-{version('transformers')}"
-            "|corpus:mean"
+            f"|corpus:mean{self.references_signature()}"
         )
 
     def segment_spans(self, stats: Stats, hypothesis: str) -> list[dict[str, object]] | None:

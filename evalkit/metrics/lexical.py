@@ -26,6 +26,10 @@ from evalkit.metrics.fast_ter import FastTER
 class SacrebleuMetric(Metric):
     #: resampled as sacrebleu resamples: sums of segment statistics, scored
     resampling = "statistics"
+    #: several references go to sacrebleu together: BLEU counts n-gram matches against
+    #: the most generous reference and takes the closest length, chrF keeps the
+    #: best-scoring reference, TER the fewest edits over the mean reference length
+    multi_reference = "all"
 
     def __init__(
         self,
@@ -44,7 +48,23 @@ class SacrebleuMetric(Metric):
     ) -> list[Stats]:
         if references is None:
             raise ValueError(f"{self.name} needs references")
-        stats = self._corpus._extract_corpus_statistics(list(hypotheses), [list(references)])
+        return self.multi_reference_statistics(hypotheses, [[r] for r in references], sources)
+
+    def multi_reference_statistics(
+        self,
+        hypotheses: Sequence[str],
+        references: Sequence[Sequence[str]],
+        sources: Sequence[str],
+    ) -> list[Stats]:
+        """sacrebleu's statistics with every reference of each segment: references are
+        passed as sacrebleu takes them, one stream per translator, None where a segment
+        has fewer (sacrebleu's variable number of references)."""
+        width = max((len(refs) for refs in references), default=1)
+        streams = [
+            [refs[k] if k < len(refs) else None for refs in references] for k in range(width)
+        ]
+        # (sacrebleu sets num_refs from this batch alone: `signature` sets it again)
+        stats = self._corpus._extract_corpus_statistics(list(hypotheses), streams)
         return [list(row) for row in stats]
 
     def corpus_score(self, stats: Sequence[Stats]) -> float:
@@ -57,8 +77,8 @@ class SacrebleuMetric(Metric):
         return np.array([self._corpus._compute_score_from_stats(row).score for row in sums])
 
     def signature(self) -> str:
-        if getattr(self._corpus, "num_refs", 0) == 0:
-            self._corpus.num_refs = 1  # resolved when references are read; one ref per segment
+        # sacrebleu's nrefs: a number, or "var" when segments have different numbers
+        self._corpus.num_refs = self.reference_count
         return str(self._corpus.get_signature().format())
 
 

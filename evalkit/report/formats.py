@@ -4,7 +4,8 @@ Tables are built once as plain rows (`Table`) and rendered by format. JSON is th
 comparison as one document (`evalkit.serialize.comparison_json`), schema below;
 `schema_version` changes whenever a field changes meaning or disappears.
 
-JSON schema (schema_version 1):
+JSON schema (schema_version 2; 2 added the ranking keys, present only when systems are
+ranked: from three systems on, with --rank, or with --by-group):
   kind            "evalkit.compare"
   runs            [{run_id, path, test_set: {name, hash}}]
   systems         [{key, label, run_id}]      key: unique label (label@run when ambiguous)
@@ -21,12 +22,23 @@ JSON schema (schema_version 1):
                    top: [{metric, a, b, doc_id, src_ids, src, ref, hyp_a, hyp_b,
                           score_a, score_b}]}    (only the breakdowns asked for)
   warnings        [str]
+  ranking         {metric: [{system, rank, cluster, score, delta, p_value}]}   best first;
+                  cluster 1 the best; delta and p_value against the system ranked just
+                  above (null for the first); metrics without rows left out
+  ranking_rule    the cluster rule as printed, with its test, resamples and alpha
+  autorank        [{system, autorank, rescaled: {metric: value}}]   best (lowest) first
+  autorank_metrics  [metric]   the metrics AutoRank averages
+  autorank_rule   how AutoRank is computed, as printed
+  ranking_rows    {metric: rows ranked on}
+  group_rankings  {key, documents_without, groups: {value: {ranking, autorank,
+                   autorank_metrics, ranking_rows}}}   (only with --by-group KEY)
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +46,7 @@ from rich.table import Table as RichTable
 
 from evalkit import safe_text
 from evalkit.compare.breakdowns import GroupScores, SegmentDifference, WinTieLoss
+from evalkit.compare.ranking import RankEntry, Ranking
 from evalkit.compare.significance import FEW_ROWS, Cell, Comparison
 from evalkit.safe_text import CELL_LIMIT
 
@@ -51,6 +64,8 @@ class Table:
     #: columns whose cells are numbers (right-aligned)
     numeric: set[int] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    #: rows that start a new section (a new metric or cluster of a ranking): a rule above
+    separators: set[int] = field(default_factory=set)
 
     def note_lines(self) -> list[str]:
         """Notes, then warnings marked as such: what plain-text formats print under it."""
@@ -184,6 +199,9 @@ def long_results(comparison: Comparison) -> Table:
         "resamples",
         "seed",
     ]
+    ranking = comparison.ranking
+    if ranking is not None:
+        columns += ["rank", "cluster", "autorank"]
     rows = []
     for key in comparison.systems:
         for m in comparison.metrics:
@@ -207,7 +225,104 @@ def long_results(comparison: Comparison) -> Table:
                     comparison.seed,
                 ]
             )
+            if ranking is not None:
+                rows[-1] += _ranking_cells(ranking, m.name, key)
     return Table("compare", columns, rows, warnings=[w.text for w in comparison.warnings])
+
+
+def _ranking_cells(ranking: Ranking, metric: str, key: str) -> list[Any]:
+    """rank, cluster and AutoRank of one (system, metric) row of the long table: blank
+    where the metric is not ranked (no rows), AutoRank on every row of its system."""
+    entry = next((e for e in ranking.metrics.get(metric, []) if e.system == key), None)
+    auto = next((e.autorank for e in ranking.autorank if e.system == key), None)
+    return [
+        entry.rank if entry else None,
+        entry.cluster if entry else None,
+        auto if ranking.autorank_metrics else None,
+    ]
+
+
+def _against_above(entries: Sequence[RankEntry], i: int) -> str:
+    """The difference from the system ranked just above and its p-value; `*` where a new
+    cluster starts."""
+    entry = entries[i]
+    if i == 0:
+        return ""
+    text = f"{_signed(entry.delta)} {p_text(entry.p_value)}"
+    return text + (" *" if entry.cluster != entries[i - 1].cluster else "")
+
+
+def ranking_table(ranking: Ranking, comparison: Comparison, title: str) -> Table:
+    """Per metric, every system best first with its rank and significance cluster, and
+    the test against the system just above: the evidence each cluster boundary rests on.
+    Metrics go in rows, so that the table reads the same at any terminal width."""
+    columns = ["metric", "rank", "cluster", "system", "score", "Δ vs above, p"]
+    rows: list[list[Any]] = []
+    separators: set[int] = set()
+    for m in comparison.metrics:
+        entries = ranking.metrics.get(m.name, [])
+        arrow = "↑" if m.higher_is_better else "↓"
+        for i, entry in enumerate(entries):
+            if i == 0 or entry.cluster != entries[i - 1].cluster:
+                separators.add(len(rows))
+            rows.append(
+                [
+                    f"{m.name} {arrow}" if i == 0 else "",
+                    entry.rank,
+                    entry.cluster,
+                    entry.system,
+                    _num(entry.score),
+                    _against_above(entries, i),
+                ]
+            )
+    notes = [ranking.rule + "; * a new cluster starts", *ranking.notes]
+    return Table(title, columns, rows, notes, {1, 2, 4, 5}, separators=separators)
+
+
+def autorank_table(ranking: Ranking, comparison: Comparison, title: str) -> Table:
+    """Systems by AutoRank, best first, with each metric's rescaled score it averages
+    (those columns left out above WIDE_METRICS metrics, as the leaderboard does)."""
+    shown = ranking.autorank_metrics if len(ranking.autorank_metrics) <= WIDE_METRICS else []
+    n = len(comparison.systems)
+    columns = ["system", "autorank ↓", *(f"{m} (1-{n})" for m in shown)]
+    rows = [
+        [e.system, _num(e.autorank), *(_num(e.rescaled[m]) for m in shown)]
+        for e in ranking.autorank
+    ]
+    return Table(title, columns, rows, [ranking.autorank_rule], set(range(1, len(columns))))
+
+
+def ranking_tables(comparison: Comparison) -> list[Table]:
+    """The ranking and AutoRank tables; none when the systems were not ranked."""
+    ranking = comparison.ranking
+    if ranking is None:
+        return []
+    test_set = comparison.pool.test_set
+    return [
+        ranking_table(ranking, comparison, f"ranking · {test_set}"),
+        autorank_table(ranking, comparison, f"autorank · {test_set}"),
+    ]
+
+
+def group_ranking_tables(comparison: Comparison) -> list[Table]:
+    """The same two tables for each group of `--by-group`; none without it."""
+    by_group = comparison.group_rankings
+    if by_group is None:
+        return []
+    out = []
+    for value, ranked in by_group.groups.items():
+        label = f"{by_group.key}={value}"
+        table = ranking_table(ranked, comparison, f"ranking · {label}")
+        # the rule is the one said under the whole ranking; the rows are the group's
+        table.notes = [
+            "rows per metric: " + ", ".join(f"{m} {n}" for m, n in ranked.rows.items()),
+            *ranked.notes,
+        ]
+        if by_group.documents_without:
+            without = f"{by_group.documents_without} document(s) without {by_group.key}"
+            table.notes.append(f"{without} are in no group")
+        out += [table, autorank_table(ranked, comparison, f"autorank · {label}")]
+    return out
 
 
 def group_table(groups: GroupScores, comparison: Comparison) -> Table:
@@ -271,7 +386,18 @@ def top_table(top: list[SegmentDifference]) -> Table:
 
 
 def tables(comparison: Comparison, breakdowns: Breakdowns | None = None) -> list[Table]:
-    out = [leaderboard(comparison)]
+    """The leaderboard, the ranking (when systems were ranked), then the breakdowns."""
+    return [
+        leaderboard(comparison),
+        *ranking_tables(comparison),
+        *group_ranking_tables(comparison),
+        *breakdown_tables(comparison, breakdowns),
+    ]
+
+
+def breakdown_tables(comparison: Comparison, breakdowns: Breakdowns | None) -> list[Table]:
+    """The tables of the breakdowns asked for (`--by`)."""
+    out: list[Table] = []
     if breakdowns:
         if breakdowns.document:
             out.append(group_table(breakdowns.document, comparison))
@@ -305,8 +431,11 @@ def to_rich(table: Table) -> RichTable:
         rich.add_column(
             safe_text.terminal(column), justify="right" if i in table.numeric else "left"
         )
-    for row in table.rows:
-        rich.add_row(*(safe_text.terminal(_text(v), CELL_LIMIT) for v in row))
+    for i, row in enumerate(table.rows):
+        rich.add_row(
+            *(safe_text.terminal(_text(v), CELL_LIMIT) for v in row),
+            end_section=i + 1 in table.separators,
+        )
     return rich
 
 
@@ -374,9 +503,10 @@ def render(comparison: Comparison, breakdowns: Breakdowns | None, fmt: TextForma
         return "\n".join(to_markdown(t) for t in tables(comparison, breakdowns))
     if fmt == "latex":
         return "\n".join(to_latex(t) for t in tables(comparison, breakdowns))
-    if fmt == "csv":
+    if fmt == "csv":  # rank, cluster and AutoRank are columns of the long table
         parts = [to_csv(long_results(comparison))]
-        for table in tables(comparison, breakdowns)[1:]:
+        extra = group_ranking_tables(comparison) + breakdown_tables(comparison, breakdowns)
+        for table in extra:
             parts.append(f"# {table.title}\n" + to_csv(table))
         return "\n".join(parts)
     raise ValueError(fmt)

@@ -23,7 +23,14 @@ from evalkit import __version__, atomic, safe_text
 from evalkit.compare.breakdowns import by_document, length_ratios, top_differences
 from evalkit.compare.significance import Comparison
 from evalkit.report import plots
-from evalkit.report.formats import Breakdowns, delta_text, leaderboard, score_text
+from evalkit.report.formats import (
+    Breakdowns,
+    delta_text,
+    group_ranking_tables,
+    leaderboard,
+    ranking_tables,
+    score_text,
+)
 from evalkit.results import ErrorSpanInfo, utc_now
 
 REPORT_FILE = "report.html"
@@ -204,6 +211,8 @@ def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) 
         ],
         "notes": table.notes,
         "warnings": table.warnings,
+        # every system ranked, clusters and AutoRank (from three systems on, or --rank)
+        "ranking": ranking_tables(comparison) + group_ranking_tables(comparison),
         "plots": {
             "bars": plots.metric_bars(comparison) if comparison.metrics else None,
             "heatmap": plots.document_heatmap(documents, comparison)

@@ -91,7 +91,7 @@ def leaderboard(record: RunRecord) -> Table:
                     f"{system.seconds:.1f}",
                     "–" if rate is None else f"{rate:.1f}",
                     f"{system.cache_hits}/{system.cache_hits + system.translated}"
-                    if system.kind != "files"
+                    if system.cache_hits + system.translated
                     else "–",
                 ]
             table.add_row(terminal(system.label), *cells)
