@@ -88,8 +88,9 @@ DataOpt = Annotated[
     typer.Option(
         "--data",
         "-d",
-        help="Built-in test set name, a folder with manifest.json, or a .jsonl/.tsv file "
-        "(default: seeds).",
+        help="Built-in test set name, a folder with manifest.json, a .jsonl/.tsv file, or "
+        "a WMT XML/SGML file, FLORES folder, WMT JSONL file or mt-metrics-eval folder "
+        "(PATH#PAIR picks a language pair; see docs/formats.md) (default: seeds).",
     ),
 ]
 SrcOpt = Annotated[

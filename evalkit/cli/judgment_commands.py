@@ -1,5 +1,6 @@
 """`evalkit judgments export|import`: human judgments in and out of the store as JSONL,
-and WMT's MQM TSV in."""
+and the field's published human scores in (WMT's MQM TSV and human-evaluation JSONL,
+mt-metrics-eval's score files; see docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from evalkit.judgments.transfer import ImportSummary, import_file, stored_judgme
 from evalkit.results import DEFAULT_RESULTS_DIR
 
 judgments_app = typer.Typer(
-    help="Human judgments in and out: JSONL export and import, WMT's MQM TSV import.",
+    help="Human judgments in and out: JSONL export and import; WMT's MQM TSV, WMT's "
+    "human-evaluation JSONL and mt-metrics-eval's LP.NAME.seg.score import.",
     no_args_is_help=True,
 )
 app.add_typer(judgments_app, name="judgments")
@@ -77,23 +79,26 @@ def import_(
     path: Annotated[
         Path,
         typer.Argument(
-            metavar="FILE", help="evalkit's JSONL, or WMT's MQM TSV (.tsv, or its header)."
+            metavar="FILE",
+            help="evalkit's JSONL, WMT's MQM TSV (.tsv, or its header), WMT's human-evaluation "
+            "JSONL (rows with `scores`) or mt-metrics-eval's LP.NAME.seg.score.",
         ),
     ],
     run_ref: Annotated[
         str | None,
         typer.Option(
             "--run",
-            help="The run the judgments are of: required for an MQM TSV; for JSONL, attach "
-            "every judgment to this run instead of the one it names.",
+            help="The run the judgments are of: required for the published formats; for "
+            "evalkit's JSONL, attach every judgment to this run instead of the one it names.",
         ),
     ] = None,
     results_dir: ResultsOpt = DEFAULT_RESULTS_DIR,
     as_json: JsonOpt = False,
 ) -> None:
-    """Store judgments from a file: all of them, or none when a line is wrong. An MQM TSV's
-    judgments join the run's rows by document and source text; those that join nothing
-    are listed and not stored."""
+    """Store judgments from a file: all of them, or none when a line is wrong. Published
+    scores join the run's rows (an MQM TSV's by document and source text, WMT JSONL's and
+    mt-metrics-eval's by document and position); those that join nothing are listed and
+    not stored."""
     summary = import_file(path, results_dir, run_ref)
     if as_json:
         print_json(summary.as_json())

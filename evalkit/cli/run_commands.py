@@ -40,6 +40,7 @@ from evalkit.corpus.reference_as_system import reference_as_system
 from evalkit.corpus.resolve import load_test_set
 from evalkit.embeddings import DEFAULT_ENCODER
 from evalkit.engines import create_systems
+from evalkit.engines.bundled import systems_in_data
 from evalkit.engines.registry import NamedSystem
 from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics, metric_context
@@ -142,7 +143,9 @@ def run(
         align_unit = align_unit if "align_unit" in given else run_file.align_unit or align_unit
         encoder = encoder if "encoder" in given else run_file.encoder or encoder
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
-    test_set, systems = _systems(test_set, specs or ["copy"], ref_as_system)
+    # outputs the test set carries (WMT XML hyps, ...) are its systems when none is named
+    specs = specs or [*systems_in_data(test_set)] or ["copy"]
+    test_set, systems = _systems(test_set, specs, ref_as_system)
     if dry_run:
         with _translation_cache(no_cache, cache_path) as cache:
             plans = {n.label: plan_translation(n.system, test_set, unit, cache) for n in systems}

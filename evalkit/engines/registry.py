@@ -27,6 +27,7 @@ ENGINES: Registry[System] = Registry(
     {
         "copy": "evalkit.engines.copy:CopyEngine",
         "files": "evalkit.engines.files:FilesSystem",
+        "data": "evalkit.engines.bundled:DataSystem",
         "hf-seq2seq": "evalkit.engines.hf_seq2seq:HFSeq2SeqEngine",
         "hf-causal": "evalkit.engines.hf_causal:HFCausalEngine",
         "ct2": "evalkit.engines.ct2:CT2Engine",

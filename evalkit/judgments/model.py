@@ -66,7 +66,8 @@ class Judgment(_Model):
     system: str
     annotator: str
     protocol: Protocol
-    #: ESA and DA: the 0-100 score given; MQM: None (the score comes from the spans)
+    #: ESA and DA: the 0-100 score given; MQM: None (the score comes from the spans), or
+    #: a published MQM total imported without its spans (mt-metrics-eval's score files)
     score: float | None = None
     spans: list[Span] = []
     #: the translation that was judged (for an attention check, the bad one shown)
@@ -103,5 +104,8 @@ def human_score(judgment: Judgment) -> float | None:
     if not judgment.complete:
         return None
     if judgment.protocol == "mqm":
+        # an MQM total imported without spans keeps its score; spans, when given, decide
+        if judgment.score is not None and not judgment.spans:
+            return judgment.score
         return mqm_score(judgment.spans)
     return judgment.score

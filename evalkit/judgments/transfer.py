@@ -16,11 +16,14 @@ from evalkit.errors import UserInputError
 from evalkit.judgments import jsonl
 from evalkit.judgments.join import Unmatched, join_mqm, normalise
 from evalkit.judgments.model import Judgment
+from evalkit.judgments.mtme_scores import looks_like_mtme_scores, read_mtme_scores
+from evalkit.judgments.positional import RunRows
 from evalkit.judgments.store import JUDGMENTS_FILE, JudgmentStore
+from evalkit.judgments.wmt_humeval import looks_like_wmt_humeval, read_wmt_humeval
 from evalkit.judgments.wmt_mqm import looks_like_mqm_tsv, read_mqm_tsv
 from evalkit.results import RUN_FILE, find_run, read_record, read_segments
 
-ImportFormat = Literal["jsonl", "wmt-mqm"]
+ImportFormat = Literal["jsonl", "wmt-mqm", "wmt-humeval", "mt-metrics-eval"]
 
 
 def stored_judgments(
@@ -44,7 +47,7 @@ class ImportSummary:
     format: ImportFormat
     stored: list[Judgment]
     unmatched: list[Unmatched] = field(default_factory=list)
-    #: WMT TSV only: its data rows, and the Neutral ones left out
+    #: published formats only: the rows (lines) read; WMT TSV only: the Neutral ones left out
     rows: int | None = None
     neutral: int = 0
 
@@ -62,14 +65,20 @@ class ImportSummary:
 
 
 def import_file(path: Path, results_dir: Path, run_ref: str | None = None) -> ImportSummary:
-    """Store the judgments of a JSONL file (evalkit's export) or of WMT's MQM TSV (a `.tsv`
-    name, or a header with its columns). `run_ref` is required for the TSV, which knows no
-    run; for JSONL it re-keys every judgment to that run (segment ids are stable across runs
-    of the same test set)."""
+    """Store the judgments of a JSONL file (evalkit's export), of WMT's MQM TSV (a `.tsv`
+    name, or a header with its columns), of WMT's human-evaluation JSONL (rows with
+    `scores`) or of an mt-metrics-eval score file (`LP.NAME.seg.score`). `run_ref` is
+    required for the published formats, which know no evalkit run; for evalkit's JSONL it
+    re-keys every judgment to that run (segment ids are stable across runs of the same
+    test set)."""
     if not path.is_file():
         raise UserInputError("no such file", path)
     if looks_like_mqm_tsv(path):
         summary = _mqm_judgments(path, results_dir, run_ref)
+    elif looks_like_mtme_scores(path):
+        summary = _positional_judgments(path, results_dir, run_ref, "mt-metrics-eval")
+    elif looks_like_wmt_humeval(path):
+        summary = _positional_judgments(path, results_dir, run_ref, "wmt-humeval")
     else:
         summary = _jsonl_judgments(path, results_dir, run_ref)
     if summary.stored:
@@ -87,6 +96,25 @@ def _mqm_judgments(path: Path, results_dir: Path, run_ref: str | None) -> Import
         mqm, record.run_id, list(read_segments(folder)), [s.label for s in record.systems]
     )
     return ImportSummary(path, "wmt-mqm", joined.judgments, joined.unmatched, mqm.rows, mqm.neutral)
+
+
+def _positional_judgments(
+    path: Path,
+    results_dir: Path,
+    run_ref: str | None,
+    kind: Literal["wmt-humeval", "mt-metrics-eval"],
+) -> ImportSummary:
+    """Scores that name their segment by document and position, joined to a run of the
+    test set they came from (evalkit.judgments.positional)."""
+    what = "WMT's human-evaluation JSONL" if kind == "wmt-humeval" else "mt-metrics-eval's scores"
+    if run_ref is None:
+        raise UserInputError(f"{what} name no evalkit run: say which with --run RUN", path)
+    folder = find_run(results_dir, run_ref)
+    record = read_record(folder)
+    rows = RunRows(list(read_segments(folder)), [s.label for s in record.systems])
+    read = read_wmt_humeval if kind == "wmt-humeval" else read_mtme_scores
+    found = read(path, record.run_id, rows)
+    return ImportSummary(path, kind, found.judgments, found.unmatched, found.rows)
 
 
 def _jsonl_judgments(path: Path, results_dir: Path, run_ref: str | None) -> ImportSummary:
