@@ -164,6 +164,7 @@ def test_set_info(test_set: TestSet, aligner: Aligner | None = None) -> TestSetI
         origin=test_set.origin,
         hash=test_set.content_hash(),
         tgt_lang=test_set.tgt_lang,
+        reference_names=list(test_set.reference_names),
         documents=[
             DocumentInfo(
                 id=doc.id,

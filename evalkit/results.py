@@ -107,6 +107,9 @@ class TestSetInfo(_Record):
     hash: str
     tgt_lang: str
     documents: list[DocumentInfo]
+    #: who made each reference, in reference order, where the input says (WMT XML's
+    #: `translator`); empty otherwise
+    reference_names: list[str] = []
 
 
 class SystemInfo(_Record):
@@ -287,10 +290,15 @@ def scan_runs(results_dir: Path) -> tuple[list[RunRecord], list[UserInputError]]
             continue
         try:
             record = read_record(folder)
+            written = (folder / RUN_FILE).stat().st_mtime_ns
+        except RunGone:
+            continue  # deleted while listed (`evalkit runs rm`): not a run any more
+        except FileNotFoundError:
+            continue
         except UserInputError as problem:
             problems.append(problem)
             continue
-        found.append(((record.started, (folder / RUN_FILE).stat().st_mtime_ns), record))
+        found.append(((record.started, written), record))
     records = [record for _, record in sorted(found, key=lambda item: item[0])]
     return records, sorted(problems, key=str)
 
@@ -320,11 +328,28 @@ def find_run(results_dir: Path, ref: str) -> Path:
     raise UserInputError(f"{ref!r} matches {len(matches)} runs: {', '.join(matches)}")
 
 
+class RunGone(UserInputError):
+    """The run's folder went away while it was being read: another process deleted it
+    (`evalkit runs rm|prune` renames it away first, so it is there whole or not at all)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(f"run {folder.name!r} was deleted (see `evalkit runs`)", folder.parent)
+
+
+def _missing(folder: Path, path: Path, what: str, err: OSError) -> UserInputError:
+    """A file of a run that cannot be opened: the run deleted meanwhile, or a broken run."""
+    if isinstance(err, FileNotFoundError) and not folder.exists():
+        return RunGone(folder)
+    return UserInputError(f"unreadable {what}: {err.strerror or err}", path)
+
+
 def read_record(folder: Path) -> RunRecord:
     path = folder / RUN_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:  # ValueError: bad JSON or bad UTF-8
+    except OSError as err:
+        raise _missing(folder, path, "run record", err) from None
+    except ValueError as err:  # bad JSON or bad UTF-8
         raise UserInputError(f"unreadable run record: {err}", path) from None
     version = raw.get("schema_version") if isinstance(raw, dict) else None
     if version not in READABLE_VERSIONS:
@@ -346,7 +371,7 @@ def read_segments(folder: Path) -> Iterator[SegmentRow]:
     try:
         lines = path.read_bytes().split(b"\n")
     except OSError as err:
-        raise UserInputError(f"unreadable segments file: {err.strerror}", path) from None
+        raise _missing(folder, path, "segments file", err) from None
     if lines and lines[-1] == b"":
         lines.pop()
     for line_no, line in enumerate(lines, start=1):
