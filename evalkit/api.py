@@ -1,6 +1,9 @@
 """The Python API, mirroring the command line, for notebooks and scripts.
 
     from evalkit import api
+    run = api.evaluate("seeds", ["copy"], ["bleu"])   # evalkit run (stored in results/)
+    scored = api.score(["ref.en"], ["hyp.en"])        # evalkit score (nothing stored)
+    api.rescore(run.folder, ["chrf"])                 # evalkit rescore RUN --metric chrf
     run = api.load_run("latest")                      # evalkit show latest
     comparison = api.compare_runs("latest", "20261123-1")   # evalkit compare RUN RUN
     print(api.format_comparison(comparison, "markdown"))
@@ -34,6 +37,7 @@ from evalkit.errors import UserInputError
 from evalkit.report.formats import Breakdowns, TextFormat, render
 from evalkit.report.html import REPORT_FILE, render_report, write_report
 from evalkit.results import DEFAULT_RESULTS_DIR
+from evalkit.run_api import RescoredRun, evaluate, rescore, score
 
 if TYPE_CHECKING:
     from evalkit.meta.agreement import MetaEvaluation
@@ -43,15 +47,19 @@ __all__ = [
     "CompareOptions",
     "Comparison",
     "Pool",
+    "RescoredRun",
     "Run",
     "build_report",
     "comparability_problems",
     "compare_runs",
     "compute_breakdowns",
+    "evaluate",
     "format_comparison",
     "format_meta",
     "load_run",
     "meta_evaluation",
+    "rescore",
+    "score",
 ]
 
 RunLike = Run | str | Path

@@ -1,19 +1,15 @@
 """Every bad input: one clear message naming the file (and line), exit code 2, no run left."""
 
-import re
 from pathlib import Path
 
 import pytest
 
 from evalkit.cache import TranslationCache
+from evalkit.cli.progress import is_progress_line
 from tests.conftest import write_manifest_dir
 
 AR = "مرحبا بالعالم\n"
 EN = "Hello world\n"
-
-
-#: a progress line written to a log: `[HH:MM:SS] stage: ...`
-PROGRESS = re.compile(r"\[\d\d:\d\d:\d\d\] ")
 
 
 def _assert_refused(result, results_dir: Path, *fragments: str) -> None:
@@ -24,7 +20,7 @@ def _assert_refused(result, results_dir: Path, *fragments: str) -> None:
         assert fragment in result.stderr
     assert "Traceback" not in result.output
     # progress lines (a log has no terminal: stages are announced) come before the error
-    lines = [line for line in result.stderr.strip().splitlines() if not PROGRESS.match(line)]
+    lines = [line for line in result.stderr.strip().splitlines() if not is_progress_line(line)]
     assert len(lines) == 1, result.stderr
     leftovers = list(results_dir.iterdir()) if results_dir.exists() else []
     assert leftovers == [], f"something was written: {leftovers}"

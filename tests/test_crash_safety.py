@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from evalkit.atomic import sweep
 from evalkit.cli import app
+from evalkit.cli.progress import is_progress_line
 from evalkit.results import RUN_FILE, SEGMENTS_FILE, STAGING_PREFIX, read_segments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,7 +180,7 @@ def _stop_at(workdir: Path, stage: str, arguments: list[str], how: signal.Signal
         assert code == -signal.SIGKILL
     else:
         assert code == 130, err
-        lines = [line for line in err.splitlines() if line.strip()]
+        lines = [line for line in err.splitlines() if line.strip() and not is_progress_line(line)]
         assert len(lines) == 1 and lines[0].startswith("interrupted"), err
     return code, err
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.cli.progress import is_progress_line
 from evalkit.engines import create_system
 from evalkit.engines.base import Translation
 from evalkit.engines.chat_prompt import chat_messages
@@ -82,7 +83,7 @@ def test_a_broken_answer_ends_the_run_naming_document_and_line(
     src, ref = line_files(tmp_path, ["alpha beta", "gamma BROKEN delta", "epsilon"])
     result = cli("run", "--src", src, "--ref", ref, "-m", "chrf", "-s", spec_for(fake.base_url))
     assert result.exit_code == 3, result.output
-    lines = result.stderr.strip().splitlines()
+    lines = [line for line in result.stderr.strip().splitlines() if not is_progress_line(line)]
     assert len(lines) == 1, result.stderr
     assert "news line 2" in lines[0] and cause in lines[0]
     assert "Traceback" not in result.output

@@ -8,6 +8,7 @@ rate and an estimate of the time left. `--quiet` silences both.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -29,6 +30,13 @@ from evalkit.translate import Progress as TranslationProgress
 
 #: seconds between two progress lines of one long stage in a log
 LOG_INTERVAL = 30.0
+#: how every progress line written to a log starts: a time stamp, `[HH:MM:SS] `
+LOG_LINE = re.compile(r"\[\d\d:\d\d:\d\d\] ")
+
+
+def is_progress_line(line: str) -> bool:
+    """Whether a line of stderr is progress (scripts reading errors skip these)."""
+    return LOG_LINE.match(line) is not None
 
 
 def progress_bar(console: Console) -> Progress:

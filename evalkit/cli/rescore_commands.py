@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from evalkit.cache import TranslationCache
 from evalkit.cli.common import (
     CacheOpt,
     JsonOpt,
@@ -22,8 +20,8 @@ from evalkit.cli.common import (
     reports_user_errors,
 )
 from evalkit.metrics import metric_names
-from evalkit.rescore import build_metrics, rescore
-from evalkit.results import DEFAULT_RESULTS_DIR, find_run, write_run
+from evalkit.results import DEFAULT_RESULTS_DIR, find_run
+from evalkit.run_api import rescore
 from evalkit.serialize import run_summary
 
 
@@ -56,11 +54,17 @@ def rescore_command(
     Metrics the run has with the same signature are kept, not recomputed; one with another
     signature is computed and replaces the old numbers. The old run is left as it is; the
     new one records `rescored_from`."""
-    folder = find_run(results_dir, run_ref)
-    metrics = build_metrics(folder, metric)
-    with nullcontext() if no_cache else TranslationCache(cache_path) as cache:
-        result = rescore(folder, metrics, name=name, command=sys.argv, cache=cache)
-    if result.record is None:
+    done = rescore(
+        run_ref,
+        metric,
+        name=name,
+        cache=False if no_cache else cache_path or True,
+        results_dir=results_dir,
+        command=sys.argv,
+    )
+    result = done.result
+    if done.run is None or result.record is None:
+        folder = find_run(results_dir, run_ref)
         message = (
             f"nothing to compute: {', '.join(result.kept) or 'no metric'} already in run "
             f"{folder.name} with the same signature; no new run written"
@@ -73,7 +77,7 @@ def rescore_command(
                 err.print(f"warning: {reason}", highlight=False, markup=False, soft_wrap=True)
             out.print(message, highlight=False, markup=False, soft_wrap=True)
         return
-    stored = write_run(results_dir, result.record, result.rows)
+    stored = done.run.folder
     if as_json:
         summary = run_summary(result.record, str(stored))
         summary.update(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sys
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.text import Text
 
-from evalkit.cache import TranslationCache
 from evalkit.cli.common import (
     AlignOpt,
     CacheOpt,
@@ -25,7 +23,6 @@ from evalkit.cli.common import (
     SrcLangOpt,
     SrcOpt,
     TgtLangOpt,
-    aligner_for,
     app,
     err,
     out,
@@ -35,20 +32,14 @@ from evalkit.cli.common import (
     reports_user_errors,
 )
 from evalkit.cli.progress import RunDisplay
-from evalkit.corpus.model import TestSet
-from evalkit.corpus.reference_as_system import reference_as_system
 from evalkit.corpus.resolve import load_test_set
 from evalkit.embeddings import DEFAULT_ENCODER
-from evalkit.engines import create_systems
-from evalkit.engines.bundled import systems_in_data
-from evalkit.engines.registry import NamedSystem
-from evalkit.errors import UserInputError
-from evalkit.metrics import create_metrics, metric_context
 from evalkit.report.dry_run import dry_run_table
 from evalkit.report.tables import leaderboard
-from evalkit.results import DEFAULT_RESULTS_DIR, write_run
+from evalkit.results import DEFAULT_RESULTS_DIR
+from evalkit.run_api import CacheLike, evaluate, open_cache, prepare_systems
+from evalkit.run_api import score as score_outputs
 from evalkit.run_config import SystemEntry, load_run_config
-from evalkit.runner import evaluate
 from evalkit.serialize import dry_run_json, run_summary, score_json
 from evalkit.translate import Unit, plan_translation
 
@@ -143,54 +134,41 @@ def run(
         align_unit = align_unit if "align_unit" in given else run_file.align_unit or align_unit
         encoder = encoder if "encoder" in given else run_file.encoder or encoder
     test_set = load_test_set(data, src, ref, src_lang, tgt_lang)
-    # outputs the test set carries (WMT XML hyps, ...) are its systems when none is named
-    specs = specs or [*systems_in_data(test_set)] or ["copy"]
-    test_set, systems = _systems(test_set, specs, ref_as_system)
+    cache: CacheLike = False if no_cache else cache_path or True
     if dry_run:
-        with _translation_cache(no_cache, cache_path) as cache:
-            plans = {n.label: plan_translation(n.system, test_set, unit, cache) for n in systems}
+        test_set, systems = prepare_systems(test_set, specs, ref_as_system)
+        with open_cache(cache) as opened:
+            plans = {n.label: plan_translation(n.system, test_set, unit, opened) for n in systems}
         if as_json:
             print_json(dry_run_json(plans))
         else:
             out.print(dry_run_table(plans))
         return
-    metrics = create_metrics(metric or None, metric_context(test_set))
     display = RunDisplay(err, quiet=quiet)
-    with _translation_cache(no_cache, cache_path) as cache, display:
-        evaluation = evaluate(
+    with display:
+        stored = evaluate(
             test_set,
-            systems,
-            metrics,
+            specs,
+            metric,
             unit=unit,
-            name=name,
-            command=sys.argv,
-            cache=cache,
-            on_progress=display.on_translation,
-            aligner=aligner_for(align, encoder),
+            align=align,
+            encoder=encoder,
             align_unit=align_unit,
             min_confidence=min_confidence,
+            ref_as_system=ref_as_system,
+            name=name,
+            cache=cache,
+            results_dir=results_dir,
+            command=sys.argv,
+            on_progress=display.on_translation,
             on_stage=display.on_stage,
         )
-    folder = write_run(results_dir, evaluation.record, evaluation.rows)
+    evaluation, folder = stored, stored.folder
     if as_json:
         print_json(run_summary(evaluation.record, str(folder)))
         return
     print_record(evaluation.record, by="system")
     out.print(Text.assemble("run stored in ", (str(folder), "bold")), soft_wrap=True)
-
-
-def _systems(
-    test_set: TestSet, specs: list[str | SystemEntry], ref_as_system: bool
-) -> tuple[TestSet, list[NamedSystem]]:
-    """The systems the specs name, and with --ref-as-system the last reference as one
-    more (taken out of the test set's references)."""
-    systems = create_systems(specs)
-    if not ref_as_system:
-        return test_set, systems
-    test_set, human = reference_as_system(test_set)
-    if human.label in {named.label for named in systems}:
-        raise UserInputError(f"a system is already labelled {human.label!r}; rename it")
-    return test_set, [*systems, human]
 
 
 def _from_command_line(ctx: typer.Context) -> set[str]:
@@ -213,13 +191,6 @@ def _paths(value: str | list[str] | None) -> list[Path] | None:
     if value is None:
         return None
     return [Path(v) for v in ([value] if isinstance(value, str) else value)]
-
-
-def _translation_cache(
-    no_cache: bool, path: Path | None
-) -> AbstractContextManager[TranslationCache | None]:
-    """The cache to use, closed on the way out; none with --no-cache."""
-    return nullcontext() if no_cache else TranslationCache(path)
 
 
 @app.command()
@@ -248,11 +219,10 @@ def score(
     """Score existing outputs against references, like sacrebleu, all metrics in one table.
 
     Nothing is stored."""
-    test_set = load_test_set(None, src, ref, src_lang, tgt_lang)
-    specs: list[str | SystemEntry] = [f"{Path(h).name}=files:{h}" for h in hyp]
-    test_set, systems = _systems(test_set, specs, ref_as_system)
-    metrics = create_metrics(metric, metric_context(test_set))
-    record = evaluate(test_set, systems, metrics, unit="paragraph", command=sys.argv).record
+    record = score_outputs(
+        ref, hyp, src, metric or (), ref_as_system=ref_as_system, src_lang=src_lang,
+        tgt_lang=tgt_lang, command=sys.argv,
+    ).record  # fmt: skip
     if as_json:
         print_json(score_json(record))
         return
