@@ -32,8 +32,8 @@ from evalkit.engines.registry import NamedSystem
 from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics, metric_context
 from evalkit.metrics.base import Metric
-from evalkit.rescore import Rescored, build_metrics
-from evalkit.rescore import rescore as _rescore
+from evalkit.rescoring import Rescored, build_metrics
+from evalkit.rescoring import rescore as _rescore
 from evalkit.results import DEFAULT_RESULTS_DIR, find_run, write_run
 from evalkit.run_config import SystemEntry
 from evalkit.runner import RunProgress, StageCallback
