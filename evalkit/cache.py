@@ -11,6 +11,14 @@ rerun from the cache flags the same segments.
 Several runs may share one cache file at once. Every write is its own `BEGIN IMMEDIATE`
 transaction, which waits (up to `BUSY_TIMEOUT_S`) for the write lock instead of failing;
 switching a new file to WAL, which SQLite does not wait for, is retried for as long.
+
+Every entry carries when a lookup last found it (`used`, NULL until one does: `created`
+stands in), for `evalkit cache prune --max-size` to drop the least recently used first. A
+lookup renews the stamps it finds older than `TOUCH_EVERY_S`, in one small transaction of
+its own, so rerunning the same work writes nothing; a stamp that cannot be written (the
+file busy past the timeout) is skipped, never an error of the run. `prune` deletes in
+short transactions of its own, each re-checking that the entry is still unused, so a run
+writing meanwhile waits milliseconds and keeps what it writes.
 """
 
 from __future__ import annotations
@@ -80,6 +88,13 @@ STORES = {
 
 #: how long an open or a write waits for another process that holds the cache's lock
 BUSY_TIMEOUT_S = 30.0
+#: a lookup renews an entry's last-use stamp only when it is older than this: LRU needs
+#: the day an entry was last used, not the second, and a warm rerun then writes nothing
+TOUCH_EVERY_S = 3600.0
+#: the column added to each store for LRU: when a lookup last found the entry
+USED_COLUMN = "used"
+#: an entry's last use: the last lookup that found it, else when it was written
+LAST_USED = "COALESCE(used, created)"
 
 
 def default_cache_path() -> Path:
@@ -108,6 +123,20 @@ class StoreInfo:
     @staticmethod
     def rate(hits: int, misses: int) -> float | None:
         return hits / (hits + misses) if hits + misses else None
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """One entry as pruning sees it: where it is, its bytes, when it was last used and,
+    for a translation, the engine configuration and languages it belongs to."""
+
+    store: str
+    key: str
+    #: bytes of key and value, as `StoreInfo.size_bytes` counts them
+    size: int
+    last_used: float
+    #: (engine fingerprint hash, source language, target language); None outside translations
+    origin: tuple[str, str, str] | None = None
 
 
 @dataclass
@@ -163,6 +192,12 @@ class TranslationCache:
                 self._db.execute(
                     "ALTER TABLE translations ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0"
                 )
+            for table, _, _ in STORES.values():
+                # the last-use stamp, nullable: an older evalkit, which names its columns
+                # when it writes, keeps reading and writing the file (its rows get NULL)
+                columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if USED_COLUMN not in columns:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {USED_COLUMN} REAL")
 
     def _set_wal(self) -> None:
         """Switch the file to WAL (a no-op once it is). Switching needs the file to itself,
@@ -193,17 +228,38 @@ class TranslationCache:
 
     def get_many(self, keys: list[str]) -> dict[str, Translation]:
         found: dict[str, Translation] = {}
+        stale: list[str] = []
+        renew_before = time.time() - TOUCH_EVERY_S
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT key, translation, truncated FROM translations WHERE key IN ({marks})",
+                f"SELECT key, translation, truncated, {LAST_USED} FROM translations "
+                f"WHERE key IN ({marks})",
                 chunk,
             )
-            found.update((key, Translation(text, bool(cut))) for key, text, cut in rows)
+            for key, text, cut, used in rows:
+                found[key] = Translation(text, bool(cut))
+                if used < renew_before:
+                    stale.append(key)
         self.hits += len(found)
         self.misses += len(keys) - len(found)
+        self._touch("translations", stale)
         return found
+
+    def _touch(self, table: str, keys: Sequence[str]) -> None:
+        """Stamp entries a lookup found as used now: one transaction; skipped when it
+        fails (a stamp is what LRU pruning goes by, never worth failing a run over)."""
+        if not keys:
+            return
+        now = time.time()
+        with suppress(sqlite3.Error), self._write():
+            for start in range(0, len(keys), _LOOKUP_CHUNK):
+                chunk = keys[start : start + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                self._db.execute(
+                    f"UPDATE {table} SET {USED_COLUMN} = ? WHERE key IN ({marks})", [now, *chunk]
+                )
 
     def put_many(
         self,
@@ -276,6 +332,43 @@ class TranslationCache:
         self._db.execute("VACUUM")
         return removed
 
+    def entries(self, store: str) -> list[CacheEntry]:
+        """Every entry of `store` with its size and last use (one read)."""
+        table, column, _ = STORES[store]
+        size = f"LENGTH(key) + LENGTH({column})"
+        if store == "translations":
+            rows = self._db.execute(
+                f"SELECT key, {size}, {LAST_USED}, engine, src_lang, tgt_lang FROM translations"
+            )
+            return [CacheEntry(store, k, n, used, (e, s, t)) for k, n, used, e, s, t in rows]
+        rows = self._db.execute(f"SELECT key, {size}, {LAST_USED} FROM {table}")
+        return [CacheEntry(store, k, n, used) for k, n, used in rows]
+
+    def delete(self, store: str, keys: Sequence[str], unused_since: float) -> tuple[int, int]:
+        """Delete the entries of `keys` still unused since `unused_since` (a time.time()):
+        one short transaction per chunk, each checking the stamp again, so an entry that a
+        run wrote or found after the plan was made stays. Returns (entries, bytes) removed."""
+        table, column, _ = STORES[store]
+        removed = freed = 0
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = list(keys[start : start + _LOOKUP_CHUNK])
+            where = f"key IN ({','.join('?' * len(chunk))}) AND {LAST_USED} < ?"
+            with self._write():
+                count, size = self._db.execute(
+                    f"SELECT COUNT(*), COALESCE(SUM(LENGTH(key) + LENGTH({column})), 0) "
+                    f"FROM {table} WHERE {where}",
+                    [*chunk, unused_since],
+                ).fetchone()
+                self._db.execute(f"DELETE FROM {table} WHERE {where}", [*chunk, unused_since])
+            removed += count
+            freed += size
+        return removed, freed
+
+    def vacuum(self) -> None:
+        """Give the free pages back to the file system (rewrites the file: it holds the
+        write lock throughout, and runs writing meanwhile wait for it)."""
+        self._db.execute("VACUUM")
+
     def _record_usage(self) -> None:
         """Add this process's lookups to each store's counts (for `evalkit cache info`)."""
         counts = {
@@ -326,14 +419,20 @@ class _KeyedTable:
 
     def _get(self, keys: Sequence[str], column: str) -> dict[str, object]:
         found: dict[str, object] = {}
+        stale: list[str] = []
+        renew_before = time.time() - TOUCH_EVERY_S
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), _LOOKUP_CHUNK):
             chunk = unique[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, {column} FROM {self.table} WHERE key IN ({marks})"
-            found.update(self._cache._db.execute(query, chunk).fetchall())
+            query = f"SELECT key, {column}, {LAST_USED} FROM {self.table} WHERE key IN ({marks})"
+            for key, value, used in self._cache._db.execute(query, chunk):
+                found[key] = value
+                if used < renew_before:
+                    stale.append(key)
         self.hits += len(found)
         self.misses += len(unique) - len(found)
+        self._cache._touch(self.table, stale)
         return found
 
     def _put(self, rows: list[tuple[str, object]], column: str) -> None:

@@ -170,9 +170,9 @@ def install(stage: str) -> None:
 def watch_the_cache_opening(start_at: float | None, opening: str | None) -> None:
     """Wait until `start_at` before opening the translation cache; write the file
     `opening` just before opening it."""
-    import evalkit.cli.run_commands as cli
+    import evalkit.run_api as opener  # where `evalkit run` opens its cache
 
-    cache_class = cli.TranslationCache
+    cache_class = opener.TranslationCache
 
     def opened(*args, **kwargs):
         if start_at is not None:
@@ -181,7 +181,7 @@ def watch_the_cache_opening(start_at: float | None, opening: str | None) -> None
             Path(opening).touch()
         return cache_class(*args, **kwargs)
 
-    cli.TranslationCache = opened  # type: ignore[misc]
+    opener.TranslationCache = opened  # type: ignore[misc]
 
 
 def entry_point() -> Any:

@@ -13,6 +13,7 @@ from evalkit.cli import (  # noqa: F401  (importing registers the commands)
     rescore_commands,
     run_commands,
     run_store_commands,
+    runs_commands,
 )
 from evalkit.cli.common import app
 from evalkit.cli.strict_options import make_commands_strict

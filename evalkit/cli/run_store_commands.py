@@ -1,4 +1,4 @@
-"""`evalkit runs`, `show`, `models`, `compare` and `report`: what is stored, and comparisons."""
+"""`evalkit show`, `models`, `compare` and `report`: what is stored, and comparisons."""
 
 from __future__ import annotations
 
@@ -26,26 +26,9 @@ from evalkit.cli.common import (
 from evalkit.compare.options import CompareOptions, SignificanceTest
 from evalkit.compare.significance import DEFAULT_RESAMPLES, DEFAULT_SEED
 from evalkit.report.formats import Format, Note
-from evalkit.report.tables import runs_table
-from evalkit.results import DEFAULT_RESULTS_DIR, find_run, read_record, scan_runs
+from evalkit.results import DEFAULT_RESULTS_DIR, find_run, read_record
 from evalkit.safe_text import plain
 from evalkit.serialize import comparison_json, run_summary
-
-
-@app.command()
-@reports_user_errors
-def runs(results_dir: ResultsOpt = DEFAULT_RESULTS_DIR, as_json: JsonOpt = False) -> None:
-    """List stored runs, oldest first."""
-    records, problems = scan_runs(results_dir)
-    for problem in problems:
-        err.print(f"warning: skipped {problem}", highlight=False, markup=False, soft_wrap=True)
-    if as_json:
-        print_json([run_summary(r, str(results_dir / r.run_id)) for r in records])
-        return
-    if not records:
-        out.print(f"no runs in {results_dir}", highlight=False, markup=False)
-        return
-    out.print(runs_table(records))
 
 
 @app.command()

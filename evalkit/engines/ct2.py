@@ -51,7 +51,7 @@ def converted_models_dir() -> Path:
 
 def convert_once(source: ModelSource, compute_type: str) -> Path:
     """The converted model folder, converting (atomically) on first use."""
-    target = converted_models_dir() / f"{_slug(source.revision)}-{compute_type}"
+    target = converted_models_dir() / conversion_name(source.revision, compute_type)
     if (target / "model.bin").is_file():
         return target
     with timed("convert"):
@@ -86,6 +86,12 @@ def _convert(source: ModelSource, compute_type: str, target: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def conversion_name(revision: str, compute_type: str) -> str:
+    """The folder (under `converted_models_dir`) of a model revision's conversion: also
+    how `evalkit cache info` finds the systems of stored runs that use one."""
+    return f"{_slug(revision)}-{compute_type}"
 
 
 def _slug(revision: str) -> str:

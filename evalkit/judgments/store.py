@@ -128,6 +128,28 @@ class JudgmentStore:
             rows = db.execute(sql, args).fetchall()
         return [_judgment(row) for row in rows]
 
+    def counts_by_run(self) -> dict[str, int]:
+        """How many judgments reference each run (runs without any are left out): what
+        `evalkit runs` shows and what keeps `runs rm` from deleting a judged run."""
+        with self._connect() as db:
+            rows = db.execute("SELECT run_id, COUNT(*) FROM judgments GROUP BY run_id")
+            return {run_id: count for run_id, count in rows}
+
+    def forget_run(self, run_id: str) -> list[Judgment]:
+        """Delete a run's judgments and queues in one transaction; returns the judgments
+        deleted (read in the same transaction, so none is deleted unseen)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")  # the read belongs to the deleting transaction
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                "SELECT * FROM judgments WHERE run_id = ? "
+                "ORDER BY annotator, protocol, segment_id, system, attention_check",
+                (run_id,),
+            ).fetchall()
+            db.execute("DELETE FROM judgments WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM queues WHERE run_id = ?", (run_id,))
+        return [_judgment(row) for row in rows]
+
     def queue(self, run_id: str, annotator: str, protocol: str) -> list[QueueItem]:
         """The items given to an annotator for a run, in order; empty if none yet."""
         with self._connect() as db:
