@@ -49,6 +49,24 @@ def cli(results_dir: Path, monkeypatch: pytest.MonkeyPatch):
     return invoke
 
 
+@pytest.fixture(scope="session")
+def tiny_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Qwen2-shaped chat model with a chat template, built once per test session
+    (random weights: for engine plumbing, not for translation quality)."""
+    from tests.tiny_causal import build_tiny_chat_model
+
+    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-chat"))
+
+
+@pytest.fixture
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user cache folder of the test's own (model conversions, folder digests), so no
+    test reads or fills the real one."""
+    folder = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
+
+
 @pytest.fixture
 def synthetic_set(tmp_path: Path) -> SyntheticSet:
     """A small test set on disk from real verse pairs: one document with a re-paragraphed

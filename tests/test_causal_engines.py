@@ -1,7 +1,5 @@
 """hf-causal and ct2 on a tiny chat model built locally: prompts, stopping, equal outputs."""
 
-from pathlib import Path
-
 import pytest
 
 from evalkit.engines import create_system
@@ -14,14 +12,7 @@ SENTENCES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def tiny_chat_model(tmp_path_factory) -> Path:
-    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-chat"))
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_prompt_is_rendered_through_the_chat_template(tiny_chat_model):

@@ -7,24 +7,16 @@ tokens, greedy, as computing it every time, as transformers, and whatever a unit
 batched with. On the tiny model here and, marked slow, on the real packaged 0.5B model.
 """
 
-from pathlib import Path
-
 import pytest
 
 from evalkit.engines import create_system
 from evalkit.engines.packaged_models import missing_parts, packaged_model
-from tests.tiny_causal import build_tiny_chat_model
 
 SENTENCES = [
     "قال وزير الداخلية إن الحكومة ستحاسب المسؤولين.",
     "زار رئيس الوزراء المدينة.",
     "البصرة",
 ]
-
-
-@pytest.fixture(scope="module")
-def tiny_chat_model(tmp_path_factory) -> Path:
-    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-chat"))
 
 
 @pytest.fixture(autouse=True)

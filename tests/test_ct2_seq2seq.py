@@ -27,9 +27,7 @@ BUILDERS = {
 SENTENCES = ["قال الوزير إن الحكومة ستحاسب المسؤولين.", "زار رئيس الوزراء البصرة."]
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.mark.parametrize("family", list(BUILDERS))

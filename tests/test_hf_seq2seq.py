@@ -19,7 +19,10 @@ from evalkit.engines.hf_seq2seq import HFSeq2SeqEngine
 from evalkit.errors import UserInputError
 from tests.tiny_models import build_m2m100, build_marian, build_mbart50, build_nllb, build_t5
 
-pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses"),
+    pytest.mark.usefixtures("private_cache"),  # the folder-digest memo
+]
 
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     "marian": build_marian,
@@ -58,11 +61,6 @@ def tiny_model(tmp_path_factory) -> Callable[[str], Path]:
         return built[family]
 
     return get
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the folder-digest memo
 
 
 class GenerateSpy:

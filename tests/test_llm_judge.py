@@ -20,7 +20,6 @@ from evalkit.metrics.llm_judge_parse import FoundError, locate, parse_score, par
 from evalkit.registry import Languages
 from evalkit.results import read_record, read_segments
 from tests.fake_openai import FakeOpenAI
-from tests.tiny_causal import build_tiny_chat_model
 
 # -- the spans grammar -------------------------------------------------------------------
 
@@ -289,17 +288,7 @@ def test_replies_are_cached_and_asked_once(tmp_path: Path):
 # -- the chat hook on real (tiny) models and a fake server -------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_chat_model(tmp_path_factory) -> Path:
-    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-chat"))
-
-
-@pytest.fixture
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-
-
-@pytest.mark.usefixtures("_private_cache")
+@pytest.mark.usefixtures("private_cache")
 @pytest.mark.parametrize("kind", ["hf-causal", "ct2"])
 def test_tiny_model_judge_is_parsed_or_counted(kind: str, tiny_chat_model: Path):
     (metric,) = create_metrics([f"llm-judge:{kind}:{tiny_chat_model},reply_tokens=16"])
@@ -311,7 +300,7 @@ def test_tiny_model_judge_is_parsed_or_counted(kind: str, tiny_chat_model: Path)
     assert row[0] in (0.0, 1.0)  # the spans reply was read, or counted as unparseable
 
 
-@pytest.mark.usefixtures("_private_cache")
+@pytest.mark.usefixtures("private_cache")
 def test_hf_and_ct2_chat_replies_agree(tiny_chat_model: Path):
     """The chat hook decodes greedily on both engines: same conversation, same reply."""
     from evalkit.engines import create_system
