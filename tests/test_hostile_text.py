@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import Result
@@ -34,7 +35,8 @@ from typer.testing import CliRunner
 from evalkit import safe_text
 from evalkit.cli import app
 from evalkit.cli import common as cli_module
-from tests.browser import browse, chromium_or_skip
+from evalkit.report import segment_data
+from tests.browser import browse, chromium_or_skip, page_requests, selenium_chromium
 from tests.conftest import write_manifest_dir
 
 PWNED = "PWNED"
@@ -258,7 +260,10 @@ def _check_page(html: str) -> _Elements:
     """What must hold of the report's HTML, as written or as the browser dumps it."""
     page = _elements(html)
     tags = [tag for tag, _ in page.elements]
-    assert tags.count("script") == 1  # evalkit's table sorter
+    # evalkit's two: the segment rows as data (never run) and the script that draws them
+    assert tags.count("script") == 2
+    scripts = [attrs for tag, attrs in page.elements if tag == "script"]
+    assert scripts[0]["type"] == "application/json" and scripts[0]["id"] == "segment-data"
     # evalkit's stylesheet and one in each plot, none fetching anything
     assert tags.count("style") == 1 + tags.count("svg")
     assert not [s for s in page.styles if re.search(r"@import|url\((?!#)", s)]
@@ -271,10 +276,29 @@ def _check_page(html: str) -> _Elements:
             assert value == "" or value.startswith(("#", "data:image/png")), (tag, name, value)
         assert not re.search(r"url\((?!#)", attrs.get("style") or ""), (tag, attrs)
         assert "pwned" not in (attrs.get("id") or "")
+    return page
+
+
+def _check_shown(html: str) -> _Elements:
+    """What must hold of the page once its script has drawn the segment rows: every
+    hostile text shown literally, in <bdi>, its controls as named markers."""
+    page = _check_page(html)
     text = "".join(page.text)
     for literal in LITERAL:
         assert literal in text, literal
     assert LONG in text  # the whole long line, wrapped rather than cut
+    _no_hidden(html)
+    for char in "\u202e\u202c\u202a\u202b\u202d\u2066\u2067\u2068\u2069\u200f\u200e\u061c\x9b\x85":
+        marker = (
+            f'<span class="ctl" title="{safe_text.describe(char)}">'
+            f"&lt;{safe_text.code_point(char)}&gt;</span>"
+        )
+        assert marker in html, char
+    # names show literally too, their controls as markers
+    for name in (DOC_ID, FORMULA_DOC_ID):
+        assert safe_text.plain(name) in text, name
+    # user text sits in <bdi> (isolated from its neighbours)
+    assert html.count("<bdi>") > 5 * len(HOSTILE)
     return page
 
 
@@ -289,18 +313,24 @@ def test_report_escapes_isolates_and_shows_hostile_text(hostile):
     assert page.title == f"evalkit report · {safe_text.plain(SET_NAME)} · {hostile.run_id}"
     # no control or bidi character raw anywhere: each is a visible, named marker
     _no_hidden(html)
-    for char in "\u202e\u202c\u202a\u202b\u202d\u2066\u2067\u2068\u2069\u200f\u200e\u061c\x9b\x85":
+    for char in "\u202e":
         marker = (
             f'<span class="ctl" title="{safe_text.describe(char)}">'
             f"&lt;{safe_text.code_point(char)}&gt;</span>"
         )
         assert marker in html, char
+    # the rows' text is in the page's data exactly as the run has it, never as markup, and
+    # with the name of each control it holds, for the markers the page draws
+    data = segment_data.from_page(html)
+    assert set(HOSTILE) <= set(data["strings"]) and {DOC_ID, FORMULA_DOC_ID} <= set(data["strings"])
+    for char in "\u202e\u202c\u202a\u202b\u202d\u2066\u2067\u2068\u2069\u200f\u200e\u061c\x9b\x85":
+        assert data["names"][safe_text.code_point(char)] == safe_text.describe(char)
+    assert "<script>document.title" not in html.split('id="top"')[0]
     # names show literally too, their controls as markers
     text = "".join(page.text)
-    for name in (hostile.odd_label, DOC_ID, FORMULA_DOC_ID, "+1+1", "-2+3"):
+    for name in (hostile.odd_label, "+1+1", "-2+3"):
         assert safe_text.plain(name) in text, name
-    # user text sits in <bdi> (isolated from its neighbours), long words wrap anywhere
-    assert html.count("<bdi>") > 5 * len(HOSTILE)
+    # long words wrap anywhere
     assert "overflow-wrap: anywhere" in html
     # the plots were drawn: `$...$` in a document id and a label is text, not mathtext
     # (a malformed formula used to stop the report)
@@ -328,14 +358,17 @@ def test_report_in_headless_chromium_runs_no_hostile_script_and_sends_nothing(ho
     expected_title = _elements(hostile.report.read_text(encoding="utf-8")).title
     dom, requests = browse(browser, hostile.report, tmp_path / "dom", wait, "--dump-dom")
     assert [r["url"] for r in requests if not r["url"].startswith("file:")] == []
-    page = _check_page(dom)
+    page = _check_shown(dom)
     assert page.title == expected_title != PWNED
     assert not re.search(r"<[a-z]+[^<>]*\bid=\"?pwned", dom)
 
     # measured by a script of our own, added to a copy: the page keeps its width (the long
-    # line wraps), no element carries an event handler, only the two scripts exist
+    # line wraps), no element carries an event handler, only the page's scripts and ours
+    # (once the page's script has drawn the rows: it decodes them asynchronously)
     measure = (
-        "<script>(function () {"
+        "<script>(function wait() {"
+        "if (!document.getElementById('segment-viewer').dataset.ready) {"
+        " setTimeout(wait, 20); return; }"
         "var d = document.documentElement, b = document.body;"
         "b.dataset.scrollWidth = d.scrollWidth; b.dataset.clientWidth = d.clientWidth;"
         "b.dataset.handlers = Array.prototype.filter.call(document.querySelectorAll('*'),"
@@ -345,6 +378,7 @@ def test_report_in_headless_chromium_runs_no_hostile_script_and_sends_nothing(ho
         "b.dataset.title = document.title === "
         + json.dumps(expected_title).replace("<", "\\u003c")  # the title holds </script>
         + " ? 'same' : 'changed';"
+        "b.dataset.rows = document.querySelectorAll('#segments tbody tr').length;"
         "})();</script>"
     )
     measured = tmp_path / "measured.html"
@@ -359,7 +393,8 @@ def test_report_in_headless_chromium_runs_no_hostile_script_and_sends_nothing(ho
     # 200,000 unbroken characters laid out on one line would be over a million pixels wide
     assert client > 1000 and scroll < 3 * client, (scroll, client)
     assert body["data-handlers"] == "0"
-    assert body["data-scripts"] == "2"
+    assert body["data-scripts"] == "3"  # the data, the page's script, this one
+    assert body["data-rows"] == str(len(HOSTILE) + 2)  # every row drawn (one page)
     assert body["data-title"] == "same"
 
 
@@ -371,6 +406,125 @@ def test_report_of_a_run_folder_with_escape_sequences(hostile, tmp_path):
     _no_hidden(html)
     assert 'title="U+001B ESCAPE">&lt;U+001B&gt;</span>[31mRED' in html
     assert 'title="U+000D CARRIAGE RETURN"' in html and 'title="U+0007 BELL"' in html
+    # the segment rows: the text exact in the data, the name of each control beside it
+    data = segment_data.from_page(html)
+    assert ESCAPES in data["strings"]
+    for name in ("U+001B ESCAPE", "U+000D CARRIAGE RETURN", "U+0007 BELL"):
+        assert data["names"][name.split()[0]] == name
+
+
+def _rows_holding(data: dict, needle: str) -> int:
+    """The rows whose source, references or outputs hold `needle` (any case): what the
+    page's search should find."""
+    strings, col = data["strings"], {n: i for i, n in enumerate(data["columns"])}
+    needle = needle.lower()
+    found = 0
+    for row in data["rows"]:
+        texts = [row[col["src"]], row[col["ref"]], *row[col["more_refs"]]]
+        texts += [system[0] for system in row[col["systems"]]]
+        found += any(t is not None and needle in strings[t].lower() for t in texts)
+    return found
+
+
+@pytest.mark.slow  # a real browser
+def test_report_search_paging_and_filters_keep_hostile_text_inert(hostile, tmp_path):
+    """The rows the page draws on demand (searched, filtered, paged) show hostile text as
+    text, run nothing and fetch nothing."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    html = hostile.report.read_text(encoding="utf-8")
+    data = segment_data.from_page(html)
+    total = len(data["rows"])
+    driver = selenium_chromium(tmp_path / "chromium", width=1400, height=1000)
+    try:
+        page_requests(driver)
+        driver.get(hostile.report.as_uri())
+        viewer = driver.find_element(By.ID, "segment-viewer")
+        WebDriverWait(driver, 30).until(lambda d: viewer.get_attribute("data-ready"))
+        title = driver.title
+        assert title == _elements(html).title != PWNED
+
+        def act(action, count: int) -> None:
+            """Do something, then wait for the rows drawn again, `count` of them shown."""
+            before = viewer.get_attribute("data-drawn")
+            action()
+            WebDriverWait(driver, 10).until(
+                lambda d: (
+                    viewer.get_attribute("data-drawn") != before
+                    and viewer.get_attribute("data-shown") == str(count)
+                )
+            )
+
+        def typed(field_id: str, text: str, count: int) -> None:
+            field = driver.find_element(By.ID, field_id)
+            act(lambda: (field.clear(), field.send_keys(text)), count)
+
+        def chosen(select_id: str, text: str, count: int) -> None:
+            select = Select(driver.find_element(By.ID, select_id))
+            act(lambda: select.select_by_visible_text(text), count)
+
+        def body_text() -> str:
+            return driver.find_element(By.CSS_SELECTOR, "#segments tbody").text
+
+        # search: each hostile literal finds its rows, shown literally
+        for literal in LITERAL:
+            typed("seg-search", literal, _rows_holding(data, literal))
+            assert literal in body_text(), literal
+        # a bidi override searched for is found, and shown as its marker
+        typed("seg-search", "\u202eevil", _rows_holding(data, "\u202eevil"))
+        markers = driver.find_elements(By.CSS_SELECTOR, "#segments tbody .ctl")
+        assert "U+202E RIGHT-TO-LEFT OVERRIDE" in [m.get_attribute("title") for m in markers]
+        typed("seg-search", " ", total)
+
+        # documents: the hostile ids are options as text, each filtering to its rows
+        for doc in (DOC_ID, FORMULA_DOC_ID):
+            rows = sum(data["strings"][r[0]] == doc for r in data["rows"])
+            chosen("seg-doc", safe_text.plain(doc), rows)
+            cells = driver.find_elements(By.CSS_SELECTOR, "#segments tbody td:first-child")
+            assert [c.text for c in cells] == [safe_text.plain(doc)] * rows
+        chosen("seg-doc", "all", total)
+
+        # a system with a hostile label: its columns only, its label as text
+        chosen("seg-system", safe_text.plain(hostile.odd_label), total)
+        shown = [
+            h.text
+            for h in driver.find_elements(By.CSS_SELECTOR, "#segments th")
+            if h.is_displayed()
+        ]
+        assert safe_text.plain(hostile.odd_label) in shown and len(shown) == 4 + 1 + 1
+        typed("seg-max", "-1", 0)  # no chrf score below 0
+        typed("seg-max", "", total)
+        chosen("seg-flag", "with error spans", 0)
+        chosen("seg-flag", "any row", total)
+        chosen("seg-system", "all", total)
+
+        # paging: 25 a page holds every row; the buttons say there is no other page
+        chosen("seg-size", "25", total)
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#segments tbody tr")) == total
+        for button in ("seg-prev", "seg-next"):
+            assert driver.find_element(By.ID, button).get_attribute("disabled")
+
+        # nothing ran, nothing was fetched, no event handler came in with the text
+        assert driver.title == title and not driver.find_elements(By.CSS_SELECTOR, "#pwned")
+        handlers = driver.execute_script(
+            "return Array.prototype.filter.call(document.querySelectorAll('*'), function (e) {"
+            " return Array.prototype.some.call(e.attributes, function (a) {"
+            " return a.name.indexOf('on') === 0; }); }).length;"
+        )
+        assert handlers == 0
+        assert driver.find_elements(By.TAG_NAME, "script")[0].get_attribute("type") == (
+            "application/json"
+        )
+        requested = page_requests(driver)
+        # (chrome: the browser's own new-tab page, opened before ours; no page can ask it)
+        outside = [u for u in requested if urlsplit(u).scheme not in ("file", "data", "chrome")]
+        assert outside == []
+        assert all(u.startswith("data:image/") for u in requested if u.startswith("data:"))
+        assert driver.get_log("browser") == []  # no script error, no failed load
+    finally:
+        driver.quit()
 
 
 # --- terminal tables -----------------------------------------------------------------

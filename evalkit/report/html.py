@@ -3,6 +3,13 @@
 `render_report` turns a comparison into HTML text through the jinja2 template
 `templates/report.html.j2`; `write_report` writes it atomically (temporary file, rename).
 
+The segment rows are not rendered here: they go into the page once, as compact data
+(`segment_data`: a string table, gzip+base64 from 64 KB of JSON on), and the page's script
+(`templates/segments.js`) draws the rows it shows, a page at a time, with search and
+filters. So the page's size and the time to write and open it grow with the text of the
+run, not with rows x systems x metrics of markup (10,000 segments x 4 systems x 11
+metrics: bench/report_scale.py).
+
 Every value the template prints is HTML-escaped, with control and bidi characters shown
 as marked spans (`safe_text.html`, the environment's `finalize`); text from outside (names,
 labels, document ids, segments) is printed through the `text` filter, which also isolates
@@ -12,9 +19,11 @@ plots (SVG that evalkit drew) are marked safe.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -22,7 +31,7 @@ from markupsafe import Markup
 from evalkit import __version__, atomic, safe_text
 from evalkit.compare.breakdowns import by_document, length_ratios, top_differences
 from evalkit.compare.significance import Comparison
-from evalkit.report import plots
+from evalkit.report import plots, segment_data
 from evalkit.report.formats import (
     Breakdowns,
     delta_text,
@@ -31,7 +40,7 @@ from evalkit.report.formats import (
     ranking_tables,
     score_text,
 )
-from evalkit.results import ErrorSpanInfo, utc_now
+from evalkit.results import utc_now
 
 REPORT_FILE = "report.html"
 MAX_SCATTERS = 3
@@ -88,94 +97,50 @@ def _scatters(comparison: Comparison) -> list[str]:
     return out
 
 
-def _link_text(row: Any) -> str:
-    """Which reference lines the row pairs with, for rows that came from alignment."""
-    if row.confidence is None:
-        return ""
-    refs = ",".join(map(str, row.ref_ids)) or "–"
-    flags = f" {', '.join(row.flags)}" if row.flags else ""
-    return f"→ ref {refs} · conf {row.confidence:.2f}{flags}"
-
-
-def marked(text: str, spans: Sequence[ErrorSpanInfo]) -> Markup:
-    """The hypothesis with the error spans a metric marked as `<mark>` elements; every
-    piece of text escaped as `_text` escapes it, overlapping spans after the first left out."""
-    parts: list[Markup] = []
-    position = 0
-    for span in sorted(spans, key=lambda s: (s.start, s.end)):
-        start, end = max(span.start, position), min(span.end, len(text))
-        if start >= end:
-            continue
-        severity = "".join(ch for ch in span.severity.lower() if ch.isalpha()) or "unknown"
-        title = f"{severity} error" + (
-            f", confidence {span.confidence:.2f}" if span.confidence is not None else ""
-        )
-        parts.append(safe_text.html(text[position:start]))
-        parts.append(
-            Markup('<mark class="span-%s" title="%s">%s</mark>')
-            % (severity, title, safe_text.html(text[start:end]))
-        )
-        position = end
-    parts.append(safe_text.html(text[position:]))
-    return Markup("<bdi>%s</bdi>") % Markup("").join(parts)
-
-
-def _first_spans(spans: dict[str, list[ErrorSpanInfo]]) -> list[ErrorSpanInfo] | None:
-    """The spans of the first metric that marked any (one metric's view per hypothesis)."""
-    return next(iter(spans.values()), None) if spans else None
-
-
-def _segment_rows(comparison: Comparison) -> list[dict[str, Any]]:
-    rows = []
-    for row in comparison.pool.rows:
-        ids = row.src_ids
-        rows.append(
-            {
-                "doc": row.doc_id,
-                "seg": ",".join(map(str, ids)) if len(ids) < 4 else f"{ids[0]}-{ids[-1]}",
-                "src": row.src,
-                "ref": row.ref,
-                "link": _link_text(row),
-                "flagged": bool(row.flags),
-                "systems": [
-                    {
-                        "key": k,
-                        "hyp": row.hyp.get(k, ""),
-                        "marked": marked(row.hyp.get(k, ""), spans)
-                        if (spans := _first_spans(row.spans.get(k, {})))
-                        else None,
-                        "flags": row.hyp_flags.get(k, []),
-                        "scores": [row.scores.get(k, {}).get(m.name) for m in comparison.metrics],
-                    }
-                    for k in comparison.systems
-                ],
-            }
-        )
-    return rows
-
-
 def _meta_tables(comparison: Comparison) -> list[Any]:
     """The "Agreement with human judgments" section: the `evalkit meta` tables of each run
     compared that has judgments in the store beside it (its results folder); none otherwise."""
     from evalkit.judgments.store import JUDGMENTS_FILE
-    from evalkit.meta.agreement import evaluate_run
-    from evalkit.meta.tables import tables
 
     found = []
     for run in comparison.pool.runs:
         results_dir = run.folder.parent
         if not (results_dir / JUDGMENTS_FILE).is_file():
             continue
+        # imported only here: half a second a report without judgments need not wait
+        from evalkit.meta.agreement import evaluate_run
+        from evalkit.meta.tables import tables
+
         meta = evaluate_run(run.folder, results_dir)
         if meta.human.judgments:
             found += tables(meta)
     return found
 
 
-def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) -> str:
-    """The whole report as HTML text."""
+@cache
+def _segments_js() -> str:
+    """The segment table's script, as the page embeds it (it must not end its element)."""
+    text = (files("evalkit.report") / "templates" / "segments.js").read_text(encoding="utf-8")
+    if "</script" in text.lower() or "<!--" in text:
+        raise ValueError("segments.js must not contain </script or <!--")
+    return text
+
+
+def render_report(
+    comparison: Comparison,
+    breakdowns: Breakdowns | None = None,
+    segment_encoding: Literal["gzip", "json"] | None = None,
+) -> str:
+    """The whole report as HTML text. `segment_encoding`: how the segment rows are
+    embedded (default: by size, see `segment_data.encode`)."""
+    with segment_data.collector_paused():
+        return _render(comparison, breakdowns or Breakdowns(), segment_encoding)
+
+
+def _render(
+    comparison: Comparison, breakdowns: Breakdowns, segment_encoding: Literal["gzip", "json"] | None
+) -> str:
     pool = comparison.pool
-    breakdowns = breakdowns or Breakdowns()
     documents = breakdowns.document or by_document(pool)
     basis, ratios = length_ratios(pool)
     table = leaderboard(comparison)
@@ -213,19 +178,27 @@ def render_report(comparison: Comparison, breakdowns: Breakdowns | None = None) 
         "warnings": table.warnings,
         # every system ranked, clusters and AutoRank (from three systems on, or --rank)
         "ranking": ranking_tables(comparison) + group_ranking_tables(comparison),
-        "plots": {
+        "wins": breakdowns.win_tie_loss,
+        "top": top,
+        "segment_count": len(pool.rows),
+        "segments_js": Markup(_segments_js()),
+        "meta": _meta_tables(comparison),
+    }
+    # the rows' data is encoded on a thread of its own while the plots are drawn: zlib lets
+    # go of the interpreter lock, so with two cores or more compressing costs no time of
+    # its own (a fifth of the report's writing time at 10,000 segments)
+    payload = segment_data.build(comparison)
+    with ThreadPoolExecutor(max_workers=1) as encoder:
+        encoded = encoder.submit(segment_data.encode, payload, segment_encoding)
+        context["plots"] = {
             "bars": plots.metric_bars(comparison) if comparison.metrics else None,
             "heatmap": plots.document_heatmap(documents, comparison)
             if comparison.metrics and documents.groups
             else None,
             "scatters": _scatters(comparison),
             "lengths": plots.length_ratio_histogram(basis, ratios),
-        },
-        "wins": breakdowns.win_tie_loss,
-        "top": top,
-        "segments": _segment_rows(comparison),
-        "meta": _meta_tables(comparison),
-    }
+        }
+        context["segment_data"] = encoded.result()
     return _environment().get_template("report.html.j2").render(**context)
 
 
