@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from evalkit.engines.base import Translation
 from evalkit.errors import UserInputError
+from evalkit.unit_translation import Translation
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (

@@ -23,11 +23,11 @@ from evalkit.align.document import AlignUnit
 from evalkit.cache import TranslationCache
 from evalkit.compare.load import Run
 from evalkit.corpus.model import TestSet
-from evalkit.corpus.reference_as_system import reference_as_system
 from evalkit.corpus.resolve import load_test_set
 from evalkit.embeddings import DEFAULT_ENCODER
 from evalkit.engines import create_systems
 from evalkit.engines.bundled import systems_in_data
+from evalkit.engines.human_reference import reference_as_system
 from evalkit.engines.registry import NamedSystem
 from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics, metric_context

@@ -57,9 +57,9 @@ def meta(
     as_json: JsonOpt = False,
 ) -> None:
     """How well each metric of a run agrees with human judgments (WMT's statistics)."""
+    from evalkit import table_text
     from evalkit.meta.agreement import evaluate_run
     from evalkit.meta.tables import meta_json, render_text, tables
-    from evalkit.report import formats
     from evalkit.results import find_run
     from evalkit.safe_text import plain
 
@@ -79,7 +79,7 @@ def meta(
         print_json(meta_json(evaluation))
     elif fmt == "rich":
         for table in tables(evaluation):
-            out.print(formats.to_rich(table))
+            out.print(table_text.to_rich(table))
             for note in table.note_lines():
                 out.print(plain(note), style="dim", highlight=False, markup=False, soft_wrap=True)
     else:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.corpus.model import TestSet
 from evalkit.registry import Build, NoOptions
+from evalkit.unit_translation import Translation
 
 
 def fingerprint_digest(fingerprint: dict[str, Any]) -> str:
@@ -70,14 +71,6 @@ class System(ABC):
 
     def fingerprint_hash(self) -> str:
         return fingerprint_digest(self.fingerprint())
-
-
-@dataclass(frozen=True)
-class Translation:
-    """One unit's translation, and whether the generation cap cut it off."""
-
-    text: str
-    truncated: bool = False
 
 
 @dataclass

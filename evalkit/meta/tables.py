@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from evalkit import table_text as formats
 from evalkit.meta.agreement import MetaEvaluation, MetricAgreement, Stat
 from evalkit.meta.clusters import SIGNIFICANCE
 from evalkit.meta.stats import CONFIDENCE
-from evalkit.report import formats
-from evalkit.report.formats import Table
+from evalkit.table_text import Table
 
 SCHEMA_VERSION = 1
 

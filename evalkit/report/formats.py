@@ -36,48 +36,31 @@ ranked: from three systems on, with --rank, or with --by-group):
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from rich.table import Table as RichTable
 
 from evalkit import safe_text
 from evalkit.compare.breakdowns import GroupScores, SegmentDifference, WinTieLoss
-from evalkit.compare.ranking import RankEntry, Ranking
 from evalkit.compare.significance import FEW_ROWS, Cell, Comparison
-from evalkit.safe_text import CELL_LIMIT
+from evalkit.report.ranking_tables import group_ranking_tables, ranking_cells, ranking_tables
+from evalkit.table_text import (
+    WIDE_METRICS,
+    Note,
+    Table,
+    num,
+    p_text,
+    signed,
+    to_csv,
+    to_latex,
+    to_markdown,
+    to_rich,
+)
 
 Format = Literal["rich", "markdown", "csv", "json", "latex"]
 TextFormat = Literal["markdown", "csv", "latex"]
 FORMATS: tuple[Format, ...] = ("rich", "markdown", "csv", "json", "latex")
-
-
-@dataclass
-class Table:
-    title: str
-    columns: list[str]
-    rows: list[list[Any]]
-    notes: list[str] = field(default_factory=list)
-    #: columns whose cells are numbers (right-aligned)
-    numeric: set[int] = field(default_factory=set)
-    warnings: list[str] = field(default_factory=list)
-    #: rows that start a new section (a new metric or cluster of a ranking): a rule above
-    separators: set[int] = field(default_factory=set)
-
-    def note_lines(self) -> list[str]:
-        """Notes, then warnings marked as such: what plain-text formats print under it."""
-        return self.notes + [f"warning: {w}" for w in self.warnings]
-
-
-@dataclass(frozen=True)
-class Note:
-    """A line printed under a rich table: plain text (print it with markup off)."""
-
-    text: str
-    warning: bool = False
 
 
 @dataclass
@@ -88,25 +71,10 @@ class Breakdowns:
     top: list[SegmentDifference] | None = None
 
 
-def _num(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.2f}"
-
-
-def p_text(value: float | None) -> str:
-    """`p=0.123`, `p<0.001` (the floor with 1000 resamples is 1/1001), or `p=n/a`."""
-    if value is None:
-        return "p=n/a"
-    return f"p={value:.3f}" if value >= 0.001 else "p<0.001"
-
-
 def score_text(cell: Cell) -> str:
     if cell.score is None:
         return "–"
-    text = _num(cell.score)
+    text = num(cell.score)
     if cell.ci is not None:
         text += f" [{cell.ci[0]:.2f}, {cell.ci[1]:.2f}]"
     if cell.few_rows:
@@ -117,15 +85,12 @@ def score_text(cell: Cell) -> str:
 def delta_text(cell: Cell) -> str:
     if cell.delta is None:
         return "–"
-    text = f"{_signed(cell.delta)} {p_text(cell.p_value)}"
+    text = f"{signed(cell.delta)} {p_text(cell.p_value)}"
     return text + (" *" if cell.significant else "")
 
 
 #: above this many metrics the leaderboard puts metrics in rows, not columns, so that it
 #: stays readable at any terminal width
-WIDE_METRICS = 4
-
-
 def leaderboard(comparison: Comparison) -> Table:
     """Each metric's score [95% CI] per system and its difference from the baseline: one
     row per system for a few metrics, one row per metric and system for many."""
@@ -226,103 +191,8 @@ def long_results(comparison: Comparison) -> Table:
                 ]
             )
             if ranking is not None:
-                rows[-1] += _ranking_cells(ranking, m.name, key)
+                rows[-1] += ranking_cells(ranking, m.name, key)
     return Table("compare", columns, rows, warnings=[w.text for w in comparison.warnings])
-
-
-def _ranking_cells(ranking: Ranking, metric: str, key: str) -> list[Any]:
-    """rank, cluster and AutoRank of one (system, metric) row of the long table: blank
-    where the metric is not ranked (no rows), AutoRank on every row of its system."""
-    entry = next((e for e in ranking.metrics.get(metric, []) if e.system == key), None)
-    auto = next((e.autorank for e in ranking.autorank if e.system == key), None)
-    return [
-        entry.rank if entry else None,
-        entry.cluster if entry else None,
-        auto if ranking.autorank_metrics else None,
-    ]
-
-
-def _against_above(entries: Sequence[RankEntry], i: int) -> str:
-    """The difference from the system ranked just above and its p-value; `*` where a new
-    cluster starts."""
-    entry = entries[i]
-    if i == 0:
-        return ""
-    text = f"{_signed(entry.delta)} {p_text(entry.p_value)}"
-    return text + (" *" if entry.cluster != entries[i - 1].cluster else "")
-
-
-def ranking_table(ranking: Ranking, comparison: Comparison, title: str) -> Table:
-    """Per metric, every system best first with its rank and significance cluster, and
-    the test against the system just above: the evidence each cluster boundary rests on.
-    Metrics go in rows, so that the table reads the same at any terminal width."""
-    columns = ["metric", "rank", "cluster", "system", "score", "Δ vs above, p"]
-    rows: list[list[Any]] = []
-    separators: set[int] = set()
-    for m in comparison.metrics:
-        entries = ranking.metrics.get(m.name, [])
-        arrow = "↑" if m.higher_is_better else "↓"
-        for i, entry in enumerate(entries):
-            if i == 0 or entry.cluster != entries[i - 1].cluster:
-                separators.add(len(rows))
-            rows.append(
-                [
-                    f"{m.name} {arrow}" if i == 0 else "",
-                    entry.rank,
-                    entry.cluster,
-                    entry.system,
-                    _num(entry.score),
-                    _against_above(entries, i),
-                ]
-            )
-    notes = [ranking.rule + "; * a new cluster starts", *ranking.notes]
-    return Table(title, columns, rows, notes, {1, 2, 4, 5}, separators=separators)
-
-
-def autorank_table(ranking: Ranking, comparison: Comparison, title: str) -> Table:
-    """Systems by AutoRank, best first, with each metric's rescaled score it averages
-    (those columns left out above WIDE_METRICS metrics, as the leaderboard does)."""
-    shown = ranking.autorank_metrics if len(ranking.autorank_metrics) <= WIDE_METRICS else []
-    n = len(comparison.systems)
-    columns = ["system", "autorank ↓", *(f"{m} (1-{n})" for m in shown)]
-    rows = [
-        [e.system, _num(e.autorank), *(_num(e.rescaled[m]) for m in shown)]
-        for e in ranking.autorank
-    ]
-    return Table(title, columns, rows, [ranking.autorank_rule], set(range(1, len(columns))))
-
-
-def ranking_tables(comparison: Comparison) -> list[Table]:
-    """The ranking and AutoRank tables; none when the systems were not ranked."""
-    ranking = comparison.ranking
-    if ranking is None:
-        return []
-    test_set = comparison.pool.test_set
-    return [
-        ranking_table(ranking, comparison, f"ranking · {test_set}"),
-        autorank_table(ranking, comparison, f"autorank · {test_set}"),
-    ]
-
-
-def group_ranking_tables(comparison: Comparison) -> list[Table]:
-    """The same two tables for each group of `--by-group`; none without it."""
-    by_group = comparison.group_rankings
-    if by_group is None:
-        return []
-    out = []
-    for value, ranked in by_group.groups.items():
-        label = f"{by_group.key}={value}"
-        table = ranking_table(ranked, comparison, f"ranking · {label}")
-        # the rule is the one said under the whole ranking; the rows are the group's
-        table.notes = [
-            "rows per metric: " + ", ".join(f"{m} {n}" for m, n in ranked.rows.items()),
-            *ranked.notes,
-        ]
-        if by_group.documents_without:
-            without = f"{by_group.documents_without} document(s) without {by_group.key}"
-            table.notes.append(f"{without} are in no group")
-        out += [table, autorank_table(ranked, comparison, f"autorank · {label}")]
-    return out
 
 
 def group_table(groups: GroupScores, comparison: Comparison) -> Table:
@@ -339,7 +209,7 @@ def group_table(groups: GroupScores, comparison: Comparison) -> Table:
                     groups.rows[group] if i == 0 else "",
                     key,
                     *(
-                        _num(groups.scores[m.name][group][key])
+                        num(groups.scores[m.name][group][key])
                         for m in comparison.metrics
                         if m.name in groups.scores
                     ),
@@ -367,9 +237,9 @@ def top_table(top: list[SegmentDifference]) -> Table:
             ",".join(map(str, d.src_ids))
             if len(d.src_ids) < 4
             else f"{d.src_ids[0]}-{d.src_ids[-1]}",
-            f"{d.a} {_num(d.score_a)}",
-            f"{d.b} {_num(d.score_b)}",
-            _signed(d.difference),
+            f"{d.a} {num(d.score_a)}",
+            f"{d.b} {num(d.score_b)}",
+            signed(d.difference),
             d.src,
             d.ref or "–",
             d.hyp_a,
@@ -410,81 +280,6 @@ def breakdown_tables(comparison: Comparison, breakdowns: Breakdowns | None) -> l
             if not breakdowns.top:
                 out[-1].notes.append("no segment scores differ")
     return out
-
-
-# --- renderers -------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
-def to_rich(table: Table) -> RichTable:
-    """Every cell, header and the title as `Text`: rich markup in user text (`[red]`,
-    `[link=...]`) prints literally, control characters are shown, long text is clipped."""
-    rich = RichTable(title=safe_text.terminal(table.title, CELL_LIMIT), title_justify="left")
-    for i, column in enumerate(table.columns):
-        rich.add_column(
-            safe_text.terminal(column), justify="right" if i in table.numeric else "left"
-        )
-    for i, row in enumerate(table.rows):
-        rich.add_row(
-            *(safe_text.terminal(_text(v), CELL_LIMIT) for v in row),
-            end_section=i + 1 in table.separators,
-        )
-    return rich
-
-
-def to_markdown(table: Table) -> str:
-    """Markdown with every cell escaped (`safe_text.markdown`): user text cannot make a
-    link, an image, raw HTML or a new cell."""
-    esc = safe_text.markdown
-    lines = [f"### {esc(table.title)}", ""]
-    lines.append("| " + " | ".join(esc(c) for c in table.columns) + " |")
-    lines.append(
-        "|"
-        + "|".join("---:" if i in table.numeric else "---" for i in range(len(table.columns)))
-        + "|"
-    )
-    lines += ["| " + " | ".join(esc(_text(v)) for v in row) + " |" for row in table.rows]
-    if table.note_lines():
-        lines.append("")
-        lines += [f"- {esc(note, None)}" for note in table.note_lines()]
-    return "\n".join(lines) + "\n"
-
-
-def to_csv(table: Table) -> str:
-    """CSV safe to open in a spreadsheet: text that would start a formula gets a leading
-    apostrophe (`safe_text.csv_cell`); numbers stay numbers."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([safe_text.csv_cell(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow([safe_text.csv_cell(v, i in table.numeric) for i, v in enumerate(row)])
-    return buffer.getvalue()
-
-
-def latex_escape(value: Any, limit: int | None = CELL_LIMIT) -> str:
-    return safe_text.latex(_text(value), limit)
-
-
-def to_latex(table: Table) -> str:
-    spec = "".join("r" if i in table.numeric else "l" for i in range(len(table.columns)))
-    lines = [
-        "% " + latex_escape(table.title),
-        f"\\begin{{tabular}}{{{spec}}}",
-        "\\hline",
-        " & ".join(latex_escape(c) for c in table.columns) + r" \\",
-        "\\hline",
-    ]
-    lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in table.rows]
-    lines += ["\\hline", "\\end{tabular}"]
-    lines += [f"% {latex_escape(note, None)}" for note in table.note_lines()]
-    return "\n".join(lines) + "\n"
 
 
 def render_rich(comparison: Comparison, breakdowns: Breakdowns | None) -> list[RichTable | Note]:
