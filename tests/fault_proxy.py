@@ -1,10 +1,10 @@
 """An HTTP proxy on 127.0.0.1 in front of a real server, injecting faults on a schedule.
 
-Every `every`-th generation request (POST .../completions) gets the next fault of
-`faults` instead of the server's answer: 429 with Retry-After, 500, 503, a dropped
-connection, or a stall past the client's timeout; a request body is faulted at most once,
-so its retry goes through and every injected fault costs the client exactly one retry.
-Everything else is forwarded as it is.
+Every `every`-th generation request (POST .../completions, or the `routes` given, such
+as /embeddings) gets the next fault of `faults` instead of the server's answer: 429 with
+Retry-After, 500, 503, a dropped connection, or a stall past the client's timeout; a
+request body is faulted at most once, so its retry goes through and every injected
+fault costs the client exactly one retry. Everything else is forwarded as it is.
 The proxy counts generation requests, what it injected, and what it answered with 200,
 so a test can hold the client's own counts against them.
 """
@@ -29,8 +29,11 @@ class FaultProxy:
         faults: tuple[str, ...] = (),
         every: int = 3,
         stall_s: float = 30.0,
+        routes: tuple[str, ...] = ("/completions",),
     ) -> None:
         self.upstream = upstream.rstrip("/")  # http://127.0.0.1:PORT, no /v1
+        #: the path endings of the requests that are counted and faulted
+        self.routes = routes
         self.faults = faults
         self.every = every
         self.stall_s = stall_s
@@ -80,7 +83,7 @@ class FaultProxy:
             self.injected.clear()
 
     def _fault_for(self, path: str, body: bytes) -> str | None:
-        if not path.endswith("/completions"):
+        if not path.endswith(self.routes):
             return None
         with self._lock:
             self.generation_requests += 1
@@ -134,7 +137,7 @@ class FaultProxy:
                 upstream = httpx.request(
                     method, proxy.upstream + self.path, content=body, headers=headers, timeout=600
                 )
-                if self.path.endswith("/completions") and upstream.status_code == 200:
+                if self.path.endswith(proxy.routes) and upstream.status_code == 200:
                     with proxy._lock:
                         proxy.answered += 1
                 self.send_response(upstream.status_code)

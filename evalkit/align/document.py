@@ -159,7 +159,7 @@ class Aligner:
         #: the embedding cost's and the confidence model's constants (the bench fits others)
         self.params = params or AlignParams()
         self.confidence = confidence or ConfidenceModel()
-        #: which encoder (`e5-small`, `st:MODEL`); loaded when first needed
+        #: which encoder (`e5-small`, `st:MODEL`, `openai:MODEL,...`); loaded when first needed
         self.encoder_spec = encoder
         self._encoder: SentenceEncoder | None = None
 

@@ -136,19 +136,28 @@ class OpenAIClient:
 
     def models(self) -> list[str]:
         """The model ids every replica offers (they must offer the same)."""
-        offered: list[str] | None = None
+        return [str(card.get("id")) for card in self.model_cards()]
+
+    def model_cards(self) -> list[dict[str, Any]]:
+        """The entries of `/models` as the first replica lists them (`id`, and what else
+        the server says: `owned_by`, vLLM's `root`); every replica must list the same ids."""
+        offered: list[dict[str, Any]] | None = None
         for index, base in enumerate(self.urls):
             body = self._sync("GET", "/models", None, spread=index)
             data = body.get("data")
             if not isinstance(data, list):
                 raise self._fail(f"{base}/models did not list models (no 'data' list)")
-            ids = [str(item.get("id")) for item in data if isinstance(item, dict)]
-            if offered is not None and sorted(ids) != sorted(offered):
-                raise self._fail(
-                    f"the replicas serve different models: {self.urls[0]} has "
-                    f"{', '.join(offered)}; {base} has {', '.join(ids)}"
-                )
-            offered = ids
+            cards = [item for item in data if isinstance(item, dict)]
+            ids = [str(card.get("id")) for card in cards]
+            if offered is not None:
+                known = [str(card.get("id")) for card in offered]
+                if sorted(ids) != sorted(known):
+                    raise self._fail(
+                        f"the replicas serve different models: {self.urls[0]} has "
+                        f"{', '.join(known)}; {base} has {', '.join(ids)}"
+                    )
+            else:
+                offered = cards
         return offered or []
 
     def can_tokenize(self, model: str) -> bool:

@@ -183,7 +183,8 @@ class CrossLingualQE(LanguageAware, MeanMetric):
         self.tgt_lang = context.tgt_lang if context is not None else None
         #: what lingua chooses among, as for `off_target`
         self.languages = candidate_languages(context)
-        #: which encoder (`e5-small`, `st:MODEL`); `use_encoder` may hand over a stored one
+        #: which encoder (`e5-small`, `st:MODEL`, `openai:MODEL,...`); `use_encoder` may
+        #: hand over a stored one
         self.encoder_spec = encoder
         self._encoder: SentenceEncoder | None = None
 
