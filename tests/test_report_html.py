@@ -355,7 +355,7 @@ def test_segment_table_pages_searches_filters_and_sorts_in_chromium(scaled, tmp_
 
     _, path, html = scaled
     payload = segment_data.from_page(html)
-    driver = selenium_chromium(tmp_path / "chromium", width=1600, height=1000)
+    driver = selenium_chromium(tmp_path / "chromium", width=1400, height=1000)
     try:
         # control: the request log does see a page's request elsewhere
         page_requests(driver)
@@ -366,6 +366,11 @@ def test_segment_table_pages_searches_filters_and_sorts_in_chromium(scaled, tmp_
         driver.get(path.as_uri())
         viewer = driver.find_element(By.ID, "segment-viewer")
         WebDriverWait(driver, 30).until(lambda d: viewer.get_attribute("data-ready"))
+
+        # at 1400 px the page does not scroll sideways: a wide table scrolls in its box
+        page_width = "return [document.documentElement.scrollWidth, window.innerWidth]"
+        scroll_width, window_width = driver.execute_script(page_width)
+        assert scroll_width <= window_width
 
         def shown() -> int:
             return int(viewer.get_attribute("data-shown"))
