@@ -30,6 +30,7 @@ from evalkit.engines.bundled import systems_in_data
 from evalkit.engines.human_reference import reference_as_system
 from evalkit.engines.registry import NamedSystem
 from evalkit.errors import UserInputError
+from evalkit.housekeeping.artefacts import remove_leftovers
 from evalkit.metrics import create_metrics, metric_context
 from evalkit.metrics.base import Metric
 from evalkit.rescoring import Rescored, build_metrics
@@ -39,6 +40,10 @@ from evalkit.run_config import SystemEntry
 from evalkit.runner import RunProgress, StageCallback
 from evalkit.runner import evaluate as _evaluate
 from evalkit.translate import Unit
+
+#: systems that make one-time model artefacts in the user cache directory: a run of one
+#: first removes what killed writes and earlier versions left there
+MODEL_ARTEFACT_KINDS = ("packaged", "ct2")
 
 TestSetLike = TestSet | str | Path
 SystemLike = str | SystemEntry | NamedSystem
@@ -79,6 +84,8 @@ def evaluate(
     data = test_set if isinstance(test_set, TestSet) else _load(test_set, src_lang, tgt_lang)
     data, named = prepare_systems(data, systems, ref_as_system)
     built = prepare_metrics(data, metrics)
+    if any(n.system.kind in MODEL_ARTEFACT_KINDS for n in named):
+        remove_leftovers()
     with open_cache(cache) as opened:
         evaluation = _evaluate(
             data,

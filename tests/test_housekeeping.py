@@ -635,3 +635,33 @@ def test_artefacts_used_recently_stay(cli, results_dir: Path, artefacts):
     by_path = {Path(a["path"]): a for a in dry["artefacts"]}
     assert by_path[artefacts["ct2 int8"]]["reason"] == "kept: used recently"
     assert by_path[artefacts["ct2"]]["prunable"]  # no stored run uses it any more
+
+
+def test_leftovers_go_and_artefacts_stay(artefacts, user_cache):
+    """What killed writes and earlier versions left goes (with the next run of a model
+    engine, below); artefacts and a conversion being written stay."""
+    from evalkit.housekeeping.artefacts import remove_leftovers
+
+    removed, _ = remove_leftovers(user_cache)
+    assert removed == 2
+    assert not artefacts["killed conversion"].exists()
+    assert not artefacts["unknown model"].exists()
+    for kept in ("gguf", "float32", "ct2", "ct2 int8", "live conversion"):
+        assert artefacts[kept].exists(), kept
+
+
+@pytest.mark.parametrize(("kind", "cleans"), [("ct2", True), ("packaged", True), ("files", False)])
+def test_a_run_of_a_model_engine_removes_leftovers_first(monkeypatch, tmp_path, kind, cleans):
+    from evalkit import run_api
+    from evalkit.corpus.resolve import load_test_set
+    from evalkit.engines import create_systems
+
+    calls = []
+    monkeypatch.setattr(run_api, "remove_leftovers", lambda: calls.append(True))
+    src = tmp_path / "s.ar"
+    src.write_text("نص\n", encoding="utf-8")
+    (named,) = create_systems([f"files:{src}"])
+    monkeypatch.setattr(type(named.system), "kind", kind)
+    run_api.evaluate(load_test_set(None, src, [src]), [named], ["bleu"], cache=False,
+                     results_dir=None)  # fmt: skip
+    assert bool(calls) is cleans

@@ -94,6 +94,14 @@ def scan_artefacts(
     return sorted(found, key=lambda a: str(a.path))
 
 
+def remove_leftovers(root: Path | None = None) -> tuple[int, int]:
+    """Remove what killed writes and earlier versions left under `root` (default: the
+    user cache directory): called by every run of a model engine, so leftovers do not
+    wait for `cache prune`. Artefacts themselves are never touched here. (removed, bytes)"""
+    found = scan_artefacts([], root)
+    return remove_artefacts([a for a in found if a.leftover and a.prunable])
+
+
 def remove_artefacts(artefacts: list[Artefact]) -> tuple[int, int]:
     """Remove each (renamed away first, then deleted); (removed, bytes freed). One that
     vanished meanwhile (another prune) is skipped."""
