@@ -61,7 +61,7 @@ from evalkit.align import Aligner  # noqa: E402
 from evalkit.align import confidence as link_model  # noqa: E402
 from evalkit.align.confidence import LinkEvidence  # noqa: E402
 from evalkit.align.costs import AlignParams  # noqa: E402
-from evalkit.align.document import ConfidenceModel  # noqa: E402
+from evalkit.align.judging import ConfidenceModel  # noqa: E402
 from evalkit.align.lines import split_translatable  # noqa: E402
 from evalkit.align.pairing import DocumentFile, pair_documents  # noqa: E402
 from evalkit.cache import TranslationCache  # noqa: E402

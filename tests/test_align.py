@@ -297,7 +297,7 @@ def test_sentence_links_stay_inside_paragraph_links(method):
 
 
 def test_tiny_documents_get_a_length_confidence_and_zero_confidence_is_flagged():
-    from evalkit.align.document import AlignedLink, flag_low_confidence
+    from evalkit.align.judging import AlignedLink, flag_low_confidence
 
     aligner = Aligner("embedding")
     (link,) = aligner.align_sentences(

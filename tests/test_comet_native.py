@@ -21,7 +21,8 @@ from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics
 from evalkit.metrics.comet import load_comet, spans_of
 from evalkit.metrics.comet_checkpoint import CometCheckpointError, load_state_dict
-from evalkit.metrics.comet_score import content_limit, embed, regression_scores, unified_scores
+from evalkit.metrics.comet_embed import content_limit, embed
+from evalkit.metrics.comet_score import regression_scores, unified_scores
 from evalkit.results import read_record
 
 FIXTURES = Path(__file__).parent / "fixtures" / "comet"
@@ -163,9 +164,9 @@ def test_long_texts_are_embedded_in_pieces_not_cut():
     cut_vector = embed(net, [long], "cut-test", 4, "truncate")[long]
     assert not torch.allclose(pieces_vector, cut_vector, atol=1e-4)
     # by hand: the token-weighted mean of the pieces' own embeddings
-    from evalkit.metrics.comet_score import _embed_batch, _pieces
+    from evalkit.metrics.comet_embed import _embed_batch, pieces_of
 
-    parts = _pieces(net, long, limit)
+    parts = pieces_of(net, long, limit)
     assert len(parts) >= 3 and all(net.encoder.tokenizer.count([p])[0] <= limit for p in parts)
     embedded = _embed_batch(net, parts)
     weights = torch.tensor([float(n) for _, n in embedded])

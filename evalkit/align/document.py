@@ -3,7 +3,8 @@
 Paragraphs are aligned over the whole document; sentences only inside each aligned group
 of paragraphs, which keeps the search small and stops a sentence link from crossing a
 paragraph link. Lines with nothing to translate are set aside first on both sides, so
-they cannot shift the rest (see `lines.py`).
+they cannot shift the rest (see `lines.py`). How sure it is of each link it finds, and
+which links a person should check, is `judging.py`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ from evalkit.align.costs import (
     length_ratio,
 )
 from evalkit.align.dp import DEFAULT_STEPS, Link, LinkCost, align_sequences, link_margins
+from evalkit.align.judging import (
+    LOW_CONFIDENCE_SHARE,
+    MARGIN_SCALE,
+    AlignedLink,
+    ConfidenceModel,
+    judge_links,
+    link_evidence,
+    margin_confidence,
+)
 from evalkit.align.lines import SkippedLine, non_translatable_reason, split_translatable
 from evalkit.corpus.segment import sentences
 from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
@@ -34,88 +44,10 @@ from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, l
 AlignUnit = Literal["paragraph", "sentence"]
 Method = Literal["embedding", "length"]
 
-#: a link is flagged for a human to check when its confidence is below this share of the
-#: document's median link confidence. Relative, because confidence levels differ by
-#: domain and encoder (news paragraphs vs short verses): what stands out is a link much
-#: weaker than its neighbours. Unlinked units are always flagged.
-LOW_CONFIDENCE_SHARE = 0.5
-#: below this confidence a link is flagged whatever the median
-LOW_CONFIDENCE_FLOOR = 0.01
-#: the margin (in link-cost units) at which a link's confidence is 1 - 1/e (0.63), for
-#: lengths, whose costs are -log probabilities. The embedding method's confidence is a
-#: probability from the model of `confidence.py`.
-MARGIN_SCALE = {"length": 1.0, "embedding": link_model.MARGIN_SCALE}
 #: per method; embedding 2: omission-aware pricing (merges no better than their best
 #: part, names and numbers), confidence as a fitted probability of the link being right.
 #: The length method is unchanged (scripts compare its signature).
 ALIGNER_VERSION = {"length": 1, "embedding": 2}
-
-
-@dataclass(frozen=True)
-class AlignedLink:
-    """Units `src` translate units `ref` (1-based; one side empty for an unlinked unit)."""
-
-    src: tuple[int, ...]
-    ref: tuple[int, ...]
-    cost: float
-    #: 0..1: for embeddings, how much closer the two sides are than to anything else;
-    #: for lengths, Gale–Church's probability of the length difference; 0 when unlinked
-    confidence: float
-
-    @property
-    def shape(self) -> str:
-        return f"{len(self.src)}:{len(self.ref)}"
-
-    #: set by `flag_low_confidence`, which sees the whole document
-    low_confidence: bool = False
-    #: what the search saw of this link (embedding method): the confidence model's input
-    evidence: LinkEvidence | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class ConfidenceModel:
-    """The confidence model's constants (the bench fits others, leave-one-corpus-out)."""
-
-    coefficients: tuple[float, ...] = link_model.COEFFICIENTS
-    flag_below: float = link_model.FLAG_BELOW
-
-
-def judge_links(
-    links: list[AlignedLink], model: ConfidenceModel | None = None
-) -> list[AlignedLink]:
-    """The same links with their confidence and flag set over the whole document: from
-    the confidence model where the links carry evidence (embeddings), else from the
-    margin against the document's median (`flag_low_confidence`)."""
-    if not links or any(link.evidence is None for link in links):
-        return flag_low_confidence(links)
-    model = model or ConfidenceModel()
-    evidence = link_model.in_document([link.evidence for link in links])  # type: ignore[misc]
-    judged = []
-    for link, seen in zip(links, evidence, strict=True):
-        chance = link_model.probability(seen, model.coefficients)
-        judged.append(
-            replace(
-                link,
-                confidence=round(chance, 4),
-                low_confidence=chance < model.flag_below,
-                evidence=seen,
-            )
-        )
-    return judged
-
-
-def flag_low_confidence(links: list[AlignedLink]) -> list[AlignedLink]:
-    """The same links, unlinked ones and those far below the document's median flagged."""
-    linked = sorted(link.confidence for link in links if link.src and link.ref)
-    median = linked[len(linked) // 2] if linked else 0.0
-    return [
-        replace(
-            link,
-            low_confidence=not (link.src and link.ref)
-            or link.confidence < max(LOW_CONFIDENCE_SHARE * median, LOW_CONFIDENCE_FLOOR),
-        )
-        for link in links
-    ]
 
 
 @dataclass
@@ -246,13 +178,13 @@ class Aligner:
             """The margin confidence (lengths), or the evidence the confidence model
             judges once the whole document is aligned (embeddings)."""
             if embedding is not None:
-                return 0.0, _evidence(link, margin, embedding, length, anchors, params, *sizes)
+                return 0.0, link_evidence(link, margin, embedding, length, anchors, params, *sizes)
             if self.encoder is not None:
                 # one side empty (a paragraph link's sentences with none on the other
                 # side): every unit is left out, with nothing it could have been linked to
                 return 0.0, LinkEvidence(math.inf, 2.0, 0.0, unlinked=True)
             linked = bool(link.src and link.ref)
-            return (round(_confidence(margin, scale), 4) if linked else 0.0), None
+            return (round(margin_confidence(margin, scale), 4) if linked else 0.0), None
 
         links = []
         for link, margin in zip(found, margins, strict=True):
@@ -380,47 +312,6 @@ def _memoised(cost: LinkCost) -> LinkCost:
         return seen[key]
 
     return cached
-
-
-def _evidence(
-    link: Link,
-    margin: float,
-    embedding: EmbeddingCost,
-    length: LengthCost,
-    anchors: AnchorScore | None,
-    params: AlignParams,
-    n_src: int,
-    n_ref: int,
-) -> LinkEvidence:
-    """What the search saw of one link (0-based units)."""
-    if link.src and link.ref:
-        i0, i1, j0, j1 = link.src[0], link.src[-1] + 1, link.ref[0], link.ref[-1] + 1
-        distance = embedding(i0, i1, j0, j1)
-        # the closest unit outside the link, to either side of it
-        rivals = [embedding(i0, i1, j, j + 1) for j in range(n_ref) if not j0 <= j < j1]
-        rivals += [embedding(i, i + 1, j0, j1) for i in range(n_src) if not i0 <= i < i1]
-        return LinkEvidence(
-            margin,
-            distance,
-            length(i0, i1, j0, j1),
-            unlinked=False,
-            anchor=anchors(i0, i1, j0, j1) if anchors is not None else 0.0,
-            merged=len(link.src) > 1 or len(link.ref) > 1,
-            rival=min(rivals, default=2.0) - distance,
-        )
-    # a unit left out: how close it is to its nearest unit on the other side
-    if link.src:
-        i = link.src[0]
-        nearest = min((embedding(i, i + 1, j, j + 1) for j in range(n_ref)), default=2.0)
-    else:
-        j = link.ref[0]
-        nearest = min((embedding(i, i + 1, j, j + 1) for i in range(n_src)), default=2.0)
-    return LinkEvidence(margin, nearest, 0.0, unlinked=True)
-
-
-def _confidence(margin: float, scale: float) -> float:
-    """0 when another alignment is as cheap, towards 1 as the margin grows."""
-    return 1.0 - math.exp(-margin / scale) if math.isfinite(margin) else 1.0
 
 
 def _translatable(ids: list[int], texts: list[str], skipped: list[SkippedLine]) -> list[int]:

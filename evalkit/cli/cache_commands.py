@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from evalkit.cache import STORES, TranslationCache, default_cache_path
+from evalkit.cache import TranslationCache, default_cache_path
+from evalkit.cache_file import STORES
 from evalkit.cli.common import CacheOpt, JsonOpt, app, err, out, print_json, reports_user_errors
 from evalkit.cli.housekeeping_views import artefacts_table, prune_table
 from evalkit.errors import UserInputError

@@ -19,7 +19,7 @@ run in progress, whose run is not stored yet, keeps everything it works with:
     keep (alignment sentences), and the table has no encoder column. LRU only.
 - least recently used first, until keys and values of all stores fit in `max_size`.
 
-A lookup renews an entry's stamp only once it is an hour old (evalkit/cache.py
+A lookup renews an entry's stamp only once it is an hour old (evalkit/cache_file.py
 `TOUCH_EVERY_S`), so a `keep_recent_s` under an hour may remove what a run in progress
 found in the last hour; the default (a day) never does.
 
@@ -34,7 +34,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalkit.cache import STORES, CacheEntry, TranslationCache
+from evalkit.cache import CacheEntry, TranslationCache
+from evalkit.cache_file import STORES
 from evalkit.engines.chat_completion import CACHE_LANGS
 from evalkit.errors import UserInputError
 from evalkit.results import RunRecord, read_segments, scan_runs

@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from evalkit import table_text as formats
-from evalkit.meta.agreement import MetaEvaluation, MetricAgreement, Stat
+from evalkit.meta.agreement import MetaEvaluation
+from evalkit.meta.agreement_stats import MetricAgreement, Stat
 from evalkit.meta.clusters import SIGNIFICANCE
 from evalkit.meta.stats import CONFIDENCE
 from evalkit.table_text import Table

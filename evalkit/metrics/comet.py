@@ -3,9 +3,9 @@
 unbabel-comet pins numpy<2 and transformers<5, so it cannot share evalkit's environment;
 its checkpoints are plain weights, though, and the network around them is small. So a
 published model folder (`hparams.yaml` + `checkpoints/model.ckpt`) is loaded here with
-torch and transformers alone (evalkit.metrics.comet_checkpoint, comet_model, comet_score),
-giving unbabel-comet's numbers (tests/test_comet_native.py: equal to 1e-5 on checkpoints
-of every class, built and scored by unbabel-comet itself).
+torch and transformers alone (evalkit.metrics.comet_checkpoint, comet_model, comet_embed,
+comet_score), giving unbabel-comet's numbers (tests/test_comet_native.py: equal to 1e-5 on
+checkpoints of every class, built and scored by unbabel-comet itself).
 
 - `comet[:PATH_OR_ID]`: any COMET model; references are read when the model reads them
   (regression models like wmt22-comet-da, xCOMET), not by reference-free ones.

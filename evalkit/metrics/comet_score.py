@@ -11,10 +11,10 @@ at 512 tokens, so the end of a long unit (a whole paragraph or document, when re
 are not aligned by sentence) is never read. Here such a unit is read in pieces cut at
 sentence ends (`evalkit.embeddings.text_pieces`), and combined by a length-weighted mean:
 
-- regression models embed each text on its own, so a long text's embedding is the mean of
-  its pieces' embeddings weighted by their token counts (with average pooling, exactly the
-  pooling over all its tokens, each piece read in its own window; with max pooling, the
-  maximum over pieces);
+- regression models embed each text on its own (`comet_embed.py`), so a long text's
+  embedding is the mean of its pieces' embeddings weighted by their token counts (with
+  average pooling, exactly the pooling over all its tokens, each piece read in its own
+  window; with max pooling, the maximum over pieces);
 - unified models read mt, src and ref together, so the hypothesis is cut into pieces that
   fit its share of the window, the source and reference are cut at the sentence ends (or
   word boundaries) nearest the same relative positions, each piece triple is scored, and
@@ -30,24 +30,20 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
-from evalkit.embeddings import SENTENCE_END, BoundedCache, text_pieces
+from evalkit.embeddings import SENTENCE_END
 from evalkit.metrics.comet_checkpoint import REFERENCELESS, REGRESSION, XCOMET
+from evalkit.metrics.comet_embed import LongRule, content_limit, embed, pieces_of, token_counts
 from evalkit.metrics.comet_model import CometNet
 from evalkit.metrics.comet_tokenizer import Encoded
 
-LongRule = Literal["pieces", "truncate"]
 #: xCOMET: weights of the [mt:src], [mt:ref], [mt:src:ref] scores and of the MQM score
 #: from the spans; of the three inputs' span probabilities (unbabel-comet's constants)
 XCOMET_SCORE_WEIGHTS = (0.12, 0.33, 0.33, 0.22)
 SPAN_INPUT_WEIGHTS = (0.1667, 0.3333, 0.5)
 MQM_PENALTY = {"minor": 1, "major": 5, "critical": 10}
-CACHE_SIZE = 20_000  # sentence embeddings (4 KB each for a large encoder)
-
-_embeddings: BoundedCache[tuple[str, str], tuple[torch.Tensor, int]] = BoundedCache(CACHE_SIZE)
 
 
 @dataclass(frozen=True)
@@ -67,80 +63,7 @@ class Scored:
     spans: tuple[ErrorSpan, ...] = ()
 
 
-def content_limit(net: CometNet) -> int:
-    """Tokens of one text that unbabel-comet reads: its limit less <s> and </s>."""
-    return net.encoder.max_positions - 4
-
-
-def token_counts(net: CometNet, texts: Sequence[str]) -> list[int]:
-    """Tokens of each text, special tokens excluded."""
-    return net.encoder.tokenizer.count(list(texts)) if texts else []
-
-
-def _pieces(net: CometNet, text: str, limit: int) -> list[str]:
-    tokenizer = net.encoder.tokenizer
-    return text_pieces(text, limit, lambda piece: tokenizer.count([piece])[0])
-
-
 # --- regression models: one embedding per text ------------------------------------------
-
-
-@torch.inference_mode()
-def _embed_batch(net: CometNet, texts: list[str]) -> list[tuple[torch.Tensor, int]]:
-    """(sentence embedding, token count) per text, as COMET's `get_sentence_embedding`."""
-    pad = net.encoder.tokenizer.pad_id
-    rows = net.encoder.tokenizer.encode(texts, net.encoder.max_positions - 2).ids
-    longest = max(len(row) for row in rows)
-    ids = torch.tensor([row + [pad] * (longest - len(row)) for row in rows])
-    mask = torch.tensor([[1] * len(row) + [0] * (longest - len(row)) for row in rows])
-    mixed, layers = net.mixed(ids, mask)
-    pool = net.hparams.get("pool", "avg")
-    padding = ids.eq(pad).unsqueeze(-1)
-    if pool == "avg":
-        summed = mixed.float().masked_fill(padding, 0.0).sum(1)
-        vectors = summed / mask.unsqueeze(-1).expand(mixed.size()).float().sum(1)
-    elif pool == "max":
-        vectors = mixed.float().masked_fill(padding, float("-inf")).max(dim=1)[0]
-    elif pool == "cls":
-        vectors = mixed[:, 0, :]
-    elif pool == "default":
-        vectors = layers[-1][:, 0, :]
-    else:
-        raise ValueError(f"invalid pooling {pool!r} in the hparams")
-    counts = mask.sum(1).tolist()
-    return [(vectors[i], int(counts[i])) for i in range(len(texts))]
-
-
-def embed(
-    net: CometNet, texts: Sequence[str], cache_key: str, batch_size: int, long: LongRule
-) -> dict[str, torch.Tensor]:
-    """The sentence embedding of each distinct text; long ones from their pieces."""
-    distinct = list(dict.fromkeys(texts))
-    limit = content_limit(net)
-    counts = dict(zip(distinct, token_counts(net, distinct), strict=True))
-    pieces = {
-        text: _pieces(net, text, limit) if long == "pieces" and counts[text] > limit else [text]
-        for text in distinct
-    }
-    wanted = list(dict.fromkeys(p for parts in pieces.values() for p in parts))
-    found = {p: v for p in wanted if (v := _embeddings.get((cache_key, p))) is not None}
-    missing = sorted((p for p in wanted if p not in found), key=lambda p: len(p))
-    for start in range(0, len(missing), batch_size):
-        batch = missing[start : start + batch_size]
-        for piece, result in zip(batch, _embed_batch(net, batch), strict=True):
-            found[piece] = result
-            _embeddings.put((cache_key, piece), result)
-    combined = {}
-    for text, parts in pieces.items():
-        if len(parts) == 1:
-            combined[text] = found[parts[0]][0]
-        elif net.hparams.get("pool", "avg") == "max":
-            combined[text] = torch.stack([found[p][0] for p in parts]).max(dim=0)[0]
-        else:
-            weights = torch.tensor([float(found[p][1]) for p in parts])
-            stacked = torch.stack([found[p][0] for p in parts])
-            combined[text] = (stacked * weights[:, None]).sum(0) / weights.sum()
-    return combined
 
 
 @torch.inference_mode()
@@ -373,7 +296,7 @@ def _unit_pieces(
     if sum(counts) <= budget and max(counts) <= limit:
         return whole
     share = max(1, min(limit, budget * counts[0] // sum(counts)))
-    mt_pieces = _pieces(net, mt, share)
+    mt_pieces = pieces_of(net, mt, share)
     if len(mt_pieces) < 2:  # a short hypothesis of a long unit: read as COMET would
         return whole
     starts = _piece_starts(mt, mt_pieces)
