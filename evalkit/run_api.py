@@ -84,6 +84,8 @@ def evaluate(
     data = test_set if isinstance(test_set, TestSet) else _load(test_set, src_lang, tgt_lang)
     data, named = prepare_systems(data, systems, ref_as_system)
     built = prepare_metrics(data, metrics)
+    if encoder != DEFAULT_ENCODER:
+        use_run_encoder(built, [m for m in metrics if isinstance(m, Metric)], encoder)
     if any(n.system.kind in MODEL_ARTEFACT_KINDS for n in named):
         remove_leftovers()
     with open_cache(cache) as opened:
@@ -199,6 +201,15 @@ def prepare_metrics(test_set: TestSet, metrics: Sequence[MetricLike]) -> list[Me
         create_metrics([m for m in metrics if isinstance(m, str)], metric_context(test_set))
     )
     return [m if isinstance(m, Metric) else next(built) for m in metrics]
+
+
+def use_run_encoder(metrics: Sequence[Metric], given: Sequence[Metric], encoder: str) -> None:
+    """The run's sentence encoder (`--encoder`, when not the default) for the metrics that
+    embed sentences (xqe) as for the aligner: one encoder per run, which is how a served
+    one takes all the embedding work. Metrics handed over built keep their own."""
+    for metric in metrics:
+        if hasattr(metric, "encoder_spec") and not any(metric is m for m in given):
+            metric.encoder_spec = encoder
 
 
 def open_cache(cache: CacheLike) -> AbstractContextManager[TranslationCache | None]:

