@@ -18,8 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalkit.align import Aligner
-from evalkit.align.document import AlignUnit
+from evalkit.align.document import AlignMethod, AlignUnit, aligner_for
 from evalkit.cache import TranslationCache
 from evalkit.compare.load import Run
 from evalkit.corpus.model import TestSet
@@ -50,7 +49,6 @@ SystemLike = str | SystemEntry | NamedSystem
 MetricLike = str | Metric
 #: True: the default cache file; False: no cache; a path: that file
 CacheLike = bool | str | Path
-AlignMethod = str  # "embedding", "length" or "none"
 
 
 def evaluate(
@@ -98,7 +96,7 @@ def evaluate(
             command=command,
             cache=opened,
             on_progress=on_progress,
-            aligner=None if align == "none" else Aligner(align, encoder),  # type: ignore[arg-type]
+            aligner=aligner_for(align, encoder),
             align_unit=align_unit,
             min_confidence=min_confidence,
             on_stage=on_stage,
@@ -138,9 +136,11 @@ def score(
 
 @dataclass
 class RescoredRun:
-    """What `rescore` did, and the new run (None when nothing needed computing)."""
+    """What `rescore` did, the stored run it scored again, and the new run (None when
+    nothing needed computing)."""
 
     result: Rescored
+    source: Path
     run: Run | None
 
 
@@ -161,9 +161,9 @@ def rescore(
     with open_cache(cache) as opened:
         result = _rescore(folder, built, name=name, command=command, cache=opened)
     if result.record is None:
-        return RescoredRun(result, None)
+        return RescoredRun(result, folder, None)
     stored = write_run(Path(results_dir), result.record, result.rows)
-    return RescoredRun(result, Run(stored, result.record, result.rows))
+    return RescoredRun(result, folder, Run(stored, result.record, result.rows))
 
 
 def _load(test_set: str | Path, src_lang: str, tgt_lang: str) -> TestSet:

@@ -43,6 +43,8 @@ from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, l
 
 AlignUnit = Literal["paragraph", "sentence"]
 Method = Literal["embedding", "length"]
+#: what a run's `--align` takes: a method, or "none" (such documents are scored whole)
+AlignMethod = Literal["embedding", "length", "none"]
 
 #: per method; embedding 2: omission-aware pricing (merges no better than their best
 #: part, names and numbers), confidence as a fitted probability of the link being right.
@@ -341,3 +343,8 @@ def document_sentences(
         of_line[number] = list(range(len(found), len(found) + len(spans)))
         found.extend(spans)
     return found, of_line
+
+
+def aligner_for(method: AlignMethod, encoder: str = DEFAULT_ENCODER) -> Aligner | None:
+    """The aligner a run's `--align` names; None for "none"."""
+    return None if method == "none" else Aligner(method, encoder)

