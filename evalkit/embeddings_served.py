@@ -39,12 +39,12 @@ from typing import Any, Literal, cast
 
 import httpx
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from evalkit.engines.credentials import refuse_credentials_in_spec, refuse_secret_options
 from evalkit.engines.http_retry import RetryableResponse
-from evalkit.engines.openai_api import PipeList
-from evalkit.engines.openai_client import OpenAIClient, RequestRefused, base_urls
+from evalkit.engines.openai_api import ServedClientOptions
+from evalkit.engines.openai_client import OpenAIClient, RequestRefused
 from evalkit.errors import ServiceError, UserInputError, first_problem
 from evalkit.registry import parse_spec
 
@@ -62,23 +62,13 @@ Prefix = Literal["passage", "server", "none"]
 PrefixChoice = Literal["auto", "passage", "server", "none"]
 
 
-class ServedEncoderOptions(BaseModel):
+class ServedEncoderOptions(ServedClientOptions):
     """The options of an `openai:MODEL,...` encoder spec (a typo is an error)."""
 
-    model_config = ConfigDict(extra="forbid")
-    #: one or more replicas: URL1|URL2
-    base_url: PipeList = []
-    #: the NAME of the environment variable holding the API key (never the key)
-    api_key_env: str = "OPENAI_API_KEY"
     #: the name the encoder goes by in signatures (default: MODEL)
     name: str | None = None
     prefix: PrefixChoice = "auto"
     batch_size: int = Field(32, ge=1)
-    concurrency: int = Field(8, ge=1)
-    max_retries: int = Field(5, ge=0)
-    #: seconds one request may take
-    timeout: float = Field(300.0, gt=0)
-    requests_per_minute: float | None = Field(None, gt=0)
 
 
 def parse_served_spec(spec: str) -> tuple[str, ServedEncoderOptions]:
@@ -168,14 +158,7 @@ class ServedEncoder:
         self.model = model
         self.options = options
         self.declared = options.name or model
-        self.client = OpenAIClient(
-            base_urls(options.base_url),
-            options.api_key_env,
-            timeout=options.timeout,
-            max_retries=options.max_retries,
-            concurrency=options.concurrency,
-            requests_per_minute=options.requests_per_minute,
-        )
+        self.client = OpenAIClient.from_options(options)
 
     @classmethod
     def from_spec(cls, spec: str) -> ServedEncoder:

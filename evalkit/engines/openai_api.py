@@ -54,7 +54,7 @@ from evalkit.engines.chat_prompt import (
 from evalkit.engines.decoding import unit_budget
 from evalkit.engines.http_retry import RetryableResponse
 from evalkit.engines.langcodes import language_name
-from evalkit.engines.openai_client import OpenAIClient, RequestRefused, base_urls
+from evalkit.engines.openai_client import OpenAIClient, RequestRefused
 from evalkit.engines.registry import register
 from evalkit.errors import ServiceError, UnitFailed, UserInputError
 
@@ -88,18 +88,26 @@ def _read_json_object(path: str, what: str) -> dict[str, Any]:
     return data
 
 
-class OpenAIOptions(BaseModel):
+class ServedClientOptions(BaseModel):
+    """The options of every served kind (the translation engine, the sentence encoder):
+    where the replicas are, which variable holds the key, and the client's rules."""
+
     model_config = ConfigDict(extra="forbid")
-    #: one or more replicas: URL1|URL2 (default: $EVALKIT_OPENAI_BASE_URL)
+    #: one or more replicas: URL1|URL2
     base_url: PipeList = []
     #: the NAME of the environment variable holding the API key (never the key)
     api_key_env: str = "OPENAI_API_KEY"
-    mode: Literal["chat", "completions"] = "chat"
     concurrency: int = Field(8, ge=1)
     max_retries: int = Field(5, ge=0)
     #: seconds one request may take
     timeout: float = Field(300.0, gt=0)
     requests_per_minute: float | None = Field(None, gt=0)
+
+
+class OpenAIOptions(ServedClientOptions):
+    """base_url defaults to $EVALKIT_OPENAI_BASE_URL."""
+
+    mode: Literal["chat", "completions"] = "chat"
     #: hard cap on generated tokens per unit
     max_tokens: int = Field(256, ge=1)
     #: generated tokens allowed per source token (plus 16), when the source can be counted
@@ -147,14 +155,7 @@ class OpenAIEngine(TranslationEngine):
         if o.mode == "chat" and o.template_file:
             raise UserInputError("template_file applies to mode=completions only")
         self.model = argument
-        self.client = OpenAIClient(
-            base_urls(o.base_url),
-            o.api_key_env,
-            timeout=o.timeout,
-            max_retries=o.max_retries,
-            concurrency=o.concurrency,
-            requests_per_minute=o.requests_per_minute,
-        )
+        self.client = OpenAIClient.from_options(o)
         self.instruction = load_instruction(o.instruction_file)
         self.examples = read_examples(Path(o.examples_file)) if o.examples_file else []
         self.template = (

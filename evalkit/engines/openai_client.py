@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -58,7 +58,31 @@ def base_urls(given: list[str]) -> list[str]:
     return checked
 
 
+class ServedOptions(Protocol):
+    """The options every served kind takes (translation engine, sentence encoder): where
+    the replicas are, which variable holds the key, and the client's rules."""
+
+    base_url: list[str]
+    api_key_env: str
+    timeout: float
+    max_retries: int
+    concurrency: int
+    requests_per_minute: float | None
+
+
 class OpenAIClient:
+    @classmethod
+    def from_options(cls, options: ServedOptions) -> OpenAIClient:
+        """The client the served options describe, base URLs checked."""
+        return cls(
+            base_urls(options.base_url),
+            options.api_key_env,
+            timeout=options.timeout,
+            max_retries=options.max_retries,
+            concurrency=options.concurrency,
+            requests_per_minute=options.requests_per_minute,
+        )
+
     def __init__(
         self,
         urls: list[str],
