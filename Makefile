@@ -70,8 +70,9 @@ bench: install vllm-install
 bench-warm: install
 	$(BIN)/python bench/warm.py
 
-# Scoring time per 1,000 segments at 1k, 3k and 10k segments (linear growth: flat figures);
-# the sacrebleu metrics and diagnostics (--neural adds bertscore and xqe: 20+ min on 2 cores).
+# Scoring time of the default metrics (bertscore and xqe included) at 1k, 3k and 10k
+# segments x 3 systems: seconds, segments/s, peak memory, and each neural metric's GFLOP/s
+# against the float32 limit measured in the same process (an hour or more on 2 cores).
 bench-growth: install
 	$(BIN)/python bench/growth.py
 

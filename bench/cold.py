@@ -7,7 +7,9 @@
    dequantized into a float checkpoint and converted; every unit is translated. The
    run's own `timings` say where the time went (prepare, convert, translate, score); the
    rest of make's wall time is the report and process start-up. The total is set against
-   the 10-minute goal, and what make eval printed is kept in bench/results/.
+   the 10-minute goal, and what make eval printed is kept in bench/results/. What it left
+   in the user cache directory (model artefacts and the cache file) is measured too,
+   against the 6 GB goal: only what a later run reads is kept (see packaged_models.py).
 2. Memory per phase, each phase in a process of its own (so its peak is its own, read
    from the kernel's count for that process): making the float checkpoint (prepare),
    converting it (convert) and translating seed sentences (translate), for each model.
@@ -50,6 +52,8 @@ GIB = 1024**3
 #: the one-time preparation of the 1.5B is both steps: the float checkpoint, then CTranslate2
 GOALS_GIB = {"translate": 3.0, f"prepare {LARGE}": 6.0, f"convert {LARGE}": 6.0}
 COLD_GOAL_S = 600.0
+#: what make eval may leave in the user cache directory, in decimal GB (du's bytes)
+CACHE_GOAL_GB = 6.0
 
 
 @dataclass
@@ -110,7 +114,18 @@ def cold_main_job(work: Path, transcript: Path) -> dict:
         # wait4 folds in the largest descendant: the evalkit processes make started
         "peak_gib": usage.ru_maxrss * 1024 / GIB,
         "run_id": record["run_id"],
+        "cache_dir": cache_dir_sizes(work / "xdg" / "evalkit"),
     }
+
+
+def cache_dir_sizes(root: Path) -> dict:
+    """Bytes left in the user cache directory: in all, and per model folder or file."""
+    sizes = {}
+    for top in sorted(root.iterdir()):
+        for entry in sorted(top.iterdir()) if top.is_dir() else [top]:
+            files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+            sizes[str(entry.relative_to(root))] = sum(p.stat().st_size for p in files)
+    return {"total_gb": sum(sizes.values()) / 1e9, "bytes": sizes}
 
 
 CHILD = """
@@ -165,6 +180,10 @@ def print_main(main: dict) -> None:
     verdict = "met" if main["total_s"] <= COLD_GOAL_S else "NOT met"
     print(f"  {'total':<28} {main['total_s']:>8.1f} s   goal <= {COLD_GOAL_S:.0f} s: {verdict}")
     print(f"  peak memory of any process: {main['peak_gib']:.2f} GiB; run {main['run_id']}")
+    left = main["cache_dir"]["total_gb"]
+    verdict = "met" if left <= CACHE_GOAL_GB else "NOT met"
+    goal = f"goal <= {CACHE_GOAL_GB:.0f}: {verdict}"
+    print(f"  left in the user cache directory: {left:.2f} GB   {goal}")
 
 
 def print_memory(steps: dict[str, Step], sentences: int) -> None:

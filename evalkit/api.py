@@ -34,9 +34,9 @@ from evalkit.compare.ranking import (
 )
 from evalkit.compare.significance import Comparison, compare
 from evalkit.errors import UserInputError
+from evalkit.record import DEFAULT_RESULTS_DIR
 from evalkit.report.formats import Breakdowns, TextFormat, render
 from evalkit.report.html import REPORT_FILE, render_report, write_report
-from evalkit.results import DEFAULT_RESULTS_DIR
 from evalkit.run_api import RescoredRun, evaluate, rescore, score
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def compute_breakdowns(
 def format_comparison(
     comparison: Comparison, fmt: TextFormat = "markdown", breakdowns: Breakdowns | None = None
 ) -> str:
-    """markdown, csv or latex text (JSON: `serialize.comparison_json`; rich tables:
+    """markdown, csv or latex text (JSON: `json_output.comparison_json`; rich tables:
     `report.formats.render_rich`)."""
     return render(comparison, breakdowns, fmt)
 

@@ -32,12 +32,12 @@ from evalkit.errors import UserInputError
 from evalkit.housekeeping.artefacts import remove_leftovers
 from evalkit.metrics import create_metrics, metric_context
 from evalkit.metrics.base import Metric
-from evalkit.rescoring import Rescored, build_metrics
-from evalkit.rescoring import rescore as _rescore
-from evalkit.results import DEFAULT_RESULTS_DIR, find_run, write_run
+from evalkit.pipeline import RunProgress, StageCallback
+from evalkit.pipeline import evaluate as _evaluate
+from evalkit.pipeline.rescore import Rescored, build_metrics
+from evalkit.pipeline.rescore import rescore as _rescore
+from evalkit.record import DEFAULT_RESULTS_DIR, find_run, write_run
 from evalkit.run_config import SystemEntry
-from evalkit.runner import RunProgress, StageCallback
-from evalkit.runner import evaluate as _evaluate
 from evalkit.translate import Unit
 
 #: systems that make one-time model artefacts in the user cache directory: a run of one

@@ -96,7 +96,7 @@ class _StoppingFile:
 def install(stage: str) -> None:
     """Put the stop at `stage`."""
     import evalkit.atomic as atomic
-    import evalkit.results as results
+    import evalkit.record.store as results
     from evalkit.metrics.lexical import SacrebleuMetric
     from tests.slow_engine import SlowLoggingEngine
 

@@ -34,7 +34,11 @@ RELATIVE_TOLERANCE = 1e-6
 #: approximate reciprocal square root, whose result is not specified to the bit: the
 #: stored scores, written on one machine, differed on another by up to 0.0008 (57 scores,
 #: mean 0.0002), every other metric to within RELATIVE_TOLERANCE.
-PROCESSOR_DEPENDENT = {"xqe": 0.003}
+PROCESSOR_DEPENDENT = {"xqe": 0.003, "confidence": 0.01}
+#: the same encoder aligns the documents: a link's confidence moves with it, so a link
+#: whose confidence lies this close to the flag threshold may be flagged on one machine
+#: and not on another (measured: one link of the golden run, between two processors)
+FLAG_MARGIN = PROCESSOR_DEPENDENT["confidence"]
 
 
 def damage(text: str, rng: random.Random, strength: float) -> str:
@@ -137,14 +141,37 @@ def scores_of(folder: Path) -> dict:
     return {
         "scores": record["scores"],
         "segments": [
-            {key: row[key] for key in ("doc_id", "src_ids", "ref_ids", "hyp", "scores", "flags")}
+            {
+                key: row.get(key)
+                for key in ("doc_id", "src_ids", "ref_ids", "hyp", "scores", "flags", "confidence")
+            }
             for row in rows
         ],
     }
 
 
+def _near_flag_threshold(row: dict) -> bool:
+    from evalkit.align.confidence import FLAG_BELOW
+
+    confidence = row.get("confidence")
+    return confidence is not None and abs(confidence - FLAG_BELOW) <= FLAG_MARGIN
+
+
+def _without_doubtful_flag(expected: dict, found: dict) -> tuple[dict, dict]:
+    """A row's low-confidence flag is left out of the comparison when either run put
+    the link's confidence within FLAG_MARGIN of the threshold."""
+    if not (_near_flag_threshold(expected) or _near_flag_threshold(found)):
+        return expected, found
+    return tuple(  # type: ignore[return-value]
+        {**row, "flags": [f for f in row.get("flags", []) if f != "low-confidence"]}
+        for row in (expected, found)
+    )
+
+
 def differences(expected: object, found: object, where: str = "") -> list[str]:
     """Where two score trees differ (numbers compared to RELATIVE_TOLERANCE)."""
+    if isinstance(expected, dict) and isinstance(found, dict) and "flags" in expected:
+        expected, found = _without_doubtful_flag(expected, found)
     if isinstance(expected, dict) and isinstance(found, dict):
         if set(expected) != set(found):
             return [f"{where}: keys {sorted(expected)} != {sorted(found)}"]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evalkit.results import (
+from evalkit.record import (
     DocumentInfo,
     RunRecord,
     SegmentRow,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evalkit.errors import UserInputError
-from evalkit.results import (
+from evalkit.record import (
     DocumentInfo,
     ErrorSpanInfo,
     MetricInfo,
@@ -54,8 +54,9 @@ def _signature(name: str, rows: Sequence[SegmentRow]) -> str:
     comparison reads the run as it reads one `evalkit run` wrote; a made-up one for the
     others, whose stored segment scores a comparison averages (their signature could need
     a model)."""
+    from evalkit.align.units import references_of
     from evalkit.metrics import create_metrics
-    from evalkit.scoring import count_references, references_of
+    from evalkit.scoring.system import count_references
 
     try:
         (metric,) = create_metrics([name])

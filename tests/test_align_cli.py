@@ -9,7 +9,7 @@ import pytest
 
 from evalkit.corpus.manifest import load_manifest_dir
 from evalkit.corpus.segment import split_sentences
-from evalkit.results import read_record, read_segments
+from evalkit.record import read_record, read_segments
 from tests.conftest import write_manifest_dir
 from tests.synthetic_parallel import SET_ASIDE, SyntheticSet, verse_pairs
 

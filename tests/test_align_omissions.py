@@ -20,9 +20,9 @@ from evalkit.align import Aligner
 from evalkit.align.anchors import AnchorScore, skeleton
 from evalkit.align.confidence import FLAG_BELOW, LinkEvidence, probability, unreliable
 from evalkit.align.reliability import alignment_warnings
+from evalkit.align.units import BELOW_MIN_CONFIDENCE_FLAG, LOW_CONFIDENCE_FLAG, scoring_units
 from evalkit.corpus.model import Document, Side, TestSet
-from evalkit.results import AlignmentInfo, LinkInfo
-from evalkit.scoring import BELOW_MIN_CONFIDENCE_FLAG, LOW_CONFIDENCE_FLAG, scoring_units
+from evalkit.record import AlignmentInfo, LinkInfo
 
 DIMENSIONS = 4096
 

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from evalkit.corpus.resolve import load_test_set
-from evalkit.results import read_record, read_segments
+from evalkit.record import read_record, read_segments
 
 #: what these tests are about is the command, not how runs align or score: the cheapest
 #: metric and alignment

@@ -23,7 +23,7 @@ from evalkit.metrics.comet import load_comet, spans_of
 from evalkit.metrics.comet_checkpoint import CometCheckpointError, load_state_dict
 from evalkit.metrics.comet_embed import content_limit, embed
 from evalkit.metrics.comet_score import regression_scores, unified_scores
-from evalkit.results import read_record
+from evalkit.record import read_record
 
 FIXTURES = Path(__file__).parent / "fixtures" / "comet"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evalkit.compare.load import comparability_problems
-from evalkit.results import AlignmentInfo, LinkInfo, RunRecord, read_record
+from evalkit.record import AlignmentInfo, LinkInfo, RunRecord, read_record
 from tests.compare_data import SEGMENTS, run_args, write_systems
 from tests.synthetic_parallel import SET_ASIDE
 

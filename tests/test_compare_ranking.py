@@ -25,8 +25,8 @@ from evalkit.compare.ranking import (
 )
 from evalkit.compare.significance import compare
 from evalkit.errors import UserInputError
-from evalkit.results import MetricInfo
-from evalkit.serialize import comparison_json
+from evalkit.json_output import comparison_json
+from evalkit.record import MetricInfo
 from tests.compare_data import SEGMENTS, run_args, write_systems
 
 QE = MetricInfo(name="qe", signature="qe|v1", higher_is_better=True, needs_reference=False)

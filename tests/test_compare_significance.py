@@ -13,7 +13,7 @@ from sacrebleu.significance import PairedTest
 from evalkit import api
 from evalkit.compare.load import Pool, Row, SystemRef
 from evalkit.compare.significance import FEW_ROWS, bootstrap_indices, compare
-from evalkit.results import MetricInfo
+from evalkit.record import MetricInfo
 from tests.compare_data import run_args, write_systems
 
 

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from evalkit.atomic import sweep
 from evalkit.cli import app
 from evalkit.cli.progress import is_progress_line
-from evalkit.results import RUN_FILE, SEGMENTS_FILE, STAGING_PREFIX, read_segments
+from evalkit.record import RUN_FILE, SEGMENTS_FILE, STAGING_PREFIX, read_segments
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [

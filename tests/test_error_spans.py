@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from evalkit.record import SCHEMA_VERSION, ErrorSpanInfo
 from evalkit.report import segment_data
-from evalkit.results import SCHEMA_VERSION, ErrorSpanInfo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "comet"
 

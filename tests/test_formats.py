@@ -28,7 +28,7 @@ from evalkit.engines.bundled import systems_in_data
 from evalkit.errors import UserInputError
 from evalkit.judgments.model import human_score
 from evalkit.judgments.store import JudgmentStore
-from evalkit.results import read_record
+from evalkit.record import read_record
 from tests.test_fuzz import load_or_refuse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"

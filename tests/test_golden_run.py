@@ -32,3 +32,15 @@ def test_a_processor_dependent_score_may_move_in_its_last_digits_only() -> None:
     assert differences(expected, {"doc": {"xqe": 0.8425, "bleu": 0.842}}) == []
     assert differences(expected, {"doc": {"xqe": 0.85, "bleu": 0.842}})
     assert differences(expected, {"doc": {"xqe": 0.842, "bleu": 0.8425}})
+
+
+def test_a_low_confidence_flag_may_differ_only_beside_the_threshold() -> None:
+    from evalkit.align.confidence import FLAG_BELOW
+
+    def row(flags: list[str], confidence: float | None) -> dict:
+        return {"flags": flags, "confidence": confidence}
+
+    near, far = FLAG_BELOW + 0.002, FLAG_BELOW + 0.2
+    assert differences(row(["low-confidence"], near), row([], near + 0.001)) == []
+    assert differences(row(["low-confidence"], far), row([], far))
+    assert differences(row(["unlinked"], near), row([], near))  # other flags never

@@ -24,7 +24,7 @@ from evalkit.housekeeping.units import parse_age, parse_size
 from evalkit.judgments.jsonl import read as read_jsonl
 from evalkit.judgments.model import Judgment
 from evalkit.judgments.store import JudgmentStore, QueueItem
-from evalkit.results import RUN_FILE, read_record, read_segments
+from evalkit.record import RUN_FILE, read_record, read_segments
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the cheapest run: the copy system, one metric, no alignment model
@@ -223,7 +223,7 @@ def test_sizes_and_ages_as_written():
 READER = """
 import sys
 from pathlib import Path
-from evalkit.results import RunGone, read_record, read_segments
+from evalkit.record import RunGone, read_record, read_segments
 folder, marker = Path(sys.argv[1]), Path(sys.argv[2])
 reads = 0
 while True:
@@ -542,12 +542,14 @@ def _dead_pid() -> int:
 @pytest.fixture
 def artefacts(user_cache: Path) -> dict[str, Path]:
     """A user cache folder as evalkit leaves it: a packaged model's GGUF, float32
-    checkpoint and two conversions, and what interrupted or older versions left."""
+    checkpoint (its config and tokenizer, its weights) and two conversions, and what
+    interrupted or older versions left."""
     model_dir = user_cache / "packaged" / MODEL.name
     conversion = f"{MODEL.sha256[:24]}-float32"
     found = {
         "gguf": _write(model_dir / MODEL.gguf_name, 5000),
-        "float32": _write(model_dir / "float32" / "model.safetensors", 8000).parent,
+        "weights": _write(model_dir / "float32" / "model.safetensors", 8000),
+        "float32": model_dir / "float32",
         "ct2": _write(user_cache / "ct2" / conversion / "model.bin", 7000).parent,
         "ct2 int8": _write(user_cache / "ct2" / f"{MODEL.sha256[:24]}-int8" / "model.bin").parent,
         "killed conversion": _write(
@@ -557,6 +559,7 @@ def artefacts(user_cache: Path) -> dict[str, Path]:
         "live conversion": _write(user_cache / "ct2" / f".tmp-x-int8-{os.getpid()}" / "a").parent,
     }
     _write(found["float32"] / "config.json", 10)
+    _write(model_dir / ".lock", 0)  # the model's lock: not an artefact
     _write(user_cache / "translations.sqlite", 10)  # not an artefact: never touched
     for path in found.values():
         _touch_old(path)
@@ -596,6 +599,11 @@ def test_cache_info_lists_artefacts_and_their_users(cli, results_dir: Path, arte
     assert by_path[artefacts["ct2 int8"]]["used_by"] == []
     assert by_path[artefacts["ct2 int8"]]["model"] == MODEL.name
     assert by_path[artefacts["gguf"]]["size_bytes"] == 5000
+    assert by_path[artefacts["float32"]]["kind"] == "config and tokenizer"
+    assert by_path[artefacts["float32"]]["size_bytes"] == 10  # the weights are listed apart
+    assert by_path[artefacts["weights"]]["kind"] == "float32 weights"
+    assert by_path[artefacts["weights"]]["size_bytes"] == 8000
+    assert by_path[artefacts["weights"]]["used_by"] == []  # a CTranslate2 run loads none
     assert by_path[artefacts["killed conversion"]]["kind"] == "leftover"
     assert by_path[artefacts["live conversion"]]["kind"] == "being written"
     shown = cli("cache", "info").stdout
@@ -609,7 +617,7 @@ def test_cache_prune_removes_leftovers_and_on_request_artefacts(cli, results_dir
     dry = json.loads(cli("cache", "prune", "--dry-run", "--artefacts", "--json").stdout)
     prunable = {Path(a["path"]) for a in dry["artefacts"] if a["prunable"]}
     rebuildable = not missing_parts(MODEL)  # the GGUF is joined again from its packages
-    assert prunable == leftovers | {artefacts["ct2 int8"]} | (
+    assert prunable == leftovers | {artefacts["ct2 int8"], artefacts["weights"]} | (
         {artefacts["gguf"]} if rebuildable else set()
     )
     assert all(path.exists() for path in artefacts.values())
@@ -620,7 +628,7 @@ def test_cache_prune_removes_leftovers_and_on_request_artefacts(cli, results_dir
     assert artefacts["ct2 int8"].exists() and artefacts["live conversion"].exists()
 
     assert cli("cache", "prune", "--artefacts").exit_code == 0
-    assert not artefacts["ct2 int8"].exists()
+    assert not artefacts["ct2 int8"].exists() and not artefacts["weights"].exists()
     assert artefacts["gguf"].exists() is not rebuildable
     for used in ("float32", "ct2", "live conversion"):  # a stored run uses them; one is written
         assert artefacts[used].exists(), used
@@ -646,7 +654,7 @@ def test_leftovers_go_and_artefacts_stay(artefacts, user_cache):
     assert removed == 2
     assert not artefacts["killed conversion"].exists()
     assert not artefacts["unknown model"].exists()
-    for kept in ("gguf", "float32", "ct2", "ct2 int8", "live conversion"):
+    for kept in ("gguf", "float32", "weights", "ct2", "ct2 int8", "live conversion"):
         assert artefacts[kept].exists(), kept
 
 

@@ -172,7 +172,7 @@ def test_summaries_per_annotator_count_pending_checks_apart():
 
 def test_no_attention_check_stands_in_for_a_copy_of_the_source():
     from evalkit.judge.items import decoy
-    from evalkit.results import SegmentRow
+    from evalkit.record import SegmentRow
 
     rows = [
         SegmentRow(

@@ -22,7 +22,7 @@ from evalkit.judgments.model import Judgment, Span, human_score, mqm_score
 from evalkit.judgments.store import JUDGMENTS_FILE, JudgmentStore
 from evalkit.judgments.transfer import import_file, stored_judgments
 from evalkit.judgments.wmt_mqm import looks_like_mqm_tsv, mqm_category, read_mqm_tsv, strip_markers
-from evalkit.results import find_run, read_record
+from evalkit.record import find_run, read_record
 
 #: one document, `news`: a repeated source (lines 2 and 3) and a line with a double space
 SOURCE = ["ذهب الولد إلى المدرسة.", "شكرا.", "شكرا.", "الجو  حار اليوم."]

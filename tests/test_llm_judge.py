@@ -17,8 +17,8 @@ from evalkit.engines.chat_completion import ChatCache, chat_each
 from evalkit.engines.registry import register
 from evalkit.metrics import create_metrics
 from evalkit.metrics.llm_judge_parse import FoundError, locate, parse_score, parse_spans
+from evalkit.record import read_record, read_segments
 from evalkit.registry import Languages
-from evalkit.results import read_record, read_segments
 from tests.fake_openai import FakeOpenAI
 
 # -- the spans grammar -------------------------------------------------------------------

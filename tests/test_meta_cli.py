@@ -15,7 +15,7 @@ import scipy.stats
 
 from evalkit.judgments.model import Judgment, Span
 from evalkit.judgments.store import JudgmentStore
-from evalkit.results import find_run, read_record, read_segments, write_run
+from evalkit.record import find_run, read_record, read_segments, write_run
 from tests.compare_data import run_args, write_systems
 from tests.test_meta_stats import brute_calibrated, exact_p
 

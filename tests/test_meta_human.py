@@ -9,7 +9,7 @@ import pytest
 from evalkit.errors import UserInputError
 from evalkit.judgments.model import Judgment
 from evalkit.meta.human import human_scores
-from evalkit.results import SegmentRow
+from evalkit.record import SegmentRow
 
 SYSTEMS = ["a", "b"]
 

@@ -13,9 +13,9 @@ from evalkit.corpus.resolve import load_test_set
 from evalkit.engines import create_systems
 from evalkit.metrics import DEFAULT_METRICS, MetricUnavailable, create_metrics
 from evalkit.metrics.base import MeanMetric
+from evalkit.pipeline import evaluate
+from evalkit.record import read_record
 from evalkit.report.tables import by_document, leaderboard
-from evalkit.results import read_record
-from evalkit.runner import evaluate
 
 REFERENCE_BASED = ["bleu", "chrf", "chrf++", "ter", "bertscore"]
 REFERENCE_FREE = ["xqe", "off_target", "untranslated", "numbers", "length_outlier", "repetition"]

@@ -11,7 +11,7 @@ import pytest
 from evalkit.errors import UserInputError
 from evalkit.metrics import MetricUnavailable, available_metrics, create_metrics
 from evalkit.metrics.comet import DEFAULT_CHECKPOINT, Comet, resolve_checkpoint
-from evalkit.results import read_record
+from evalkit.record import read_record
 
 
 def fake_hub_cache(root: Path, repo: str) -> Path:

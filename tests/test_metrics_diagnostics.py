@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from evalkit.align.units import ScoringUnit
 from evalkit.metrics import MetricContext, available_metrics, create_metrics
 from evalkit.metrics.diagnostics import (
     LengthOutlier,
@@ -14,7 +15,7 @@ from evalkit.metrics.diagnostics import (
 )
 from evalkit.metrics.diagnostics.numbers import compare_numbers, extract_numbers
 from evalkit.metrics.diagnostics.repetition import loop_share
-from evalkit.scoring import ScoringUnit, score_system
+from evalkit.scoring.system import score_system
 
 AR_EN = MetricContext(tgt_lang="en", src_langs=("ar",))
 

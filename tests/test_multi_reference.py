@@ -14,7 +14,7 @@ from sacrebleu.metrics import BLEU
 from evalkit.corpus.resolve import load_test_set
 from evalkit.errors import UserInputError
 from evalkit.metrics.base import MeanMetric, Stats
-from evalkit.results import read_segments
+from evalkit.record import read_segments
 from tests.conftest import write_manifest_dir
 from tests.synthetic_parallel import make_pair
 

@@ -8,7 +8,7 @@ import io
 from rich.console import Console
 
 from evalkit.cli.progress import LOG_INTERVAL, RunDisplay
-from evalkit.runner import StageEvent
+from evalkit.pipeline import StageEvent
 from evalkit.translate import Progress
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.results import read_record, read_segments
+from evalkit.record import read_record, read_segments
 
 #: cheap metrics and alignment: what is tested is rescoring, not the metrics
 ALIGN = ("--align", "length")

@@ -9,7 +9,8 @@ from evalkit.corpus.resolve import load_test_set
 from evalkit.engines import create_systems
 from evalkit.errors import UserInputError
 from evalkit.metrics import create_metrics
-from evalkit.results import (
+from evalkit.pipeline import evaluate
+from evalkit.record import (
     RUN_FILE,
     SCHEMA_VERSION,
     find_run,
@@ -17,7 +18,6 @@ from evalkit.results import (
     read_segments,
     write_run,
 )
-from evalkit.runner import evaluate
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_a_record_of_version_3_reads_without_timings(tmp_path: Path, evaluation)
 
 
 def test_segment_id_is_stable_and_filled_in_for_rows_without_one():
-    from evalkit.results import SegmentRow, segment_id
+    from evalkit.record import SegmentRow, segment_id
 
     assert segment_id("doc", [3, 4], [2]) == "doc#s3+4"
     assert segment_id("doc", [], [5]) == "doc#r5"

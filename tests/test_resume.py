@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.results import read_segments
+from evalkit.record import read_segments
 
 ROOT = Path(__file__).resolve().parents[1]
 

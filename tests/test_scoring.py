@@ -3,9 +3,10 @@
 import pytest
 from sacrebleu.metrics import BLEU, CHRF
 
+from evalkit.align.units import scoring_units
 from evalkit.corpus.model import Document, Side, TestSet
 from evalkit.metrics import create_metrics
-from evalkit.scoring import score_system, scoring_units, unit_hypotheses
+from evalkit.scoring.system import score_system, unit_hypotheses
 
 SRC = Side("ar", ("جلس القط على الحصيرة.", "نبح كلب في الليل."))
 REF = Side("en", ("the cat sat on the mat", "a dog barked at night"))
@@ -58,7 +59,7 @@ def test_scores_match_sacrebleu_at_every_level():
 
 
 def test_a_reference_only_unit_counts_for_reference_metrics_only():
-    from evalkit.scoring import ScoringUnit
+    from evalkit.align.units import ScoringUnit
 
     units = [
         ScoringUnit("d", (1,), (1,), "جلس القط على الحصيرة.", "the cat sat on the mat"),

@@ -27,7 +27,7 @@ import pytest
 
 from evalkit.cli.progress import is_progress_line
 from evalkit.embeddings import encoder_name, load_encoder
-from evalkit.embeddings_served import (
+from evalkit.embeddings.served import (
     E5_PASSAGE,
     ServedEncoder,
     parse_served_spec,

@@ -14,8 +14,8 @@ from evalkit import embeddings
 from evalkit.cache import TranslationCache
 from evalkit.embeddings import StoredEncoder, embedding_key
 from evalkit.metrics.base import MeanMetric, Stats
-from evalkit.results import read_segments
-from evalkit.scoring import segment_statistics, statistics_key
+from evalkit.record import read_segments
+from evalkit.scoring.system import segment_statistics, statistics_key
 
 
 class CountingMetric(MeanMetric):

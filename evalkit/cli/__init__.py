@@ -1,5 +1,5 @@
 """The command line: it parses options, calls the stages and prints; the work and the
-JSON payloads live elsewhere (evalkit.runner, evalkit.api, evalkit.serialize).
+JSON payloads live elsewhere (evalkit.pipeline, evalkit.api, evalkit.json_output).
 
 One module per group of commands; importing them registers the commands on `app`.
 """

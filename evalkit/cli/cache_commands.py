@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from evalkit.cache import TranslationCache, default_cache_path
-from evalkit.cache_file import STORES
+from evalkit.cache.file import STORES
 from evalkit.cli.common import CacheOpt, JsonOpt, app, err, out, print_json, reports_user_errors
 from evalkit.cli.housekeeping_views import artefacts_table, prune_table
 from evalkit.errors import UserInputError
@@ -27,9 +27,9 @@ from evalkit.housekeeping.cache_prune import (
 )
 from evalkit.housekeeping.payloads import artefact_json, cache_prune_json
 from evalkit.housekeeping.units import format_size, parse_age, parse_size
+from evalkit.json_output import cache_json
+from evalkit.record import DEFAULT_RESULTS_DIR, RunRecord, scan_runs
 from evalkit.report.tables import cache_table
-from evalkit.results import DEFAULT_RESULTS_DIR, RunRecord, scan_runs
-from evalkit.serialize import cache_json
 
 cache_app = typer.Typer(
     help="Inspect, prune or clear the translation cache and the model artefacts.",
@@ -135,7 +135,8 @@ def cache_prune(
         typer.Option(
             "--artefacts",
             help="Also remove model artefacts that come back without loss: GGUF files whose "
-            "packages are installed, checkpoints and conversions no stored run uses.",
+            "packages are installed, float32 weights no stored run loads, checkpoints and "
+            "conversions no stored run uses.",
         ),
     ] = False,
     vacuum: Annotated[

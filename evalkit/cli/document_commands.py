@@ -30,9 +30,9 @@ from evalkit.cli.common import (
 from evalkit.corpus.resolve import load_test_set
 from evalkit.embeddings import DEFAULT_ENCODER, load_encoder
 from evalkit.errors import UserInputError
+from evalkit.json_output import alignment_json, pairing_json
 from evalkit.report.alignment_table import alignment_table, skipped_lines
 from evalkit.safe_text import plain
-from evalkit.serialize import alignment_json, pairing_json
 
 
 @app.command("align")

@@ -23,7 +23,7 @@ from evalkit.judge.attention import AttentionSummary, attention_summaries
 from evalkit.judge.items import DEFAULT_ITEMS, DEFAULT_SEED
 from evalkit.judge.session import JudgeSession
 from evalkit.judgments.store import JUDGMENTS_FILE, JudgmentStore
-from evalkit.results import DEFAULT_RESULTS_DIR, find_run, read_record
+from evalkit.record import DEFAULT_RESULTS_DIR, find_run, read_record
 
 MAX_NAME = 100
 

@@ -26,7 +26,7 @@ from evalkit.judgments import jsonl
 from evalkit.judgments.join import NOT_A_SYSTEM
 from evalkit.judgments.model import PROTOCOLS
 from evalkit.judgments.transfer import ImportSummary, import_file, stored_judgments
-from evalkit.results import DEFAULT_RESULTS_DIR
+from evalkit.record import DEFAULT_RESULTS_DIR
 
 judgments_app = typer.Typer(
     help="Human judgments in and out: JSONL export and import; WMT's MQM TSV, WMT's "

@@ -11,8 +11,8 @@ import typer
 from evalkit.cli.common import JsonOpt, ResultsOpt, app, out, print_json, reports_user_errors
 from evalkit.errors import UserInputError
 from evalkit.meta.stats import DEFAULT_PERMUTATIONS, DEFAULT_RESAMPLES, DEFAULT_SEED
+from evalkit.record import DEFAULT_RESULTS_DIR
 from evalkit.report.formats import Format
-from evalkit.results import DEFAULT_RESULTS_DIR
 
 
 @app.command()
@@ -60,7 +60,7 @@ def meta(
     from evalkit import table_text
     from evalkit.meta.agreement import evaluate_run
     from evalkit.meta.tables import meta_json, render_text, tables
-    from evalkit.results import find_run
+    from evalkit.record import find_run
     from evalkit.safe_text import plain
 
     folder = find_run(results_dir, run_ref)

@@ -24,7 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from evalkit.runner import StageEvent
+from evalkit.pipeline import StageEvent
 from evalkit.safe_text import plain
 from evalkit.translate import Progress as TranslationProgress
 
@@ -74,7 +74,7 @@ def _duration(seconds: float) -> str:
 
 
 class RunDisplay:
-    """Hears the runner's stage events and translation progress; shows them as a rich bar
+    """Hears the pipeline's stage events and translation progress; shows them as a rich bar
     (terminal), as log lines (no terminal) or not at all (quiet)."""
 
     def __init__(

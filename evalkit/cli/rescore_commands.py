@@ -19,10 +19,10 @@ from evalkit.cli.common import (
     print_record,
     reports_user_errors,
 )
+from evalkit.json_output import run_summary
 from evalkit.metrics import metric_names
-from evalkit.results import DEFAULT_RESULTS_DIR
+from evalkit.record import DEFAULT_RESULTS_DIR
 from evalkit.run_api import rescore
-from evalkit.serialize import run_summary
 
 
 @app.command(name="rescore")

@@ -34,13 +34,13 @@ from evalkit.cli.common import (
 from evalkit.cli.progress import RunDisplay
 from evalkit.corpus.resolve import load_test_set
 from evalkit.embeddings import DEFAULT_ENCODER
+from evalkit.json_output import dry_run_json, run_summary, score_json
+from evalkit.record import DEFAULT_RESULTS_DIR
 from evalkit.report.dry_run import dry_run_table
 from evalkit.report.tables import leaderboard
-from evalkit.results import DEFAULT_RESULTS_DIR
 from evalkit.run_api import CacheLike, evaluate, open_cache, prepare_systems
 from evalkit.run_api import score as score_outputs
 from evalkit.run_config import SystemEntry, load_run_config
-from evalkit.serialize import dry_run_json, run_summary, score_json
 from evalkit.translate import Unit, plan_translation
 
 

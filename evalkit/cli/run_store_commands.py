@@ -25,10 +25,10 @@ from evalkit.cli.common import (
 )
 from evalkit.compare.options import CompareOptions, SignificanceTest
 from evalkit.compare.significance import DEFAULT_RESAMPLES, DEFAULT_SEED
+from evalkit.json_output import comparison_json, run_summary
+from evalkit.record import DEFAULT_RESULTS_DIR, find_run, read_record
 from evalkit.report.formats import Format
-from evalkit.results import DEFAULT_RESULTS_DIR, find_run, read_record
 from evalkit.safe_text import plain
-from evalkit.serialize import comparison_json, run_summary
 from evalkit.table_text import Note
 
 

@@ -36,8 +36,8 @@ from evalkit.housekeeping.runs import (
     select_for_pruning,
 )
 from evalkit.housekeeping.units import format_size, parse_age
-from evalkit.results import DEFAULT_RESULTS_DIR
-from evalkit.serialize import run_summary
+from evalkit.json_output import run_summary
+from evalkit.record import DEFAULT_RESULTS_DIR
 
 
 class _PlainGroup(TyperGroup):

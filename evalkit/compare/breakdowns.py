@@ -14,7 +14,7 @@ import numpy as np
 
 from evalkit.compare.load import Pool, Row
 from evalkit.compare.significance import MetricData, metric_data
-from evalkit.results import MetricInfo
+from evalkit.record import MetricInfo
 
 #: source length in whitespace-separated words: (label, lowest, highest)
 LENGTH_BUCKETS: tuple[tuple[str, int, float], ...] = (

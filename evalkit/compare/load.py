@@ -17,7 +17,7 @@ from typing import Any
 
 from evalkit.align.reliability import alignment_warnings
 from evalkit.errors import UserInputError
-from evalkit.results import (
+from evalkit.record import (
     ErrorSpanInfo,
     MetricInfo,
     RunRecord,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from evalkit.compare.significance import DEFAULT_RESAMPLES, DEFAULT_SEED
-from evalkit.results import DEFAULT_RESULTS_DIR
+from evalkit.record import DEFAULT_RESULTS_DIR
 
 SignificanceTest = Literal["bs", "ar"]
 

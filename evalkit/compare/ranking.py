@@ -43,7 +43,7 @@ from evalkit.compare.significance import (
 )
 from evalkit.errors import UserInputError
 from evalkit.meta.clusters import assign_clusters
-from evalkit.results import MetricInfo
+from evalkit.record import MetricInfo
 
 #: below this many systems a comparison is not ranked unless asked (`--rank`)
 RANK_BY_DEFAULT_FROM = 3

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evalkit.align.units import references_of
 from evalkit.compare.load import CompareWarning, Pool, Row
 from evalkit.errors import UserInputError
 from evalkit.metrics.base import Metric
-from evalkit.results import MetricInfo
-from evalkit.scoring import count_references, references_of, segment_statistics
+from evalkit.record import MetricInfo
+from evalkit.scoring.system import count_references, segment_statistics
 
 if TYPE_CHECKING:
     from evalkit.compare.ranking import GroupRankings, Ranking

@@ -10,6 +10,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from evalkit.corpus.segment import sentences
+
 
 @dataclass(frozen=True)
 class Side:
@@ -18,6 +20,11 @@ class Side:
     lang: str
     segments: tuple[str, ...]
     path: str | None = None
+
+    def sentences(self, index: int) -> tuple[str, ...]:
+        """The sentences of segment `index` (0-based), split the one way every stage
+        reads them (`corpus.segment.sentences`)."""
+        return sentences(self.segments[index], self.lang)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evalkit.cache.translation import Translation
 from evalkit.corpus.model import TestSet
 from evalkit.registry import Build, NoOptions
-from evalkit.unit_translation import Translation
 
 
 def fingerprint_digest(fingerprint: dict[str, Any]) -> str:

@@ -76,7 +76,7 @@ def chat_each(
     from evalkit.engines.packaged import PackagedEngine
 
     if isinstance(engine, PackagedEngine):
-        engine = engine.inner
+        engine = engine.loaded()  # its weights made again first where they were removed
     items = list(conversations)
     if isinstance(engine, OpenAIEngine):
         _openai_chat(engine, items, max_tokens, on_done)

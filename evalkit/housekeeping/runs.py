@@ -31,7 +31,7 @@ from evalkit.errors import UserInputError
 from evalkit.housekeeping.units import folder_size
 from evalkit.judgments import jsonl
 from evalkit.judgments.store import JUDGMENTS_FILE, JudgmentStore
-from evalkit.results import (
+from evalkit.record import (
     STAGING_PREFIX,
     RunRecord,
     find_run,

@@ -15,7 +15,7 @@ import random
 from collections.abc import Sequence
 
 from evalkit.judgments.store import JudgmentStore, QueueItem
-from evalkit.results import SegmentRow
+from evalkit.record import SegmentRow
 
 DEFAULT_ITEMS = 20
 DEFAULT_SEED = 1

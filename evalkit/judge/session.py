@@ -21,7 +21,7 @@ from evalkit.judge.attention import AttentionSummary, attention_summaries
 from evalkit.judge.items import annotator_queue, decoy, neighbours
 from evalkit.judgments.model import MQM_CATEGORIES, Judgment, Span, mqm_score
 from evalkit.judgments.store import JudgmentStore, QueueItem
-from evalkit.results import RunRecord, SegmentRow, find_run, read_record, read_segments
+from evalkit.record import RunRecord, SegmentRow, find_run, read_record, read_segments
 
 #: scripts written right to left (ISO 15924)
 RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg", "Mand", "Samr"})

@@ -31,7 +31,7 @@ from typing import Any
 
 from evalkit.judgments.model import Judgment
 from evalkit.judgments.wmt_mqm import MqmFile, MqmSegment, strip_markers
-from evalkit.results import SegmentRow
+from evalkit.record import SegmentRow
 
 _SPACE = re.compile(r"\s+")
 

@@ -60,7 +60,7 @@ class Judgment(_Model):
     """One annotator's judgment of one system's translation of one segment of a run."""
 
     run_id: str
-    #: the row's stable id (evalkit.results.segment_id)
+    #: the row's stable id (evalkit.record.segment_id)
     segment_id: str
     #: the system's label in the run
     system: str

@@ -2,7 +2,7 @@
 by document and position (WMT's JSONL human evaluation, mt-metrics-eval's score files).
 
 The test-set readers number a document's segments 1, 2, ... in the same way, so a run of
-the file the scores came from has the row `DOC#sP` (evalkit.results.segment_id) for the
+the file the scores came from has the row `DOC#sP` (evalkit.record.segment_id) for the
 P-th segment of document DOC. A score joins that row under this rule:
 
 1. its system must be a system of the run, by label (`output_label(NAME)`: the label a run
@@ -29,7 +29,7 @@ from evalkit.judgments.join import (
     Unmatched,
     normalise,
 )
-from evalkit.results import SegmentRow, segment_id
+from evalkit.record import SegmentRow, segment_id
 
 NO_ROW = "the run has no row for this segment"
 OTHER_SOURCE = "the run's row has another source"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit.judgments.model import Judgment, Span
-from evalkit.results import utc_now
+from evalkit.record import utc_now
 
 JUDGMENTS_FILE = "judgments.sqlite"
 STORE_VERSION = 1

@@ -21,7 +21,7 @@ from evalkit.judgments.positional import RunRows
 from evalkit.judgments.store import JUDGMENTS_FILE, JudgmentStore
 from evalkit.judgments.wmt_humeval import looks_like_wmt_humeval, read_wmt_humeval
 from evalkit.judgments.wmt_mqm import looks_like_mqm_tsv, read_mqm_tsv
-from evalkit.results import RUN_FILE, find_run, read_record, read_segments
+from evalkit.record import RUN_FILE, find_run, read_record, read_segments
 
 ImportFormat = Literal["jsonl", "wmt-mqm", "wmt-humeval", "mt-metrics-eval"]
 

@@ -31,7 +31,7 @@ from evalkit.meta.human import (
     read_judgments,
     run_lineage,
 )
-from evalkit.results import MetricInfo, RunRecord, SegmentRow, read_record, read_segments
+from evalkit.record import MetricInfo, RunRecord, SegmentRow, read_record, read_segments
 
 #: below this many judged items the bootstrap intervals say little (a note says so)
 FEW_ITEMS = 20

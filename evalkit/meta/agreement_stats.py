@@ -41,7 +41,7 @@ import numpy as np
 from evalkit.meta import stats
 from evalkit.meta.clusters import significance_clusters
 from evalkit.meta.human import HumanScores
-from evalkit.results import MetricInfo
+from evalkit.record import MetricInfo
 
 
 @dataclass

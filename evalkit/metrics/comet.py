@@ -19,8 +19,11 @@ or its published default, from the local Hugging Face cache or, with a network, 
 Options: `encoder=FOLDER` (a local copy of the encoder's config and tokenizer: published
 hparams name it by hub id, `xlm-roberta-large`), `batch_size=N`, `long=pieces|truncate`
 (units over the encoder's 512 tokens are read in sentence pieces by default; `truncate`
-cuts them as unbabel-comet does). The signature names the checkpoint with its SHA-256,
-the encoder and the rule for long units.
+cuts them as unbabel-comet does), `device=cpu|cuda|cuda:N` and `dtype=float32|bfloat16`
+(evalkit.metrics.torch_device: a missing GPU is a one-line error; bfloat16 is named in the
+signature). The signature names the checkpoint with its SHA-256, the encoder and the rule
+for long units. Texts are embedded sorted by token count, so a batch pads only to its own
+longest text.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from evalkit.metrics.comet_checkpoint import (
     resolve_encoder,
 )
 from evalkit.metrics.comet_checkpoint import resolve_checkpoint as _resolve
+from evalkit.metrics.torch_device import Placement, TorchOptions, placement
 from evalkit.registry import Build
 
 if TYPE_CHECKING:  # torch is imported only when a model is loaded
@@ -82,8 +86,8 @@ def resolve_checkpoint(spec: str, cache_dir: str | Path | None = None) -> Path:
     return _resolve(spec, "comet", cache_dir)
 
 
-class CometOptions(BaseModel):
-    """`--metric comet:PATH,encoder=FOLDER,batch_size=16,long=truncate`."""
+class CometOptions(TorchOptions):
+    """`--metric comet:PATH,encoder=FOLDER,batch_size=16,long=truncate,device=cuda`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -93,8 +97,9 @@ class CometOptions(BaseModel):
 
 
 @lru_cache(maxsize=2)
-def _load(checkpoint: Path, encoder: Path) -> CometNet:
-    """The model of a checkpoint, once per process (two: e.g. comet and cometkiwi)."""
+def _load(checkpoint: Path, encoder: Path, place: Placement = Placement()) -> CometNet:
+    """The model of a checkpoint on its device and dtype, once per process (two: e.g.
+    comet and cometkiwi)."""
     from transformers.utils import logging as hf_logging
 
     from evalkit.metrics.comet_model import CometNet
@@ -107,7 +112,7 @@ def _load(checkpoint: Path, encoder: Path) -> CometNet:
     finally:
         hf_logging.set_verbosity(verbosity)
     net.load_weights(load_state_dict(checkpoint), str(checkpoint))
-    return net
+    return net.to(device=place.device, dtype=place.torch_dtype())
 
 
 def load_comet(spec: str, encoder: str | None = None) -> CometNet:
@@ -140,7 +145,10 @@ class Comet(MeanMetric):
         batch_size: int | None = None,
         encoder: str | None = None,
         long: LongRule = "pieces",
+        device: str = "cpu",
+        dtype: str = "float32",
     ) -> None:
+        self.place = placement(self.name, device, dtype)
         self.checkpoint = checkpoint or os.environ.get(self.model_env) or self.default_checkpoint
         self.batch_size = batch_size or positive_int_from_env(BATCH_ENV) or 8
         self.encoder = encoder
@@ -153,7 +161,14 @@ class Comet(MeanMetric):
         """`NAME` (the default checkpoint or $EVALKIT_..._MODEL) or `NAME:PATH_OR_ID`."""
         options = build.options
         assert isinstance(options, CometOptions)
-        return cls(build.argument, options.batch_size, options.encoder, options.long)
+        return cls(
+            build.argument,
+            options.batch_size,
+            options.encoder,
+            options.long,
+            options.device,
+            options.dtype,
+        )
 
     def _guess_reads_reference(self) -> bool:
         """Whether references are passed: from the hparams when they are on disk (no
@@ -205,10 +220,10 @@ class Comet(MeanMetric):
         from evalkit.metrics.comet_score import regression_scores, unified_scores
 
         checkpoint, encoder = self._resolved()
-        net = _load(checkpoint.path, encoder)
+        net = _load(checkpoint.path, encoder, self.place)
         refs = references if self.needs_reference else None
         if net.model_class in (REGRESSION, REFERENCELESS):
-            key = f"{checkpoint_sha256(checkpoint.path)}|{encoder}"
+            key = f"{checkpoint_sha256(checkpoint.path)}|{encoder}|{self.place.key()}"
             scores = regression_scores(
                 net, sources, hypotheses, refs, key, self.batch_size, self.long
             )
@@ -229,7 +244,7 @@ class Comet(MeanMetric):
             f"|encoder:{encoder_name}|{'with' if self.needs_reference else 'no'} reference"
             f"|long units:{_long_rule(self.long, str(model_class), encoder)}"
             f"|native loader|torch-{version('torch')}|transformers-{version('transformers')}"
-            f"|corpus:mean{self.references_signature()}"
+            f"|corpus:mean{self.place.signature()}{self.references_signature()}"
         )
 
     def segment_spans(self, stats: Stats, hypothesis: str) -> list[dict[str, object]] | None:

@@ -48,8 +48,10 @@ def _embed_batch(net: CometNet, texts: list[str]) -> list[tuple[torch.Tensor, in
     pad = net.encoder.tokenizer.pad_id
     rows = net.encoder.tokenizer.encode(texts, net.encoder.max_positions - 2).ids
     longest = max(len(row) for row in rows)
-    ids = torch.tensor([row + [pad] * (longest - len(row)) for row in rows])
-    mask = torch.tensor([[1] * len(row) + [0] * (longest - len(row)) for row in rows])
+    ids = torch.tensor([row + [pad] * (longest - len(row)) for row in rows], device=net.device)
+    mask = torch.tensor(
+        [[1] * len(row) + [0] * (longest - len(row)) for row in rows], device=net.device
+    )
     mixed, layers = net.mixed(ids, mask)
     pool = net.hparams.get("pool", "avg")
     padding = ids.eq(pad).unsqueeze(-1)
@@ -65,6 +67,7 @@ def _embed_batch(net: CometNet, texts: list[str]) -> list[tuple[torch.Tensor, in
     else:
         raise ValueError(f"invalid pooling {pool!r} in the hparams")
     counts = mask.sum(1).tolist()
+    vectors = vectors.float().cpu()  # combined and cached on the CPU, in float32
     return [(vectors[i], int(counts[i])) for i in range(len(texts))]
 
 
@@ -81,7 +84,10 @@ def embed(
     }
     wanted = list(dict.fromkeys(p for parts in pieces.values() for p in parts))
     found = {p: v for p in wanted if (v := _embeddings.get((cache_key, p))) is not None}
-    missing = sorted((p for p in wanted if p not in found), key=lambda p: len(p))
+    missing = [p for p in wanted if p not in found]
+    # sorted by token count: a batch pads only to its own longest piece
+    sizes = dict(zip(missing, token_counts(net, missing), strict=True))
+    missing.sort(key=lambda p: (sizes[p], p))
     for start in range(0, len(missing), batch_size):
         batch = missing[start : start + batch_size]
         for piece, result in zip(batch, _embed_batch(net, batch), strict=True):

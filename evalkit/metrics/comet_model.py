@@ -135,7 +135,7 @@ def sparsemax(weights: torch.Tensor) -> torch.Tensor:
     shifted = weights - weights.max()
     ordered, _ = torch.sort(shifted, descending=True)
     cumsum = ordered.cumsum(0) - 1
-    ranks = torch.arange(1, len(ordered) + 1, dtype=weights.dtype)
+    ranks = torch.arange(1, len(ordered) + 1, dtype=weights.dtype, device=weights.device)
     support = int((ranks * ordered > cumsum).sum())
     tau = cumsum[support - 1] / support
     return torch.clamp(shifted - tau, min=0)
@@ -266,6 +266,15 @@ class CometNet(nn.Module):
             if weights:  # the training loss's class weights, saved with the model
                 self.wordloss = _LossWeights(len(weights))
         self.eval()
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (inputs are moved there)."""
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
 
     @property
     def unified(self) -> bool:

@@ -92,8 +92,9 @@ def regression_scores(
             (mt, ref, mt * ref, torch.abs(mt - ref), mt * src, torch.abs(mt - src)), dim=1
         )
     scores: list[float] = []
+    features = features.to(device=net.device, dtype=net.dtype)
     for start in range(0, len(features), 256):
-        scores += net.estimator(features[start : start + 256]).view(-1).tolist()
+        scores += net.estimator(features[start : start + 256]).view(-1).float().tolist()
     return scores
 
 
@@ -134,14 +135,15 @@ def _forward_joint(
         token_types = torch.ones_like(ids, dtype=torch.int)
         for i, n in enumerate(mt_lengths):
             token_types[i, :n] = 0
-    mixed, layers = net.mixed(ids, mask, token_types)
-    scores = net.estimator(mixed[:, 0, :]).view(-1)
+        token_types = token_types.to(net.device)
+    mixed, layers = net.mixed(ids.to(net.device), mask.to(net.device), token_types)
+    scores = net.estimator(mixed[:, 0, :]).view(-1).float().cpu()
     if not net.word_level:
         return scores, None
     word_layer = net.hparams.get("word_layer", 24)
     if not isinstance(word_layer, int) or not 0 <= word_layer < len(layers):
         raise ValueError(f"invalid word_layer {word_layer!r} in the hparams")
-    return scores, net.hidden2tag(layers[word_layer])
+    return scores, net.hidden2tag(layers[word_layer]).float().cpu()
 
 
 def _decode(

@@ -1,7 +1,7 @@
 """Every comparison table in five formats: rich (terminal), markdown, csv, json, latex.
 
 Tables are built once as plain rows (`Table`) and rendered by format. JSON is the whole
-comparison as one document (`evalkit.serialize.comparison_json`), schema below;
+comparison as one document (`evalkit.json_output.comparison_json`), schema below;
 `schema_version` changes whenever a field changes meaning or disappears.
 
 JSON schema (schema_version 2; 2 added the ranking keys, present only when systems are

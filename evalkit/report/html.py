@@ -31,6 +31,7 @@ from markupsafe import Markup
 from evalkit import __version__, atomic, safe_text
 from evalkit.compare.breakdowns import by_document, length_ratios, top_differences
 from evalkit.compare.significance import Comparison
+from evalkit.record import utc_now
 from evalkit.report import plots, segment_data
 from evalkit.report.formats import (
     Breakdowns,
@@ -40,7 +41,6 @@ from evalkit.report.formats import (
     ranking_tables,
     score_text,
 )
-from evalkit.results import utc_now
 
 REPORT_FILE = "report.html"
 MAX_SCATTERS = 3

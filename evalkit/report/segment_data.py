@@ -50,7 +50,7 @@ from typing import Any, Literal
 from evalkit import safe_text
 from evalkit.compare.load import Row
 from evalkit.compare.significance import Comparison
-from evalkit.results import ErrorSpanInfo
+from evalkit.record import ErrorSpanInfo
 
 VERSION = 1
 COLUMNS = (

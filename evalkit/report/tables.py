@@ -11,7 +11,7 @@ from rich.text import Text
 
 from evalkit.align.reliability import alignment_warnings
 from evalkit.cache import StoreInfo
-from evalkit.results import MetricInfo, RunRecord, Score
+from evalkit.record import MetricInfo, RunRecord, Score
 from evalkit.safe_text import plain, terminal
 
 

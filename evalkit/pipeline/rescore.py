@@ -2,7 +2,7 @@
 
 A run keeps every system's hypothesis on every row, with the row's source, reference,
 document and line ids: the scoring units themselves. `rescore` rebuilds the units from
-those rows and runs the scoring stage a normal run runs (`runner.score_available`, the
+those rows and runs the scoring stage a normal run runs (`score.metrics_run.score_available`, the
 same statistics store and caches), so a metric added this way gives the numbers a fresh
 run with that metric gives. The result is a new run (new id, written atomically by the
 caller) that points at the old one (`rescored_from`); the old run is never touched.
@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evalkit.align.units import ScoringUnit
 from evalkit.cache import TranslationCache
 from evalkit.errors import UserInputError
 from evalkit.metrics import MetricContext, available_metrics, create_metrics
 from evalkit.metrics.base import Metric
-from evalkit.record import UNSCORED_FLAG, metric_info, unscored_flags, unscored_notes
-from evalkit.results import (
+from evalkit.record import (
     ErrorSpanInfo,
     MetricInfo,
     RunRecord,
@@ -35,8 +35,9 @@ from evalkit.results import (
     read_segments,
     utc_now,
 )
-from evalkit.runner import attach_cache, score_available
-from evalkit.scoring import ScoringUnit, SystemScores, count_references
+from evalkit.record.build import UNSCORED_FLAG, metric_info, unscored_flags, unscored_notes
+from evalkit.scoring.metrics_run import attach_cache, score_available
+from evalkit.scoring.system import SystemScores, count_references
 
 
 @dataclass

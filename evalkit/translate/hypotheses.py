@@ -17,7 +17,6 @@ from typing import Literal
 
 from evalkit.cache import TranslationCache, cache_key
 from evalkit.corpus.model import TestSet
-from evalkit.corpus.segment import sentences
 from evalkit.engines.base import (
     PrecomputedSystem,
     RequestPlan,
@@ -83,7 +82,7 @@ def translation_units(test_set: TestSet, unit: Unit) -> list[_SourceUnit]:
         for index, paragraph in enumerate(doc.source.segments):
             if not paragraph.strip():
                 continue
-            texts = sentences(paragraph, lang) if unit == "sentence" else (paragraph.strip(),)
+            texts = doc.source.sentences(index) if unit == "sentence" else (paragraph.strip(),)
             source_units.extend(_SourceUnit(doc.id, index, lang, text) for text in texts)
     return source_units
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evalkit.cache_file import LAST_USED, LOOKUP_CHUNK, TOUCH_EVERY_S, CacheFile
+from evalkit.cache.file import LAST_USED, LOOKUP_CHUNK, TOUCH_EVERY_S, CacheFile
 
 
 class _KeyedTable:
@@ -68,7 +68,7 @@ class _KeyedTable:
 
 class StatisticsTable(_KeyedTable):
     """Metric statistics per segment, keyed by the metric's signature and the segment's
-    texts (see evalkit/scoring.py `statistics_key`)."""
+    texts (see evalkit/scoring/system.py `statistics_key`)."""
 
     table = "statistics"
 
@@ -81,7 +81,7 @@ class StatisticsTable(_KeyedTable):
 
 class EmbeddingsTable(_KeyedTable):
     """Sentence embeddings (float32), keyed by encoder name and text (see
-    evalkit/embeddings.py `embedding_key`)."""
+    evalkit/embeddings/__init__.py `embedding_key`)."""
 
     table = "embeddings"
 

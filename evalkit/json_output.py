@@ -15,8 +15,8 @@ from evalkit.cache import CacheInfo, StoreInfo
 from evalkit.compare.ranking import Ranking
 from evalkit.compare.significance import Comparison
 from evalkit.engines.base import RequestPlan
+from evalkit.record import RunRecord
 from evalkit.report.formats import Breakdowns
-from evalkit.results import RunRecord
 from evalkit.translate import TranslationPlan
 
 SUMMARY_SCHEMA_VERSION = 1

@@ -1,4 +1,4 @@
-"""Score hypotheses: which texts are compared, and the numbers at three levels.
+"""The align stage's result: the units a run scores, and the texts each compares.
 
 A scoring unit is the smallest piece a score is about. For a document whose reference
 follows the source line by line, a unit is one line pair. For a document whose reference
@@ -12,17 +12,12 @@ where the manifest vouches for every pair.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
-from evalkit.align import Aligner, DocumentAlignment
-from evalkit.align.document import AlignUnit, document_sentences
-from evalkit.align.lines import split_translatable
+from evalkit.align.document import Aligner, AlignUnit, DocumentAlignment, document_sentences
+from evalkit.align.lines import SkippedLine, split_translatable
 from evalkit.corpus.model import Document, TestSet
-from evalkit.metrics.base import Metric, Stats
 
 SCORED_AS_SEGMENTS = "segments"
 SCORED_AS_ALIGNED = "aligned"
@@ -56,6 +51,15 @@ class ScoringUnit:
     def references(self) -> tuple[str, ...]:
         return references_of(self.ref, self.more_refs)
 
+    def scorable_by(self, needs_reference: bool) -> bool:
+        """Reference-based metrics need a reference; reference-free ones judge the output
+        against its source, so a reference paragraph no source paragraph links to (an
+        `unlinked` unit, empty hypothesis) counts against recall but gets no
+        reference-free score."""
+        if needs_reference:
+            return self.ref is not None
+        return bool(self.src_ids)
+
 
 def references_of(ref: str | None, more_refs: Sequence[str]) -> tuple[str, ...]:
     """Every reference text of a unit, empty ones left out as sacrebleu leaves out missing
@@ -65,14 +69,6 @@ def references_of(ref: str | None, more_refs: Sequence[str]) -> tuple[str, ...]:
         return ()
     given = tuple(text for text in (ref, *more_refs) if text.strip())
     return given or (ref,)
-
-
-def count_references(metrics: Sequence[Metric], references: Sequence[Sequence[str]]) -> None:
-    """Tell each metric how many references its segments have, before any signature is
-    read: signatures name it (`nrefs:2`, `nrefs:var`)."""
-    counts = {len(refs) for refs in references}
-    for metric in metrics:
-        metric.count_references(counts)
 
 
 def scored_as(doc: Document, aligner: Aligner | None = None) -> str:
@@ -91,6 +87,13 @@ class Units:
     alignments: dict[str, DocumentAlignment] = field(default_factory=dict)
     #: the alignment of each further reference of a document, in reference order
     more_alignments: dict[str, list[DocumentAlignment]] = field(default_factory=dict)
+    #: how each document is scored (`SCORED_AS_*`)
+    scored_as: dict[str, str] = field(default_factory=dict)
+    #: per document not read line by line, the source and the reference lines set aside
+    #: as having nothing to translate, each knowing the other side
+    set_aside: dict[str, tuple[list[SkippedLine], list[SkippedLine]]] = field(default_factory=dict)
+    #: per aligned document, how many links fell below `min_confidence`
+    below_min_confidence: dict[str, int] = field(default_factory=dict)
 
 
 def scoring_units(
@@ -107,13 +110,25 @@ def scoring_units(
     result = Units()
     for doc in test_set.documents:
         how = scored_as(doc, aligner)
+        result.scored_as[doc.id] = how
         src = doc.source.segments
+        if not doc.aligned:
+            ref = doc.reference.segments if doc.reference is not None else None
+            result.set_aside[doc.id] = (
+                split_translatable(src, ref)[1],
+                split_translatable(ref, src)[1] if ref is not None else [],
+            )
         if how == SCORED_AS_ALIGNED:
             assert doc.reference is not None and aligner is not None
             alignment = aligner.align(
                 src, doc.reference.segments, align_unit, doc.source.lang, doc.reference.lang
             )
             result.alignments[doc.id] = alignment
+            result.below_min_confidence[doc.id] = sum(
+                bool(link.src and link.ref)
+                and below_min_confidence(link.confidence, min_confidence)
+                for link in alignment.links
+            )
             positions = (
                 _sentence_positions(src, doc.source.lang) if align_unit == "sentence" else []
             )
@@ -224,160 +239,3 @@ def _with_more_references(
         else u
         for k, u in enumerate(units)
     ]
-
-
-def unit_hypotheses(
-    units: Sequence[ScoringUnit],
-    hypotheses: dict[str, list[str]],
-    unit_translations: dict[str, list[list[str]]] | None = None,
-) -> list[str]:
-    """The hypothesis text of each unit: its source segments' outputs, joined; for a unit
-    of sentences, those sentences' translations (from `unit_translations`), joined."""
-    out = []
-    for u in units:
-        if u.sentence_positions:
-            if unit_translations is None:
-                raise ValueError("sentence units need the translation of each sentence")
-            line_units = unit_translations[u.doc_id]
-            out.append(" ".join(line_units[line][k] for line, k in u.sentence_positions))
-        else:
-            out.append(" ".join(hypotheses[u.doc_id][i - 1] for i in u.src_ids))
-    return out
-
-
-Score = float | None
-
-
-@dataclass
-class SystemScores:
-    corpus: dict[str, Score] = field(default_factory=dict)
-    documents: dict[str, dict[str, Score]] = field(default_factory=dict)
-    segments: list[dict[str, Score]] = field(default_factory=list)
-    #: per segment, per metric that marks them, the error spans in the hypothesis
-    spans: list[dict[str, list[dict[str, object]]]] = field(default_factory=list)
-
-
-def _applies(metric: Metric, unit: ScoringUnit) -> bool:
-    """Reference-based metrics need a reference; reference-free ones judge the output
-    against its source, so a reference paragraph no source paragraph links to (an
-    `unlinked` unit, empty hypothesis) counts against recall but gets no
-    reference-free score."""
-    if metric.needs_reference:
-        return unit.ref is not None
-    return bool(unit.src_ids)
-
-
-class StatisticsStore(Protocol):
-    """Where segment statistics outlive the process (the cache file's statistics table)."""
-
-    def get_many(self, keys: Sequence[str]) -> dict[str, Stats]: ...
-
-    def put_many(self, stats: dict[str, Stats]) -> None: ...
-
-
-References = tuple[str, ...]
-
-
-def statistics_key(
-    signature: str, hypothesis: str, references: References | None, source: str
-) -> str:
-    """Statistics are a function of the metric (its signature says everything that changes
-    them) and the texts: the key hashes exactly those. One reference is keyed as its text
-    (the keys of one-reference runs stay as they were), several as a list."""
-    reference: str | list[str] | None = None
-    if references is not None:
-        reference = references[0] if len(references) == 1 else list(references)
-    blob = json.dumps([signature, hypothesis, reference, source], ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def _compute(
-    metric: Metric,
-    hypotheses: Sequence[str],
-    references: Sequence[References] | None,
-    sources: Sequence[str],
-) -> list[Stats]:
-    """The metric's own call: one reference per segment as plain texts (the metric's
-    first interface), several through `multi_reference_statistics`."""
-    if references is None:
-        return metric.segment_statistics(hypotheses, None, sources)
-    if all(len(refs) == 1 for refs in references):
-        return metric.segment_statistics(hypotheses, [refs[0] for refs in references], sources)
-    return metric.multi_reference_statistics(hypotheses, references, sources)
-
-
-def segment_statistics(
-    metric: Metric,
-    hypotheses: Sequence[str],
-    references: Sequence[References] | None,
-    sources: Sequence[str],
-    store: StatisticsStore | None = None,
-) -> list[Stats]:
-    """The metric's statistics of each segment (against every reference of the segment),
-    read from `store` where computed before; only the missing segments reach the metric
-    (so a model loads only when one is missing), and what it computes is stored at once."""
-    if not hypotheses:
-        return []
-    if store is None or not metric.per_segment:
-        return _compute(metric, hypotheses, references, sources)
-    signature = metric.signature()
-    keys = [
-        statistics_key(signature, hyp, references[i] if references is not None else None, src)
-        for i, (hyp, src) in enumerate(zip(hypotheses, sources, strict=True))
-    ]
-    found = store.get_many(list(dict.fromkeys(keys)))
-    first_of_key: dict[str, int] = {}
-    for i, key in enumerate(keys):
-        first_of_key.setdefault(key, i)
-    missing = [i for key, i in first_of_key.items() if key not in found]
-    if missing:
-        computed = _compute(
-            metric,
-            [hypotheses[i] for i in missing],
-            [references[i] for i in missing] if references is not None else None,
-            [sources[i] for i in missing],
-        )
-        fresh = {keys[i]: list(row) for i, row in zip(missing, computed, strict=True)}
-        store.put_many(fresh)
-        found.update(fresh)
-    return [list(found[key]) for key in keys]
-
-
-def score_system(
-    units: Sequence[ScoringUnit],
-    hypotheses: Sequence[str],
-    metrics: Sequence[Metric],
-    store: StatisticsStore | None = None,
-) -> SystemScores:
-    """Corpus, per-document and per-unit scores of one system; None where not applicable.
-    With a `store`, statistics computed before (by any run, any system) are reused."""
-    doc_ids = list(dict.fromkeys(u.doc_id for u in units))
-    result = SystemScores(
-        documents={doc_id: {} for doc_id in doc_ids},
-        segments=[{} for _ in units],
-        spans=[{} for _ in units],
-    )
-    for metric in metrics:
-        rows = [i for i, u in enumerate(units) if _applies(metric, u)]
-        stats = segment_statistics(
-            metric,
-            [hypotheses[i] for i in rows],
-            [units[i].references for i in rows] if metric.needs_reference else None,
-            [units[i].src for i in rows],
-            store,
-        )
-        by_row = dict(zip(rows, stats, strict=True))
-        result.corpus[metric.name] = metric.corpus_score(stats) if stats else None
-        for doc_id in doc_ids:
-            doc_stats = [s for i, s in by_row.items() if units[i].doc_id == doc_id]
-            result.documents[doc_id][metric.name] = (
-                metric.corpus_score(doc_stats) if doc_stats else None
-            )
-        for i in range(len(units)):
-            result.segments[i][metric.name] = (
-                metric.segment_score(by_row[i]) if i in by_row else None
-            )
-            spans = metric.segment_spans(by_row[i], hypotheses[i]) if i in by_row else None
-            if spans is not None:
-                result.spans[i][metric.name] = spans
-    return result

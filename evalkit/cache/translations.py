@@ -34,9 +34,9 @@ from pathlib import Path
 
 import platformdirs
 
-from evalkit.cache_file import LAST_USED, LOOKUP_CHUNK, STORES, TOUCH_EVERY_S, CacheFile
-from evalkit.cache_stores import EmbeddingsTable, StatisticsTable
-from evalkit.unit_translation import Translation
+from evalkit.cache.file import LAST_USED, LOOKUP_CHUNK, STORES, TOUCH_EVERY_S, CacheFile
+from evalkit.cache.stores import EmbeddingsTable, StatisticsTable
+from evalkit.cache.translation import Translation
 
 
 def default_cache_path() -> Path:

