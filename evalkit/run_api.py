@@ -18,7 +18,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalkit.align.document import AlignMethod, AlignUnit, aligner_for
+from evalkit.align.document import AlignUnit
+from evalkit.align.methods import AlignMethod, aligner_for
 from evalkit.cache import TranslationCache
 from evalkit.compare.load import Run
 from evalkit.corpus.model import TestSet
@@ -96,7 +97,7 @@ def evaluate(
             command=command,
             cache=opened,
             on_progress=on_progress,
-            aligner=aligner_for(align, encoder),
+            aligner=aligner_for(align, encoder, [(n.label, n.system.kind) for n in named]),
             align_unit=align_unit,
             min_confidence=min_confidence,
             on_stage=on_stage,

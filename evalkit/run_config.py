@@ -75,7 +75,10 @@ class RunConfig(BaseModel):
     systems: list[str | SystemEntry] = Field(default_factory=list)
     metrics: list[str] = Field(default_factory=list)
     unit: Literal["sentence", "paragraph"] | None = None
-    align: Literal["embedding", "length", "none"] | None = None
+    #: embedding, length, translation[:LABEL] or none (evalkit/align/methods.py)
+    align: str | None = Field(
+        default=None, pattern=r"^(embedding|length|none|translation(:[^:\s]+)?)$"
+    )
     align_unit: Literal["paragraph", "sentence"] | None = None
     encoder: str | None = None
 

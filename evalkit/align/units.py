@@ -14,10 +14,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-from evalkit.align.document import Aligner, AlignUnit, DocumentAlignment, document_sentences
+from evalkit.align.document import AlignUnit, DocumentAlignment, document_sentences
 from evalkit.align.lines import SkippedLine, split_translatable
 from evalkit.corpus.model import Document, TestSet
+
+
+class DocumentAligner(Protocol):
+    """What the align stage needs of an aligner: `Aligner` (embeddings, lengths) and
+    `TranslationAligner` (through a pivot translation) both are one."""
+
+    def signature(self) -> str: ...
+
+    def align(
+        self,
+        src: Sequence[str],
+        ref: Sequence[str],
+        unit: AlignUnit = "paragraph",
+        src_lang: str = "ar",
+        ref_lang: str = "en",
+    ) -> DocumentAlignment: ...
+
 
 SCORED_AS_SEGMENTS = "segments"
 SCORED_AS_ALIGNED = "aligned"
@@ -71,7 +89,7 @@ def references_of(ref: str | None, more_refs: Sequence[str]) -> tuple[str, ...]:
     return given or (ref,)
 
 
-def scored_as(doc: Document, aligner: Aligner | None = None) -> str:
+def scored_as(doc: Document, aligner: DocumentAligner | None = None) -> str:
     if doc.reference is None:
         return SCORED_AS_NONE
     if doc.aligned:
@@ -98,7 +116,7 @@ class Units:
 
 def scoring_units(
     test_set: TestSet,
-    aligner: Aligner | None = None,
+    aligner: DocumentAligner | None = None,
     align_unit: AlignUnit = "paragraph",
     min_confidence: float | None = None,
 ) -> Units:

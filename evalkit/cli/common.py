@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from evalkit import __version__
-from evalkit.align.document import AlignMethod
+from evalkit.align.methods import AlignMethod
 from evalkit.errors import UserInputError
 from evalkit.metrics import metric_names
 from evalkit.report.tables import by_document, footer_lines, leaderboard
@@ -145,9 +145,12 @@ AlignOpt = Annotated[
     AlignMethod,
     typer.Option(
         "--align",
+        metavar="METHOD",
         help="How to pair the paragraphs of documents whose reference does not follow the "
-        "source line by line: sentence embeddings plus lengths, lengths only "
-        "(Gale–Church, no model), or none (score such documents whole).",
+        "source line by line: embedding (sentence embeddings plus lengths), length "
+        "(Gale–Church, no model), translation[:LABEL] (a system's translation aligned with "
+        "the reference by character n-grams; by default the first model system), or none "
+        "(score such documents whole).",
     ),
 ]
 EncoderOpt = Annotated[

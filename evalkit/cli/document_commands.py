@@ -17,6 +17,7 @@ from evalkit.align.pairing import (
     write_manifest,
 )
 from evalkit.align.reliability import unreliable_alignment_warning
+from evalkit.align.translation import TranslationAligner, file_pivot_aligner
 from evalkit.cli.common import (
     DataOpt,
     EncoderOpt,
@@ -59,6 +60,15 @@ def align_command(
         ),
     ] = "embedding",
     encoder: EncoderOpt = DEFAULT_ENCODER,
+    pivot: Annotated[
+        Path | None,
+        typer.Option(
+            "--pivot",
+            help="Align through this file of translations of the source into the "
+            "reference's language, laid out like the source file (method `translation`, "
+            "instead of --align).",
+        ),
+    ] = None,
     width: Annotated[
         int, typer.Option("--width", help="Characters shown per text cell (0: all).")
     ] = 160,
@@ -73,7 +83,10 @@ def align_command(
         raise UserInputError(f"no document {doc!r} in {test_set.name} (has: {known})") from None
     if document.reference is None:
         raise UserInputError(f"document {doc!r} has no reference to align with")
-    alignment = Aligner(align, encoder).align(
+    aligner: Aligner | TranslationAligner = Aligner(align, encoder)
+    if pivot is not None:
+        aligner = file_pivot_aligner(pivot, document.source)
+    alignment = aligner.align(
         document.source.segments,
         document.reference.segments,
         align_unit,

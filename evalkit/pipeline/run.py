@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from evalkit.align import Aligner
 from evalkit.align.document import AlignUnit
-from evalkit.align.units import Units, scoring_units
+from evalkit.align.methods import PivotAligner
+from evalkit.align.units import DocumentAligner, Units, scoring_units
 from evalkit.cache import TranslationCache
 from evalkit.corpus.model import TestSet
 from evalkit.engines import one_time
@@ -74,7 +74,7 @@ def evaluate(
     command: Sequence[str] = (),
     cache: TranslationCache | None = None,
     on_progress: RunProgress | None = None,
-    aligner: Aligner | None = None,
+    aligner: DocumentAligner | None = None,
     align_unit: AlignUnit = "paragraph",
     min_confidence: float | None = None,
     on_stage: StageCallback | None = None,
@@ -99,7 +99,6 @@ def evaluate(
         started=started,
         seconds=clock.elapsed(),
         timings=clock.timings,
-        aligner=aligner,
         min_confidence=min_confidence,
         skipped=scored.skipped,
     )
@@ -155,7 +154,7 @@ def translate_stage(
 
 def align_stage(
     test_set: TestSet,
-    aligner: Aligner | None,
+    aligner: DocumentAligner | None,
     align_unit: AlignUnit,
     min_confidence: float | None,
     outputs: dict[str, SystemOutput],
@@ -166,14 +165,16 @@ def align_stage(
     documents = len(test_set.documents)
     started = time.perf_counter()
     clock.tell(StageEvent("align", total=documents))
-    pivot = getattr(aligner, "pivot_label", None)
-    if pivot is not None:
-        if pivot not in outputs:
+    if isinstance(aligner, PivotAligner):
+        if aligner.pivot_label not in outputs:
             raise UserInputError(
-                f"alignment through {pivot}'s translation, but no system is labelled "
-                f"{pivot} (systems: {', '.join(outputs)})"
+                f"alignment through {aligner.pivot_label}'s translation, but no system is "
+                f"labelled {aligner.pivot_label} (systems: {', '.join(outputs)})"
             )
-        aligner.use_pivot(outputs[pivot].hypotheses)  # type: ignore[union-attr]
+        aligner.use_pivot(
+            outputs[aligner.pivot_label].hypotheses,
+            {doc.id: doc.source.segments for doc in test_set.documents},
+        )
     found = scoring_units(test_set, aligner, align_unit, min_confidence)
     clock.timings["align"] = time.perf_counter() - started
     clock.tell(StageEvent("align", done=documents, total=documents, seconds=clock.timings["align"]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from evalkit.align import Aligner
 from evalkit.align.units import (
     BELOW_MIN_CONFIDENCE_FLAG,
     SCORED_AS_DOCUMENT,
@@ -59,7 +58,6 @@ class RunFacts:
     started: str
     seconds: float
     timings: dict[str, float]
-    aligner: Aligner | None = None
     min_confidence: float | None = None
     #: why each metric that could not load was left out
     skipped: list[str] = field(default_factory=list)

@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from evalkit.align.document import Aligner
-from evalkit.align.units import ScoringUnit
+from evalkit.align.units import DocumentAligner, ScoringUnit
 from evalkit.cache import TranslationCache
 from evalkit.embeddings import EncoderUser, StoredEncoder, VectorStore
 from evalkit.engines.chat_completion import ChatCacheUser
@@ -33,7 +32,7 @@ MetricCallback = Callable[[MetricEvent], None]
 
 
 def attach_cache(
-    cache: TranslationCache, aligner: Aligner | None, metrics: Sequence[Metric]
+    cache: TranslationCache, aligner: DocumentAligner | None, metrics: Sequence[Metric]
 ) -> None:
     """Sentence embeddings of the aligner and of embedding metrics, and the replies of
     chat-model judges, go through the cache file: a rerun reads them instead of loading
