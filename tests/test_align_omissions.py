@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,6 +20,17 @@ import pytest
 from evalkit.align import Aligner
 from evalkit.align.anchors import AnchorScore, skeleton
 from evalkit.align.confidence import FLAG_BELOW, LinkEvidence, probability, unreliable
+from evalkit.align.costs import (
+    NEIGHBOURS,
+    AlignParams,
+    CombinedCost,
+    EmbeddingCost,
+    LengthCost,
+    _spread,
+    mutual_nearest,
+)
+from evalkit.align.dp import Link
+from evalkit.align.judging import link_evidence
 from evalkit.align.reliability import alignment_warnings
 from evalkit.align.units import BELOW_MIN_CONFIDENCE_FLAG, LOW_CONFIDENCE_FLAG, scoring_units
 from evalkit.corpus.model import Document, Side, TestSet
@@ -118,8 +130,11 @@ def test_confidence_falls_as_the_two_sides_grow_apart_and_the_margin_thins():
     assert 0.0 <= probability(apart) <= 1.0
 
 
-def test_a_document_with_a_third_of_its_links_flagged_is_unreliable():
-    assert unreliable(4, 12) and not unreliable(3, 12) and not unreliable(0, 0)
+def test_a_document_is_unreliable_when_a_sound_one_would_rarely_flag_as_many_links():
+    # a sound alignment flags about a fifth of its links: 5 of 12 happens, 6 rarely
+    assert unreliable(6, 12) and not unreliable(5, 12) and not unreliable(0, 0)
+    # the bar is a share that falls as documents grow: a third of 40 is no accident
+    assert unreliable(13, 40) and not unreliable(2, 6) and unreliable(3, 3)
 
     def info(flagged: int) -> AlignmentInfo:
         links = [
@@ -191,3 +206,74 @@ def test_the_anchor_score_rewards_shared_rare_names_and_ignores_words_without_co
 def test_anchors_say_nothing_where_the_two_sides_share_no_name():
     anchors = AnchorScore(["Le chat dort."], ["The Dog sleeps."])
     assert not anchors.active and anchors(0, 1, 0, 1) == 0.0
+
+
+# --- how leaving a unit out is priced --------------------------------------------------------
+
+
+def _cost(src: list[str], ref: list[str], params: AlignParams | None = None) -> CombinedCost:
+    embedding = EmbeddingCost(src, ref, WordsEncoder(), neighbours=NEIGHBOURS)
+    length = LengthCost([len(t) for t in src], [len(t) for t in ref])
+    return CombinedCost(length, embedding, params or AlignParams())
+
+
+def test_a_paragraph_nothing_claims_is_cheaper_to_leave_out_than_one_with_a_counterpart():
+    src, ref = _document(5)
+    del ref[3]  # the reference cut paragraph 4: nothing of it is left to claim it
+    cost = _cost(src, ref)
+    params = AlignParams()
+    assert mutual_nearest(cost.embedding, len(src), len(ref))[0] == set(range(len(src))) - {3}
+    assert cost(3, 4, 3, 3) == pytest.approx(params.skip_cost * params.lonely_skip)
+    assert cost(2, 3, 3, 3) == pytest.approx(params.skip_cost)
+    # priced alike, it is what vecalign does: one price for every unit
+    alike = _cost(src, ref, replace(params, lonely_skip=1.0))
+    assert alike(3, 4, 3, 3) == alike(2, 3, 3, 3) == pytest.approx(params.skip_cost)
+
+
+def test_a_cut_between_paragraphs_that_share_words_is_left_out_not_shifted():
+    """Neighbouring paragraphs that share much of their wording (verses of one passage)
+    make a shifted chain of links nearly as cheap as the true one: the cut paragraph,
+    claimed by nothing, is left out all the same."""
+    rng = random.Random(11)
+    shared = _words("theme", 12)
+    src, ref = [], []
+    for p in range(10):
+        own = _words(f"v{p}w", rng.randint(6, 10))
+        src.append(f"{shared} {own}")
+        ref.append(f"{shared} {own}")
+    del ref[4]
+    alignment = _aligner().align_paragraphs(src, ref)
+    assert ((5,), ()) in _links(alignment)
+    assert [link for link in _links(alignment) if link[0] and link[1]] == [
+        ((k,), (k if k < 5 else k - 1,)) for k in range(1, 11) if k != 5
+    ]
+
+
+def test_a_span_is_judged_against_its_nearest_units_not_the_whole_document():
+    """A span's distance is divided by its mean distance to its few nearest units on the
+    other side: a paragraph far from most of the document but close to two of them is
+    not made to look close by the far ones."""
+    vector = np.array([1.0, 0.0])
+    others = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    assert _spread(vector, others) == pytest.approx(np.mean(1 - others @ vector))
+    assert _spread(vector, others, neighbours=2) == pytest.approx((0.0 + 0.2) / 2)
+
+
+def test_a_cut_paragraph_swallowed_by_a_merge_shows_in_the_links_evidence():
+    """Where the search merges a cut paragraph into its neighbour's link, the link is
+    further from its reference than its right part alone: the confidence model sees it."""
+    src, ref = _document(6)
+    del ref[2]
+    cost = _cost(src, ref)
+    length = cost.length
+    link = Link((1, 2), (1,), 0.0)
+    seen = link_evidence(link, 0.1, cost.embedding, length, None, AlignParams(), 10, 9)
+    assert seen.merged and seen.merge_excess > 0
+    right = link_evidence(
+        Link((1,), (1,), 0.0), 0.1, cost.embedding, length, None, AlignParams(), 10, 9
+    )
+    assert right.mutual and right.merge_excess == 0.0
+    left_out = link_evidence(
+        Link((2,), (), 0.0), 0.1, cost.embedding, length, None, AlignParams(), 10, 9
+    )
+    assert left_out.unlinked and not left_out.mutual

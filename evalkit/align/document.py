@@ -47,9 +47,11 @@ Method = Literal["embedding", "length"]
 AlignMethod = Literal["embedding", "length", "none"]
 
 #: per method; embedding 2: omission-aware pricing (merges no better than their best
-#: part, names and numbers), confidence as a fitted probability of the link being right.
+#: part, names and numbers), confidence as a fitted probability of the link being right;
+#: 3: distances normalised by each span's nearest units, a unit nothing claims cheaper to
+#: leave out, and the confidence model's mutual-nearest, neighbour and merge features.
 #: The length method is unchanged (scripts compare its signature).
-ALIGNER_VERSION = {"length": 1, "embedding": 2}
+ALIGNER_VERSION = {"length": 1, "embedding": 3}
 
 
 @dataclass
@@ -163,12 +165,17 @@ class Aligner:
         ref = [text.strip() for text in ref]
         length = LengthCost([len(t) for t in src], [len(t) for t in ref], ratio)
         embedding = None
+        params = params or self.params
         if self.encoder is not None and src and ref:
             src_context, ref_context = context if context is not None else (None, None)
             embedding = EmbeddingCost(
-                src, ref, self.encoder, src_context=src_context, ref_context=ref_context
+                src,
+                ref,
+                self.encoder,
+                src_context=src_context,
+                ref_context=ref_context,
+                neighbours=params.neighbours,
             )
-        params = params or self.params
         anchors = AnchorScore(src, ref) if embedding is not None else None
         cost = _memoised(CombinedCost(length, embedding, params, anchors))
         found = align_sequences(len(src), len(ref), cost)

@@ -116,6 +116,10 @@ def link_evidence(
         # the closest unit outside the link, to either side of it
         rivals = [embedding(i0, i1, j, j + 1) for j in range(n_ref) if not j0 <= j < j1]
         rivals += [embedding(i, i + 1, j0, j1) for i in range(n_src) if not i0 <= i < i1]
+        nearest_ref = min(range(n_ref), key=lambda j: embedding(i0, i1, j, j + 1))
+        nearest_src = min(range(n_src), key=lambda i: embedding(i, i + 1, j0, j1))
+        parts = [embedding(i, i + 1, j0, j1) for i in range(i0, i1)] if i1 - i0 > 1 else []
+        parts += [embedding(i0, i1, j, j + 1) for j in range(j0, j1)] if j1 - j0 > 1 else []
         return LinkEvidence(
             margin,
             distance,
@@ -124,15 +128,22 @@ def link_evidence(
             anchor=anchors(i0, i1, j0, j1) if anchors is not None else 0.0,
             merged=len(link.src) > 1 or len(link.ref) > 1,
             rival=min(rivals, default=2.0) - distance,
+            mutual=j0 <= nearest_ref < j1 and i0 <= nearest_src < i1,
+            offset=abs((i0 + i1) / 2 / n_src - (j0 + j1) / 2 / n_ref),
+            merge_excess=distance - min(parts) if parts else 0.0,
         )
     # a unit left out: how close it is to its nearest unit on the other side
     if link.src:
         i = link.src[0]
-        nearest = min((embedding(i, i + 1, j, j + 1) for j in range(n_ref)), default=2.0)
+        row = [embedding(i, i + 1, j, j + 1) for j in range(n_ref)]
+        best = min(range(n_ref), key=row.__getitem__)
+        claimed = i == min(range(n_src), key=lambda k: embedding(k, k + 1, best, best + 1))
     else:
         j = link.ref[0]
-        nearest = min((embedding(i, i + 1, j, j + 1) for i in range(n_src)), default=2.0)
-    return LinkEvidence(margin, nearest, 0.0, unlinked=True)
+        row = [embedding(i, i + 1, j, j + 1) for i in range(n_src)]
+        best = min(range(n_src), key=row.__getitem__)
+        claimed = j == min(range(n_ref), key=lambda k: embedding(best, best + 1, k, k + 1))
+    return LinkEvidence(margin, min(row, default=2.0), 0.0, unlinked=True, mutual=claimed)
 
 
 def margin_confidence(margin: float, scale: float) -> float:
