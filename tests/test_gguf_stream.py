@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from evalkit.engines.gguf_stream import TensorPlan, write_safetensors
+from tests.tiny_gguf import write_tiny_qwen2_gguf as write_qwen2_gguf
 
 torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
@@ -66,52 +67,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 def write_tiny_qwen2_gguf(path: Path, tied: bool) -> None:
     """A two-layer Qwen2 GGUF with random weights, its matrices Q8_0-quantized."""
-    import gguf
-
-    hidden, ffn, heads, kv_heads, vocab, layers = 64, 128, 4, 2, 96, 2
-    rng = np.random.default_rng(0)
-    writer = gguf.GGUFWriter(str(path), "qwen2")
-    writer.add_block_count(layers)
-    writer.add_context_length(256)
-    writer.add_embedding_length(hidden)
-    writer.add_feed_forward_length(ffn)
-    writer.add_head_count(heads)
-    writer.add_head_count_kv(kv_heads)
-    writer.add_rope_freq_base(10000.0)
-    writer.add_layer_norm_rms_eps(1e-6)
-    writer.add_tokenizer_model("gpt2")
-    writer.add_token_list([f"t{i}" for i in range(vocab)])
-
-    def matrix(name: str, rows: int, cols: int) -> None:
-        data = rng.standard_normal((rows, cols)).astype(np.float32)
-        quantized = gguf.quants.quantize(data, gguf.GGMLQuantizationType.Q8_0)
-        writer.add_tensor(name, quantized, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
-
-    def vector(name: str, size: int) -> None:
-        writer.add_tensor(name, rng.standard_normal(size).astype(np.float32))
-
-    head_dim = hidden // heads
-    matrix("token_embd.weight", vocab, hidden)
-    for i in range(layers):
-        matrix(f"blk.{i}.attn_q.weight", hidden, hidden)
-        matrix(f"blk.{i}.attn_k.weight", kv_heads * head_dim, hidden)
-        matrix(f"blk.{i}.attn_v.weight", kv_heads * head_dim, hidden)
-        vector(f"blk.{i}.attn_q.bias", hidden)
-        vector(f"blk.{i}.attn_k.bias", kv_heads * head_dim)
-        vector(f"blk.{i}.attn_v.bias", kv_heads * head_dim)
-        matrix(f"blk.{i}.attn_output.weight", hidden, hidden)
-        matrix(f"blk.{i}.ffn_gate.weight", ffn, hidden)
-        matrix(f"blk.{i}.ffn_up.weight", ffn, hidden)
-        matrix(f"blk.{i}.ffn_down.weight", hidden, ffn)
-        vector(f"blk.{i}.attn_norm.weight", hidden)
-        vector(f"blk.{i}.ffn_norm.weight", hidden)
-    vector("output_norm.weight", hidden)
-    if not tied:
-        matrix("output.weight", vocab, hidden)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    write_qwen2_gguf(path, [f"t{i}" for i in range(96)], tied=tied)
 
 
 def save_pretrained_of(gguf_file: Path, target: Path) -> None:

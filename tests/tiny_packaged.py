@@ -18,10 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from evalkit.engines.packaged_models import PackagedModel, Part
 from tests.tiny_causal import CHATML, SPECIALS, TEXT
+from tests.tiny_gguf import write_tiny_qwen2_gguf
 
 NAME = "tiny-packaged"
 GGUF_NAME = "tiny-packaged.gguf"
@@ -50,59 +49,17 @@ def _tokenizer_fields() -> tuple[list[str], list[str], dict[str, int]]:
 
 def write_tiny_gguf(path: Path) -> None:
     """A two-layer Qwen2 GGUF (Q8_0 matrices, random weights) with its tokenizer."""
-    import gguf
-
     tokens, merges, special = _tokenizer_fields()
-    hidden, ffn, heads, kv_heads, layers = 64, 128, 4, 2, 2
-    vocab = len(tokens)
-    rng = np.random.default_rng(0)
-    writer = gguf.GGUFWriter(str(path), "qwen2")
-    writer.add_block_count(layers)
-    writer.add_context_length(256)
-    writer.add_embedding_length(hidden)
-    writer.add_feed_forward_length(ffn)
-    writer.add_head_count(heads)
-    writer.add_head_count_kv(kv_heads)
-    writer.add_rope_freq_base(10000.0)
-    writer.add_layer_norm_rms_eps(1e-6)
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("qwen2")
-    writer.add_token_list(tokens)
-    writer.add_token_types([3 if t in special else 1 for t in tokens])
-    writer.add_token_merges(merges)
-    writer.add_eos_token_id(special["<|im_end|>"])
-    writer.add_pad_token_id(special["<|endoftext|>"])
-    writer.add_chat_template(CHATML)
 
-    def matrix(name: str, rows: int, cols: int) -> None:
-        data = rng.normal(0, 0.5, (rows, cols)).astype(np.float32)
-        quantized = gguf.quants.quantize(data, gguf.GGMLQuantizationType.Q8_0)
-        writer.add_tensor(name, quantized, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+    def tokenizer(writer) -> None:
+        writer.add_tokenizer_pre("qwen2")
+        writer.add_token_types([3 if t in special else 1 for t in tokens])
+        writer.add_token_merges(merges)
+        writer.add_eos_token_id(special["<|im_end|>"])
+        writer.add_pad_token_id(special["<|endoftext|>"])
+        writer.add_chat_template(CHATML)
 
-    def vector(name: str, size: int) -> None:
-        writer.add_tensor(name, (1 + rng.normal(0, 0.1, size)).astype(np.float32))
-
-    head_dim = hidden // heads
-    matrix("token_embd.weight", vocab, hidden)
-    for i in range(layers):
-        matrix(f"blk.{i}.attn_q.weight", hidden, hidden)
-        matrix(f"blk.{i}.attn_k.weight", kv_heads * head_dim, hidden)
-        matrix(f"blk.{i}.attn_v.weight", kv_heads * head_dim, hidden)
-        vector(f"blk.{i}.attn_q.bias", hidden)
-        vector(f"blk.{i}.attn_k.bias", kv_heads * head_dim)
-        vector(f"blk.{i}.attn_v.bias", kv_heads * head_dim)
-        matrix(f"blk.{i}.attn_output.weight", hidden, hidden)
-        matrix(f"blk.{i}.ffn_gate.weight", ffn, hidden)
-        matrix(f"blk.{i}.ffn_up.weight", ffn, hidden)
-        matrix(f"blk.{i}.ffn_down.weight", hidden, ffn)
-        vector(f"blk.{i}.attn_norm.weight", hidden)
-        vector(f"blk.{i}.ffn_norm.weight", hidden)
-    vector("output_norm.weight", hidden)
-    matrix("output.weight", vocab, hidden)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    write_tiny_qwen2_gguf(path, tokens, matrix_scale=0.5, norms_near_one=True, tokenizer=tokenizer)
 
 
 def build_tiny_packaged(folder: Path) -> tuple[PackagedModel, Path]:

@@ -37,14 +37,12 @@ from evalkit.align.judging import (
     link_evidence,
     margin_confidence,
 )
-from evalkit.align.lines import SkippedLine, non_translatable_reason, split_translatable
-from evalkit.corpus.segment import sentences
+from evalkit.align.lines import SkippedLine, split_translatable
+from evalkit.align.sentence_links import DocumentSentences, sentences_within
 from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
 
 AlignUnit = Literal["paragraph", "sentence"]
 Method = Literal["embedding", "length"]
-#: what a run's `--align` takes: a method, or "none" (such documents are scored whole)
-AlignMethod = Literal["embedding", "length", "none"]
 
 #: per method; embedding 2: omission-aware pricing (merges no better than their best
 #: part, names and numbers), confidence as a fitted probability of the link being right;
@@ -234,67 +232,36 @@ class Aligner:
     ) -> DocumentAlignment:
         """Sentences aligned inside each paragraph link; 1-based over each side's sentences."""
         paragraphs = self.align_paragraphs(src, ref)
-        src_sentences, src_of = document_sentences(src, src_lang)
-        ref_sentences, ref_of = document_sentences(ref, ref_lang)
+        split = DocumentSentences.split(src, ref, src_lang, ref_lang)
         context = None
         if self.encoder is not None:
             context = (
-                self.encoder.encode([embedding_text(t) for t in src_sentences]),
-                self.encoder.encode([embedding_text(t) for t in ref_sentences]),
+                self.encoder.encode([embedding_text(t) for t in split.src]),
+                self.encoder.encode([embedding_text(t) for t in split.ref]),
             )
         ratio = length_ratio(
             [len(src[p - 1]) for g in paragraphs.links for p in g.src],
             [len(ref[p - 1]) for g in paragraphs.links for p in g.ref],
         )
-        links: list[AlignedLink] = []
-        skipped_src = [
-            SkippedLine(k + 1, src_sentences[k], line.reason)
-            for line in paragraphs.skipped_src
-            for k in src_of[line.index]
-        ]
-        skipped_ref = [
-            SkippedLine(k + 1, ref_sentences[k], line.reason)
-            for line in paragraphs.skipped_ref
-            for k in ref_of[line.index]
-        ]
-        for group in paragraphs.links:
-            # a stray "." or a bracketed tag left as a sentence of its own is set aside too
-            src_ids = _translatable(
-                [k for p in group.src for k in src_of[p]], src_sentences, skipped_src
-            )
-            ref_ids = _translatable(
-                [k for p in group.ref for k in ref_of[p]], ref_sentences, skipped_ref
-            )
-            for link in self.align_units(
-                [src_sentences[k] for k in src_ids],
-                [ref_sentences[k] for k in ref_ids],
-                context,
-                ratio,
-                # inside a paragraph link every sentence has its counterpart somewhere
-                # in the link: a merge is never a cut there, and is not priced as one
-                replace(self.params, merge_gain_weight=0.0),
-            ):
-                links.append(
-                    AlignedLink(
-                        tuple(src_ids[i] + 1 for i in link.src),
-                        tuple(ref_ids[j] + 1 for j in link.ref),
-                        link.cost,
-                        link.confidence,
-                        evidence=link.evidence,
-                    )
-                )
-        skipped_src.sort(key=lambda line: line.index)
-        skipped_ref.sort(key=lambda line: line.index)
-        links = judge_links(links, self.confidence)
+        # inside a paragraph link every sentence has its counterpart somewhere in the
+        # link: a merge is never a cut there, and is not priced as one
+        inside = replace(self.params, merge_gain_weight=0.0)
+        found = sentences_within(
+            paragraphs.links,
+            paragraphs.skipped_src,
+            paragraphs.skipped_ref,
+            split,
+            lambda s, r: self.align_units(s, r, context, ratio, inside),
+        )
         return DocumentAlignment(
             "sentence",
             self.method,
             self.signature(),
-            links,
-            src_sentences,
-            ref_sentences,
-            skipped_src,
-            skipped_ref,
+            judge_links(found.links, self.confidence),
+            split.src,
+            split.ref,
+            found.skipped_src,
+            found.skipped_ref,
         )
 
     def align(
@@ -321,37 +288,3 @@ def _memoised(cost: LinkCost) -> LinkCost:
         return seen[key]
 
     return cached
-
-
-def _translatable(ids: list[int], texts: list[str], skipped: list[SkippedLine]) -> list[int]:
-    """The ids whose sentence has something to translate; the others go to `skipped`."""
-    kept = []
-    for k in ids:
-        reason = non_translatable_reason(texts[k])
-        if reason is None:
-            kept.append(k)
-        else:
-            skipped.append(SkippedLine(k + 1, texts[k], reason))
-    return kept
-
-
-def document_sentences(
-    paragraphs: Sequence[str], lang: str
-) -> tuple[list[str], dict[int, list[int]]]:
-    """All sentences of a document, and the 0-based sentence numbers of each 1-based line.
-
-    The same split as translation with `--unit sentence` (`corpus.segment.sentences`), so
-    sentence k of the alignment is sentence k the system translated.
-    """
-    found: list[str] = []
-    of_line: dict[int, list[int]] = {}
-    for number, paragraph in enumerate(paragraphs, start=1):
-        spans = sentences(paragraph, lang)
-        of_line[number] = list(range(len(found), len(found) + len(spans)))
-        found.extend(spans)
-    return found, of_line
-
-
-def aligner_for(method: AlignMethod, encoder: str = DEFAULT_ENCODER) -> Aligner | None:
-    """The aligner a run's `--align` names; None for "none"."""
-    return None if method == "none" else Aligner(method, encoder)

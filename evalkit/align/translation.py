@@ -24,11 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from evalkit.align.document import Aligner, AlignUnit, DocumentAlignment, document_sentences
+from evalkit.align.document import Aligner, AlignUnit, DocumentAlignment
 from evalkit.align.gain_search import STEPS, best_alignment, link_margins
 from evalkit.align.judging import AlignedLink
-from evalkit.align.lines import SkippedLine, non_translatable_reason, split_translatable
+from evalkit.align.lines import split_translatable
 from evalkit.align.ngrams import NgramSimilarity
+from evalkit.align.sentence_links import DocumentSentences, sentences_within
 from evalkit.corpus.model import Side
 from evalkit.corpus.segment import sentences
 from evalkit.corpus.textfile import read_lines
@@ -225,45 +226,23 @@ class TranslationAligner:
         translation of a link's sentences (a pivot made line by line), the link's
         sentences are aligned by lengths, as the length method does."""
         paragraphs = self.align_paragraphs(src, ref, src_lang, ref_lang, pivot)
-        src_sentences, src_of = document_sentences(src, src_lang)
-        ref_sentences, ref_of = document_sentences(ref, ref_lang)
-        skipped_src = [
-            SkippedLine(k + 1, src_sentences[k], line.reason)
-            for line in paragraphs.skipped_src
-            for k in src_of[line.index]
-        ]
-        skipped_ref = [
-            SkippedLine(k + 1, ref_sentences[k], line.reason)
-            for line in paragraphs.skipped_ref
-            for k in ref_of[line.index]
-        ]
-        links: list[AlignedLink] = []
-        for group in paragraphs.links:
-            src_ids = _translatable([k for p in group.src for k in src_of[p]], src_sentences)
-            ref_ids = _translatable([k for p in group.ref for k in ref_of[p]], ref_sentences)
-            skipped_src += src_ids[1]
-            skipped_ref += ref_ids[1]
-            texts = [src_sentences[k] for k in src_ids[0]]
-            refs = [ref_sentences[k] for k in ref_ids[0]]
-            for link in self._sentence_links(texts, refs, src_lang, ref_lang):
-                links.append(
-                    replace(
-                        link,
-                        src=tuple(src_ids[0][i] + 1 for i in link.src),
-                        ref=tuple(ref_ids[0][j] + 1 for j in link.ref),
-                    )
-                )
-        skipped_src.sort(key=lambda line: line.index)
-        skipped_ref.sort(key=lambda line: line.index)
+        split = DocumentSentences.split(src, ref, src_lang, ref_lang)
+        found = sentences_within(
+            paragraphs.links,
+            paragraphs.skipped_src,
+            paragraphs.skipped_ref,
+            split,
+            lambda s, r: self._sentence_links(s, r, src_lang, ref_lang),
+        )
         return DocumentAlignment(
             "sentence",
             self.method,
             self.signature(),
-            flag_links(links),
-            src_sentences,
-            ref_sentences,
-            skipped_src,
-            skipped_ref,
+            flag_links(found.links),
+            split.src,
+            split.ref,
+            found.skipped_src,
+            found.skipped_ref,
         )
 
     def _sentence_links(
@@ -301,18 +280,6 @@ def flag_links(links: list[AlignedLink]) -> list[AlignedLink]:
         replace(link, low_confidence=not (link.src and link.ref) or link.confidence < FLAG_BELOW)
         for link in links
     ]
-
-
-def _translatable(ids: list[int], texts: list[str]) -> tuple[list[int], list[SkippedLine]]:
-    """The ids whose sentence has something to translate, and the others set aside."""
-    kept, skipped = [], []
-    for k in ids:
-        reason = non_translatable_reason(texts[k])
-        if reason is None:
-            kept.append(k)
-        else:
-            skipped.append(SkippedLine(k + 1, texts[k], reason))
-    return kept, skipped
 
 
 def pivot_lines(source_lines: Sequence[str], pivot_lines: Sequence[str]) -> list[str]:

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from evalkit.align.document import AlignUnit, DocumentAlignment, document_sentences
+from evalkit.align.document import AlignUnit, DocumentAlignment
 from evalkit.align.lines import SkippedLine, split_translatable
+from evalkit.align.sentence_links import document_sentences
 from evalkit.corpus.model import Document, TestSet
 
 
