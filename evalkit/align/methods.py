@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from evalkit.align.document import Aligner
-from evalkit.align.translation import TranslationAligner
+from evalkit.align.translation import TranslationAligner, pivot_table
 from evalkit.embeddings import DEFAULT_ENCODER
 from evalkit.errors import UserInputError
 
@@ -62,7 +62,7 @@ class PivotAligner(TranslationAligner):
         self, hypotheses: Mapping[str, Sequence[str]], sources: Mapping[str, Sequence[str]]
     ) -> None:
         """`hypotheses[doc_id]`: the pivot's line per source line of that document."""
-        self.pivot = TranslationAligner.from_documents(hypotheses, sources, self.label).pivot
+        self.pivot = pivot_table(hypotheses, sources)
 
 
 def aligner_for(

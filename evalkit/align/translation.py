@@ -100,14 +100,7 @@ class TranslationAligner:
         """An aligner from each document's pivot lines: `pivots[doc_id][k]` translates
         `sources[doc_id][k]` (both one entry per non-empty source line, as a run keeps
         hypotheses). Documents missing from `pivots` have no pivot."""
-        table: dict[str, str] = {}
-        for doc_id, lines in pivots.items():
-            source = sources[doc_id]
-            if len(lines) != len(source):
-                raise ValueError(
-                    f"document {doc_id!r}: {len(lines)} pivot lines for {len(source)} source lines"
-                )
-            table.update((s.strip(), p) for s, p in zip(source, lines, strict=True))
+        table = pivot_table(pivots, sources)
         return cls(table, label, params)
 
     def signature(self) -> str:
@@ -272,6 +265,22 @@ class TranslationAligner:
         if unit == "sentence":
             return self.align_sentences(src, ref, src_lang, ref_lang, pivot)
         return self.align_paragraphs(src, ref, src_lang, ref_lang, pivot)
+
+
+def pivot_table(
+    pivots: Mapping[str, Sequence[str]], sources: Mapping[str, Sequence[str]]
+) -> dict[str, str]:
+    """{source line: its pivot line} from each document's pivot lines, `pivots[doc_id][k]`
+    translating `sources[doc_id][k]`."""
+    table: dict[str, str] = {}
+    for doc_id, lines in pivots.items():
+        source = sources[doc_id]
+        if len(lines) != len(source):
+            raise ValueError(
+                f"document {doc_id!r}: {len(lines)} pivot lines for {len(source)} source lines"
+            )
+        table.update((s.strip(), p) for s, p in zip(source, lines, strict=True))
+    return table
 
 
 def flag_links(links: list[AlignedLink]) -> list[AlignedLink]:

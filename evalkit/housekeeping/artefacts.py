@@ -34,6 +34,7 @@ import re
 import shutil
 import time
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -217,21 +218,11 @@ class _Scan:
             found = []
             if weights.is_file():
                 loaders = self._user_list(f"weights:{model.name}")
-                if loaders:
-                    reason, prunable = "kept: stored runs load it", False
-                elif not (rebuildable or gguf.is_file()):
-                    reason, prunable = "kept: neither its GGUF nor its packages are here", False
-                else:
-                    reason, prunable = f"no stored run loads it; made again from {source}", True
+                reason, prunable = _verdict(loaders, rebuildable or gguf.is_file(), source, "load")
                 found.append(
                     self._artefact(weights, WEIGHTS_KIND, model.name, loaders, prunable, reason)
                 )
-            if users:
-                reason, prunable = "kept: stored runs use it", False
-            elif not (rebuildable or gguf.is_file()):
-                reason, prunable = "kept: neither its GGUF nor its packages are here", False
-            else:
-                reason, prunable = f"no stored run uses it; made again from {source}", True
+            reason, prunable = _verdict(users, rebuildable or gguf.is_file(), source, "use")
             files = self._artefact(item, CONFIG_KIND, model.name, users, prunable, reason)
             if weights.is_file():
                 files = replace(files, size_bytes=files.size_bytes - found[0].size_bytes)
@@ -318,3 +309,13 @@ def _last_use(path: Path) -> float:
         except OSError:
             continue
     return latest
+
+
+def _verdict(users: Sequence[str], can_rebuild: bool, source: str, verb: str) -> tuple[str, bool]:
+    """(why, prunable) of a checkpoint part: kept while stored runs `verb` it or while
+    nothing here could make it again; otherwise prunable, made again from `source`."""
+    if users:
+        return f"kept: stored runs {verb} it", False
+    if not can_rebuild:
+        return "kept: neither its GGUF nor its packages are here", False
+    return f"no stored run {verb}s it; made again from {source}", True
