@@ -65,7 +65,12 @@ from evalkit.align.judging import ConfidenceModel  # noqa: E402
 from evalkit.align.lines import split_translatable  # noqa: E402
 from evalkit.align.pairing import DocumentFile, pair_documents  # noqa: E402
 from evalkit.cache import TranslationCache  # noqa: E402
-from evalkit.embeddings import CachedEncoder, SentenceEncoder, StoredEncoder  # noqa: E402
+from evalkit.embeddings import (  # noqa: E402
+    DEFAULT_ENCODER,
+    CachedEncoder,
+    SentenceEncoder,
+    StoredEncoder,
+)
 
 #: upper edges of the reliability curve's confidence bins
 BIN_EDGES = (0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
@@ -546,6 +551,12 @@ def main() -> None:
         help="keep the embeddings in this cache file (evalkit's format): a rerun embeds "
         "nothing again; seconds then count the alignment only",
     )
+    parser.add_argument(
+        "--encoder",
+        default=DEFAULT_ENCODER,
+        help="the sentence encoder (evalkit's --encoder); the figures the docs show come "
+        "from the default",
+    )
     args = parser.parse_args()
 
     corpora, missing = [], []
@@ -568,7 +579,7 @@ def main() -> None:
     load_seconds: dict[str, float] = {}
     payload: dict[str, object] = {}
     for method in args.method:
-        aligner = Aligner(method)  # type: ignore[arg-type]
+        aligner = Aligner(method, encoder=args.encoder)  # type: ignore[arg-type]
         started = time.perf_counter()
         if aligner.encoder is not None:
             encoder: SentenceEncoder = aligner.encoder
@@ -669,7 +680,10 @@ def main() -> None:
             "paragraphs": args.paragraphs,
             "embeddings_cached": args.cache is not None,
         },
-        "signatures": {m: Aligner(m).signature() for m in args.method},  # type: ignore[arg-type]
+        "signatures": {
+            m: Aligner(m, encoder=args.encoder).signature()  # type: ignore[arg-type]
+            for m in args.method
+        },
         "encoder_load_seconds": load_seconds,
         "corpora": [corpus_info(spec, cases) for spec, cases in corpora],
         "missing": missing,

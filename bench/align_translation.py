@@ -47,6 +47,7 @@ from evalkit.align import Aligner  # noqa: E402
 from evalkit.align.translation import TranslationAligner, TranslationParams  # noqa: E402
 from evalkit.cache import Translation, TranslationCache, cache_key  # noqa: E402
 from evalkit.corpus.segment import sentences  # noqa: E402
+from evalkit.embeddings import embedding_text  # noqa: E402
 from evalkit.engines.base import TranslationEngine  # noqa: E402
 from evalkit.engines.registry import create_system  # noqa: E402
 
@@ -67,11 +68,6 @@ LENGTH_WEIGHTS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0)
 #: the seeds and documents per seed `bench/align.py` uses, in its order
 SEEDS = (0, 1, 2, 3, 4, 5)
 DOCS_PER_SEED = 2
-#: Arabic short vowels, shadda, sukun, dagger alif and tatweel. The 0.5B model loops on
-#: fully vocalised classical Arabic (a hadith sentence came back as 256 tokens of "God
-#: created the sun, the moon..." and took minutes); without the marks it translates in
-#: seconds and keeps names. Other scripts are unchanged.
-_ARABIC_MARKS = dict.fromkeys([*range(0x064B, 0x0660), 0x0670, 0x0640])
 
 
 @dataclass
@@ -117,7 +113,10 @@ class Translator:
     def document(self, case: AlignCase) -> Pivot:
         """The pivot of every source paragraph: its sentences' translations joined, as a
         run's hypothesis line is."""
-        split = [sentences(p.translate(_ARABIC_MARKS), case.src_lang) for p in case.src]
+        # without its vowel marks: the 0.5B model loops on fully vocalised classical Arabic
+        # (a hadith sentence came back as 256 tokens of "God created the sun, the
+        # moon..." and took minutes); without them it translates in seconds, names kept
+        split = [sentences(embedding_text(p), case.src_lang) for p in case.src]
         flat = [s for parts in split for s in parts]
         made, translated, seconds = self.sentences(flat, case.src_lang)
         lines, k = [], 0

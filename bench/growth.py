@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -91,10 +92,10 @@ def run_default(work: Path, count: int) -> dict:
         path.write_text("".join(h + "\n" for h in hypotheses), encoding="utf-8")
         command += ["-s", f"{name}=files:{path}"]
     env = dict(os.environ, EVALKIT_RESULTS=str(work / "results"))
-    out = folder / "stdout.json"
+    out, log = folder / "stdout.json", folder / "stderr.log"
     started = time.perf_counter()
-    with open(out, "w", encoding="utf-8") as handle:
-        child = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.DEVNULL)
+    with open(out, "w", encoding="utf-8") as handle, open(log, "w", encoding="utf-8") as errors:
+        child = subprocess.Popen(command, env=env, stdout=handle, stderr=errors)
         _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     if status != 0:
@@ -109,7 +110,20 @@ def run_default(work: Path, count: int) -> dict:
         "ms_per_segment": round(score / (count * len(systems)) * 1000, 3),
         "per_1000_s": round(score / count * 1000, 3),  # per 1,000 segments of the set
         "peak_gib": round(usage.ru_maxrss / 2**20, 3),
+        "metric_s": metric_seconds(log.read_text(encoding="utf-8")),
     }
+
+
+#: the run's progress line when a metric has scored a system (stderr is not a terminal)
+METRIC_DONE = re.compile(r"score \S+: (\S+) \(\d+/\d+ metrics\), \d+ segments in ([\d.]+) s")
+
+
+def metric_seconds(log: str) -> dict[str, float]:
+    """Seconds per metric over all systems, from the run's log: where the time went."""
+    seconds: dict[str, float] = {}
+    for metric, spent in METRIC_DONE.findall(log):
+        seconds[metric] = round(seconds.get(metric, 0.0) + float(spent), 2)
+    return dict(sorted(seconds.items(), key=lambda item: -item[1]))
 
 
 def limit_gflops() -> float:
@@ -257,6 +271,9 @@ def print_row(row: dict, flush: bool = True) -> None:
         f"peak {row['peak_gib']:.2f} GiB",
         flush=flush,
     )
+    slowest = list(row.get("metric_s", {}).items())[:3]
+    if slowest:
+        print("    slowest: " + ", ".join(f"{m} {s:.1f} s" for m, s in slowest), flush=flush)
     for metric, n in row["neural"].items():
         print(
             f"    {metric:<10} load {n['load_s']:.1f} s, {n['seconds']:.1f} s, "

@@ -6,6 +6,8 @@ from sacrebleu.metrics import BLEU, CHRF
 from evalkit.align.units import scoring_units
 from evalkit.corpus.model import Document, Side, TestSet
 from evalkit.metrics import create_metrics
+from evalkit.metrics.base import MeanMetric
+from evalkit.scoring import system
 from evalkit.scoring.system import score_system, unit_hypotheses
 
 SRC = Side("ar", ("جلس القط على الحصيرة.", "نبح كلب في الليل."))
@@ -72,3 +74,61 @@ def test_a_reference_only_unit_counts_for_reference_metrics_only():
     assert scores.segments[1]["length_outlier"] is None  # nothing to judge an output against
     assert scores.segments[0]["length_outlier"] is not None
     assert scores.corpus["chrf"] < 100.0
+
+
+class _CallSizes(MeanMetric):
+    """Scores a segment by its hypothesis length and remembers how many segments each
+    call was handed."""
+
+    name = "call_sizes"
+    needs_reference = False
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def segment_statistics(self, hypotheses, references, sources):
+        self.calls.append(len(hypotheses))
+        return [[float(len(h))] for h in hypotheses]
+
+    def signature(self) -> str:
+        return "call_sizes|v1"
+
+
+class _DictStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, list[float]] = {}
+        self.writes: list[int] = []
+
+    def get_many(self, keys):
+        return {k: self.rows[k] for k in keys if k in self.rows}
+
+    def put_many(self, stats):
+        self.writes.append(len(stats))
+        self.rows.update(stats)
+
+
+@pytest.mark.parametrize("with_store", [False, True])
+def test_a_metric_gets_segments_in_chunks_and_the_same_statistics(monkeypatch, with_store):
+    """Memory stays flat as test sets grow: a per-segment metric is handed at most
+    CHUNK_SEGMENTS segments at once, each chunk stored as soon as it is computed, and the
+    statistics are the ones a single call gives."""
+    monkeypatch.setattr(system, "CHUNK_SEGMENTS", 3)
+    hypotheses = [f"output {'x' * k}" for k in range(7)]
+    sources = [f"source {k}" for k in range(7)]
+    metric, store = _CallSizes(), _DictStore() if with_store else None
+    stats = system.segment_statistics(metric, hypotheses, None, sources, store)
+    assert stats == [[float(len(h))] for h in hypotheses]
+    assert metric.calls == [3, 3, 1]
+    if store is not None:
+        assert store.writes == [3, 3, 1]
+        again = _CallSizes()
+        assert system.segment_statistics(again, hypotheses, None, sources, store) == stats
+        assert again.calls == []  # every chunk was stored
+
+
+def test_a_whole_set_metric_gets_every_segment_at_once(monkeypatch):
+    monkeypatch.setattr(system, "CHUNK_SEGMENTS", 3)
+    metric = _CallSizes()
+    metric.per_segment = False
+    system.segment_statistics(metric, ["a"] * 7, None, ["s"] * 7, _DictStore())
+    assert metric.calls == [7]

@@ -27,6 +27,8 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from evalkit.embeddings import ARABIC_MARKS  # vowels, shadda, tatweel: no consonant
+
 #: Arabic letters to coarse Latin consonant classes; vowel carriers map to nothing
 _ARABIC = {
     "ب": "b", "ت": "t", "ث": "t", "ج": "j", "ح": "h", "خ": "h", "د": "d", "ذ": "d",
@@ -46,8 +48,6 @@ _LATIN_DROPPED = re.compile(r"[aeiouyw'’ʿʾ`\-]")
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _WORD = re.compile(r"\w+(?:['’ʿʾ-]\w+)*")
 _ARABIC_LETTERS = re.compile(r"[\u0621-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc]")
-#: Arabic marks (vowels, shadda, tatweel) that carry no consonant
-_ARABIC_MARKS = dict.fromkeys([*range(0x064B, 0x0660), 0x0670, 0x0640])
 #: the shortest skeleton that counts as an anchor (numbers count at any length)
 MIN_CONSONANTS = 3
 
@@ -63,7 +63,7 @@ def skeleton(word: str) -> str:
     if word.isdigit():
         return word
     if _ARABIC_LETTERS.search(word):
-        word = word.translate(_ARABIC_MARKS)
+        word = word.translate(ARABIC_MARKS)
         if word.startswith(("ال", "وال", "بال", "فال", "لل")) and len(word) > 4:
             word = word[word.index("ل") + 1 :]
         elif word.startswith("و") and len(word) > 3:
@@ -83,13 +83,13 @@ def _counts(skeletons: set[str]) -> set[str]:
 def source_skeletons(text: str) -> set[str]:
     """Every word's skeleton, and every two neighbouring words' joined: any word of the
     source may be a name, and a two-word name is often written as one ("AbuHurayrah")."""
-    words = [skeleton(w) for w in _WORD.findall(text.translate(_ARABIC_MARKS))]
+    words = [skeleton(w) for w in _WORD.findall(text.translate(ARABIC_MARKS))]
     return _counts({*words, *(a + b for a, b in itertools.pairwise(words))})
 
 
 def reference_anchors(text: str) -> set[str]:
     """The skeletons of the reference's capitalised words and numbers: its names."""
-    words = _WORD.findall(text.translate(_DIGITS).translate(_ARABIC_MARKS))
+    words = _WORD.findall(text.translate(_DIGITS).translate(ARABIC_MARKS))
     return _counts({skeleton(w) for w in words if w[0].isupper() or w[0].isdigit()})
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalkit.align.anchors import AnchorScore
-from evalkit.embeddings import SentenceEncoder
+from evalkit.embeddings import SentenceEncoder, embedding_text
 
 #: Gale & Church's variance of the length difference per character (1993, section 3)
 GALE_CHURCH_VARIANCE = 6.8
@@ -178,17 +178,6 @@ def _spread(vector: np.ndarray, others: np.ndarray | None, neighbours: int = 0) 
     if 0 < neighbours < len(distances):
         distances = np.partition(distances, neighbours - 1)[:neighbours]
     return float(np.mean(distances))
-
-
-#: Arabic short-vowel marks, shadda, sukun, dagger alif and tatweel: optional in writing,
-#: rare in news text, and each one a separate token to the encoder, so a fully vocalised
-#: text would embed slowly and unlike its plain spelling
-_ARABIC_MARKS = dict.fromkeys([*range(0x064B, 0x0660), 0x0670, 0x0640])
-
-
-def embedding_text(text: str) -> str:
-    """The text as the encoder sees it: Arabic vocalisation removed, nothing else changed."""
-    return text.translate(_ARABIC_MARKS)
 
 
 def _span_embeddings(

@@ -24,7 +24,6 @@ from evalkit.align.costs import (
     CombinedCost,
     EmbeddingCost,
     LengthCost,
-    embedding_text,
     length_ratio,
 )
 from evalkit.align.dp import DEFAULT_STEPS, Link, LinkCost, align_sequences, link_margins
@@ -39,7 +38,13 @@ from evalkit.align.judging import (
 )
 from evalkit.align.lines import SkippedLine, split_translatable
 from evalkit.align.sentence_links import DocumentSentences, sentences_within
-from evalkit.embeddings import DEFAULT_ENCODER, SentenceEncoder, encoder_name, load_encoder
+from evalkit.embeddings import (
+    DEFAULT_ENCODER,
+    SentenceEncoder,
+    embedding_text,
+    encoder_name,
+    load_encoder,
+)
 
 AlignUnit = Literal["paragraph", "sentence"]
 Method = Literal["embedding", "length"]

@@ -79,6 +79,13 @@ def statistics_key(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+#: segments handed to a per-segment metric at a time: what a neural metric holds at once
+#: (BERTScore's token embeddings of a chunk's texts) stays the same at 1,000 segments and
+#: at 100,000, and each chunk is stored as soon as it is computed. Large enough that length
+#: batching inside a chunk still fills its batches.
+CHUNK_SEGMENTS = 2048
+
+
 def _compute(
     metric: Metric,
     hypotheses: Sequence[str],
@@ -106,8 +113,15 @@ def segment_statistics(
     (so a model loads only when one is missing), and what it computes is stored at once."""
     if not hypotheses:
         return []
-    if store is None or not metric.per_segment:
+    if not metric.per_segment:
         return _compute(metric, hypotheses, references, sources)
+    if store is None:
+        rows: list[Stats] = []
+        for start in range(0, len(hypotheses), CHUNK_SEGMENTS):
+            end = start + CHUNK_SEGMENTS
+            part = references[start:end] if references is not None else None
+            rows += _compute(metric, hypotheses[start:end], part, sources[start:end])
+        return rows
     signature = metric.signature()
     keys = [
         statistics_key(signature, hyp, references[i] if references is not None else None, src)
@@ -118,15 +132,16 @@ def segment_statistics(
     for i, key in enumerate(keys):
         first_of_key.setdefault(key, i)
     missing = [i for key, i in first_of_key.items() if key not in found]
-    if missing:
+    for start in range(0, len(missing), CHUNK_SEGMENTS):
+        chunk = missing[start : start + CHUNK_SEGMENTS]
         computed = _compute(
             metric,
-            [hypotheses[i] for i in missing],
-            [references[i] for i in missing] if references is not None else None,
-            [sources[i] for i in missing],
+            [hypotheses[i] for i in chunk],
+            [references[i] for i in chunk] if references is not None else None,
+            [sources[i] for i in chunk],
         )
-        fresh = {keys[i]: list(row) for i, row in zip(missing, computed, strict=True)}
-        store.put_many(fresh)
+        fresh = {keys[i]: list(row) for i, row in zip(chunk, computed, strict=True)}
+        store.put_many(fresh)  # a run stopped later keeps what is done
         found.update(fresh)
     return [list(found[key]) for key in keys]
 
