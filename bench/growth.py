@@ -152,9 +152,17 @@ def probe(metric: str, count: int) -> dict:
     # what else loads on first use (xqe's language identifier), on texts not in the set
     built.segment_statistics(["A warm-up line."], ["A warm-up line, too."], ["سطر للتسخين"])
     load_s = time.perf_counter() - started
+    from evalkit.align.units import scoring_units
+    from evalkit.corpus.model import Document, Side, TestSet
+    from evalkit.scoring.system import score_systems
+
+    document = Document(
+        "set", Side("ar", tuple(sources)), Side("en", tuple(references)), aligned=True
+    )
+    whole = TestSet(name="growth", origin="bench", tgt_lang="en", documents=(document,))
+    units = scoring_units(whole).units
     started = time.perf_counter()
-    for hypotheses in systems.values():
-        built.segment_statistics(hypotheses, references, sources)
+    score_systems(units, list(systems.values()), [built])  # as a run scores them
     seconds = time.perf_counter() - started
     limits.append(limit_gflops())
     read = tokens(sources, references, systems)

@@ -132,3 +132,44 @@ def test_a_whole_set_metric_gets_every_segment_at_once(monkeypatch):
     metric.per_segment = False
     system.segment_statistics(metric, ["a"] * 7, None, ["s"] * 7, _DictStore())
     assert metric.calls == [7]
+
+
+class _ReferenceReads(_CallSizes):
+    """Remembers every reference it was handed, call by call."""
+
+    name = "reference_reads"
+    needs_reference = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.references: list[list[str]] = []
+
+    def segment_statistics(self, hypotheses, references, sources):
+        self.references.append(list(references))
+        return super().segment_statistics(hypotheses, references, sources)
+
+
+def test_systems_are_scored_together_a_chunk_of_units_at_a_time(monkeypatch):
+    """Each call holds one chunk of units with every system's output of it, so a metric
+    that embeds a reference once per call embeds it once for all systems; the scores are
+    those of each system scored alone."""
+    monkeypatch.setattr(system, "CHUNK_SEGMENTS", 6)
+    source = Side("ar", tuple(f"مصدر {k}" for k in range(5)))
+    reference = Side("en", tuple(f"reference {k}" for k in range(5)))
+    test_set = TestSet(
+        name="t",
+        origin="t",
+        tgt_lang="en",
+        documents=(Document("d", source, reference, aligned=True),),
+    )
+    units = scoring_units(test_set).units
+    outputs = [[f"first {'x' * k}" for k in range(5)], [f"second {'yy' * k}" for k in range(5)]]
+    metric = _ReferenceReads()
+    together = system.score_systems(units, outputs, [metric])
+    assert metric.calls == [6, 4]  # 3 units x 2 systems, then 2 x 2
+    for call in metric.references:
+        half = len(call) // 2
+        assert call[:half] == call[half:]  # the same units' references, one per system
+    alone = [system.score_system(units, hyps, [_ReferenceReads()]) for hyps in outputs]
+    assert [s.segments for s in together] == [s.segments for s in alone]
+    assert [s.corpus for s in together] == [s.corpus for s in alone]

@@ -119,10 +119,11 @@ def rescore(
     new_rows = [row.model_copy(deep=True) for row in rows]
     flags: dict[str, list[list[str]]] = {}
     reasons = list(unavailable)
-    for system in old.systems:
-        label = system.label
-        hypotheses = [row.hyp[label] for row in rows]
-        part = score_available(units, hypotheses, todo, reasons, store)
+    labels = [system.label for system in old.systems]
+    parts = score_available(
+        units, [[row.hyp[label] for row in rows] for label in labels], todo, reasons, store
+    )
+    for label, part in zip(labels, parts, strict=True):
         flags[label] = unscored_flags(units, todo, part.segments)
         _merge_system(scores.setdefault(label, SystemResult(corpus={}, documents={})), part)
         for row, segment, spans, marks in zip(

@@ -207,28 +207,28 @@ def score_stage(
     has_source = any(seg.strip() for doc in test_set.documents for seg in doc.source.segments)
     usable, skipped = available_metrics(metrics, has_source)
     store = cache.statistics if cache is not None else None
-    runs: list[SystemRun] = []
-    for named in systems:
-        started = time.perf_counter()
-        output = outputs[named.label]
-        hypotheses = unit_hypotheses(units, output.hypotheses, output.unit_translations)
+    started = time.perf_counter()
+    hypotheses = [
+        unit_hypotheses(units, outputs[n.label].hypotheses, outputs[n.label].unit_translations)
+        for n in systems
+    ]
+    # one system is named in the progress lines; several are scored together, each metric
+    # over all of them (references and sources embedded once)
+    label = systems[0].label if len(systems) == 1 else f"{len(systems)} systems"
 
-        def heard(event: MetricEvent, label: str = named.label) -> None:
-            clock.tell(
-                StageEvent(
-                    "score",
-                    label,
-                    event.metric,
-                    event.done,
-                    event.total,
-                    event.seconds,
-                    event.segments,
-                )
+    def heard(event: MetricEvent) -> None:
+        clock.tell(
+            StageEvent(
+                "score", label, event.metric, event.done, event.total, event.seconds, event.segments
             )
+        )
 
-        scores = score_available(units, hypotheses, usable, skipped, store, on_metric=heard)
-        runs.append(SystemRun(named, output, hypotheses, scores))
-        clock.timings["score"] += time.perf_counter() - started
+    scores = score_available(units, hypotheses, usable, skipped, store, on_metric=heard)
+    runs = [
+        SystemRun(named, outputs[named.label], system_hypotheses, system_scores)
+        for named, system_hypotheses, system_scores in zip(systems, hypotheses, scores, strict=True)
+    ]
+    clock.timings["score"] += time.perf_counter() - started
     return Scored(usable, runs, [str(reason) for reason in skipped])
 
 

@@ -1,6 +1,6 @@
-"""Running a run's metrics on one system: metric by metric, each heard starting and
-ending, a metric that turns out unable to load dropped and noted instead of failing the
-run. A normal run and `rescore` both score this way."""
+"""Running a run's metrics on its systems: metric by metric, all systems together, each
+metric heard starting and ending, a metric that turns out unable to load dropped and noted
+instead of failing the run. A normal run and `rescore` both score this way."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from evalkit.cache import TranslationCache
 from evalkit.embeddings import EncoderUser, StoredEncoder, VectorStore
 from evalkit.engines.chat_completion import ChatCacheUser
 from evalkit.metrics.base import Metric, MetricUnavailable
-from evalkit.scoring.system import StatisticsStore, SystemScores, score_system
+from evalkit.scoring.system import StatisticsStore, SystemScores, score_systems
 
 
 @dataclass(frozen=True)
 class MetricEvent:
-    """A metric starting (`seconds` None) or ending on one system's units: `done`/`total`
-    count metrics; `segments` is how many units it scored."""
+    """A metric starting (`seconds` None) or ending on the systems' units: `done`/`total`
+    count metrics; `segments` is how many units it scored, all systems together."""
 
     metric: str
     done: int
@@ -47,19 +47,23 @@ def attach_cache(
 
 def score_available(
     units: Sequence[ScoringUnit],
-    hypotheses: Sequence[str],
+    hypotheses: Sequence[Sequence[str]],
     metrics: list[Metric],
     skipped: list[MetricUnavailable],
     store: StatisticsStore | None = None,
     on_metric: MetricCallback | None = None,
-) -> SystemScores:
-    """Scores metric by metric; a metric that turns out unable to load is removed from
-    `metrics` and its reason added to `skipped`."""
-    total = SystemScores(
-        documents={u.doc_id: {} for u in units},
-        segments=[{} for _ in units],
-        spans=[{} for _ in units],
-    )
+) -> list[SystemScores]:
+    """Each system's scores (one list of unit hypotheses per system), metric by metric; a
+    metric that turns out unable to load is removed from `metrics` and its reason added to
+    `skipped`."""
+    totals = [
+        SystemScores(
+            documents={u.doc_id: {} for u in units},
+            segments=[{} for _ in units],
+            spans=[{} for _ in units],
+        )
+        for _ in hypotheses
+    ]
     tell = on_metric or (lambda event: None)
     total_metrics = len(metrics)
     for number, metric in enumerate(list(metrics), start=1):
@@ -67,7 +71,7 @@ def score_available(
         event = MetricEvent(metric.name, done=number - 1, total=total_metrics)
         tell(event)
         try:
-            part = score_system(units, hypotheses, [metric], store)
+            parts = score_systems(units, hypotheses, [metric], store)
         except MetricUnavailable as reason:
             metrics.remove(metric)
             skipped.append(reason)
@@ -77,14 +81,21 @@ def score_available(
                 event,
                 done=number,
                 seconds=time.perf_counter() - started,
-                segments=sum(row.get(metric.name) is not None for row in part.segments),
+                segments=sum(
+                    row.get(metric.name) is not None for part in parts for row in part.segments
+                ),
             )
         )
-        total.corpus.update(part.corpus)
-        for doc_id, doc_scores in part.documents.items():
-            total.documents[doc_id].update(doc_scores)
-        for row, row_scores in zip(total.segments, part.segments, strict=True):
-            row.update(row_scores)
-        for row_spans, part_spans in zip(total.spans, part.spans, strict=True):
-            row_spans.update(part_spans)
-    return total
+        for total, part in zip(totals, parts, strict=True):
+            _merge(total, part)
+    return totals
+
+
+def _merge(total: SystemScores, part: SystemScores) -> None:
+    total.corpus.update(part.corpus)
+    for doc_id, doc_scores in part.documents.items():
+        total.documents[doc_id].update(doc_scores)
+    for row, row_scores in zip(total.segments, part.segments, strict=True):
+        row.update(row_scores)
+    for row_spans, part_spans in zip(total.spans, part.spans, strict=True):
+        row_spans.update(part_spans)

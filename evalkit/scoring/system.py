@@ -146,41 +146,101 @@ def segment_statistics(
     return [list(found[key]) for key in keys]
 
 
+def score_systems(
+    units: Sequence[ScoringUnit],
+    hypotheses: Sequence[Sequence[str]],
+    metrics: Sequence[Metric],
+    store: StatisticsStore | None = None,
+) -> list[SystemScores]:
+    """Corpus, per-document and per-unit scores of each system (one list of hypotheses per
+    system, one per unit); None where not applicable. With a `store`, statistics computed
+    before (by any run, any system) are reused.
+
+    Metric by metric, the systems go to the metric together, a chunk of units at a time
+    with every system's output of those units: a reference or a source is embedded once
+    for all systems while the metric's in-process cache holds a chunk, not a test set."""
+    results = [_empty_scores(units) for _ in hypotheses]
+    for metric in metrics:
+        rows = [i for i, u in enumerate(units) if u.scorable_by(metric.needs_reference)]
+        for result, system_hyps, stats in zip(
+            results,
+            hypotheses,
+            _statistics_of_systems(metric, units, rows, hypotheses, store),
+            strict=True,
+        ):
+            _add_scores(result, metric, units, dict(zip(rows, stats, strict=True)), system_hyps)
+    return results
+
+
 def score_system(
     units: Sequence[ScoringUnit],
     hypotheses: Sequence[str],
     metrics: Sequence[Metric],
     store: StatisticsStore | None = None,
 ) -> SystemScores:
-    """Corpus, per-document and per-unit scores of one system; None where not applicable.
-    With a `store`, statistics computed before (by any run, any system) are reused."""
-    doc_ids = list(dict.fromkeys(u.doc_id for u in units))
-    result = SystemScores(
-        documents={doc_id: {} for doc_id in doc_ids},
+    """`score_systems` of one system."""
+    return score_systems(units, [hypotheses], metrics, store)[0]
+
+
+def _empty_scores(units: Sequence[ScoringUnit]) -> SystemScores:
+    return SystemScores(
+        documents={u.doc_id: {} for u in units},
         segments=[{} for _ in units],
         spans=[{} for _ in units],
     )
-    for metric in metrics:
-        rows = [i for i, u in enumerate(units) if u.scorable_by(metric.needs_reference)]
-        stats = segment_statistics(
+
+
+def _statistics_of_systems(
+    metric: Metric,
+    units: Sequence[ScoringUnit],
+    rows: Sequence[int],
+    hypotheses: Sequence[Sequence[str]],
+    store: StatisticsStore | None,
+) -> list[list[Stats]]:
+    """Each system's statistics of the units `rows`. A per-segment metric is handed the
+    systems' segments of a chunk of units together (at most CHUNK_SEGMENTS in all); a
+    metric that looks at the whole set sees each system's set alone."""
+
+    def of(pairs: Sequence[tuple[int, int]]) -> list[Stats]:
+        return segment_statistics(
             metric,
-            [hypotheses[i] for i in rows],
-            [units[i].references for i in rows] if metric.needs_reference else None,
-            [units[i].src for i in rows],
+            [hypotheses[system][i] for system, i in pairs],
+            [units[i].references for _, i in pairs] if metric.needs_reference else None,
+            [units[i].src for _, i in pairs],
             store,
         )
-        by_row = dict(zip(rows, stats, strict=True))
-        result.corpus[metric.name] = metric.corpus_score(stats) if stats else None
-        for doc_id in doc_ids:
-            doc_stats = [s for i, s in by_row.items() if units[i].doc_id == doc_id]
-            result.documents[doc_id][metric.name] = (
-                metric.corpus_score(doc_stats) if doc_stats else None
-            )
-        for i in range(len(units)):
-            result.segments[i][metric.name] = (
-                metric.segment_score(by_row[i]) if i in by_row else None
-            )
-            spans = metric.segment_spans(by_row[i], hypotheses[i]) if i in by_row else None
-            if spans is not None:
-                result.spans[i][metric.name] = spans
-    return result
+
+    if not metric.per_segment:
+        return [of([(system, i) for i in rows]) for system in range(len(hypotheses))]
+    out: list[list[Stats]] = [[] for _ in hypotheses]
+    step = max(1, CHUNK_SEGMENTS // max(1, len(hypotheses)))
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        stats = of([(system, i) for system in range(len(hypotheses)) for i in chunk])
+        for system in range(len(hypotheses)):
+            out[system] += stats[system * len(chunk) : (system + 1) * len(chunk)]
+    return out
+
+
+def _add_scores(
+    result: SystemScores,
+    metric: Metric,
+    units: Sequence[ScoringUnit],
+    by_row: dict[int, Stats],
+    hypotheses: Sequence[str],
+) -> None:
+    """One metric's corpus, document and unit scores (and error spans) into `result`."""
+    stats = list(by_row.values())
+    result.corpus[metric.name] = metric.corpus_score(stats) if stats else None
+    by_document: dict[str, list[Stats]] = {doc_id: [] for doc_id in result.documents}
+    for i, row in by_row.items():
+        by_document[units[i].doc_id].append(row)
+    for doc_id, doc_stats in by_document.items():
+        result.documents[doc_id][metric.name] = (
+            metric.corpus_score(doc_stats) if doc_stats else None
+        )
+    for i in range(len(units)):
+        result.segments[i][metric.name] = metric.segment_score(by_row[i]) if i in by_row else None
+        spans = metric.segment_spans(by_row[i], hypotheses[i]) if i in by_row else None
+        if spans is not None:
+            result.spans[i][metric.name] = spans
