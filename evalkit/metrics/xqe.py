@@ -74,7 +74,9 @@ from evalkit.metrics.diagnostics.language import (
 from evalkit.metrics.diagnostics.scripts import letter_scripts, scripts_of_language
 
 PIECE_CHARS = 1000
-CACHE_SIZE = 50_000
+#: sentence vectors kept between calls (1.5 KB each): the sources of a chunk of units come
+#: once for all systems (evalkit.scoring.system), so this only spares texts that repeat
+CACHE_SIZE = 10_000
 #: the version of the scoring rule, in the signature: statistics stored under another are not
 #: reused. 3: Arabic vowel marks are left out before embedding (a fully vocalised source
 #: read as about twice the tokens, each mark its own, and embedded unlike its plain spelling)
