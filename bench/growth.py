@@ -115,7 +115,7 @@ def run_default(work: Path, count: int) -> dict:
 
 
 #: the run's progress line when a metric has scored a system (stderr is not a terminal)
-METRIC_DONE = re.compile(r"score \S+: (\S+) \(\d+/\d+ metrics\), \d+ segments in ([\d.]+) s")
+METRIC_DONE = re.compile(r"score [^:]+: (\S+) \(\d+/\d+ metrics\), \d+ segments in ([\d.]+) s")
 
 
 def metric_seconds(log: str) -> dict[str, float]:
