@@ -13,7 +13,7 @@ from evalkit.cache import TranslationCache
 from evalkit.embeddings import EncoderUser, StoredEncoder, VectorStore
 from evalkit.engines.chat_completion import ChatCacheUser
 from evalkit.metrics.base import Metric, MetricUnavailable
-from evalkit.scoring.system import StatisticsStore, SystemScores, score_systems
+from evalkit.scoring.system import StatisticsStore, SystemScores, empty_scores, score_systems
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,7 @@ def score_available(
     """Each system's scores (one list of unit hypotheses per system), metric by metric; a
     metric that turns out unable to load is removed from `metrics` and its reason added to
     `skipped`."""
-    totals = [
-        SystemScores(
-            documents={u.doc_id: {} for u in units},
-            segments=[{} for _ in units],
-            spans=[{} for _ in units],
-        )
-        for _ in hypotheses
-    ]
+    totals = [empty_scores(units) for _ in hypotheses]
     tell = on_metric or (lambda event: None)
     total_metrics = len(metrics)
     for number, metric in enumerate(list(metrics), start=1):

@@ -159,7 +159,7 @@ def score_systems(
     Metric by metric, the systems go to the metric together, a chunk of units at a time
     with every system's output of those units: a reference or a source is embedded once
     for all systems while the metric's in-process cache holds a chunk, not a test set."""
-    results = [_empty_scores(units) for _ in hypotheses]
+    results = [empty_scores(units) for _ in hypotheses]
     for metric in metrics:
         rows = [i for i, u in enumerate(units) if u.scorable_by(metric.needs_reference)]
         for result, system_hyps, stats in zip(
@@ -182,7 +182,8 @@ def score_system(
     return score_systems(units, [hypotheses], metrics, store)[0]
 
 
-def _empty_scores(units: Sequence[ScoringUnit]) -> SystemScores:
+def empty_scores(units: Sequence[ScoringUnit]) -> SystemScores:
+    """Scores with a place for every document and unit and no metric yet."""
     return SystemScores(
         documents={u.doc_id: {} for u in units},
         segments=[{} for _ in units],
