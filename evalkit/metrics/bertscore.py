@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from evalkit.allocator import return_freed_memory
 from evalkit.embeddings import NEURAL_EXTRA, BoundedCache, length_batches, text_pieces
 from evalkit.errors import UserInputError
 from evalkit.metrics.base import (
@@ -64,6 +65,8 @@ TOKEN_BUDGET = 4096
 #: of a chunk of units comes in one call (evalkit.scoring.system), so references are
 #: embedded once for all systems without a cache that would grow to hundreds of MB
 CACHE_SIZE = 512
+#: transformers' warn-once key for a text longer than the model's maximum
+LONG_TEXT_WARNING = "sequence-length-is-longer-than-the-specified-maximum"
 
 
 def packaged_model_dir() -> Path | None:
@@ -84,6 +87,7 @@ def _load(model: str, num_layers: int, place: Placement = Placement()) -> tuple[
     from bert_score.utils import get_model, get_tokenizer
     from transformers.utils import logging as hf_logging
 
+    return_freed_memory()
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of a table
     try:
@@ -97,6 +101,10 @@ def _load(model: str, num_layers: int, place: Placement = Placement()) -> tuple[
     finally:
         if bars:
             hf_logging.enable_progress_bar()
+    # a long text is tokenized whole only to learn that it must be cut into pieces; the
+    # model never sees it, so transformers' "longer than the maximum (537 > 512)" line is
+    # noise in a run's log: marking it already said keeps it out
+    tokenizer.deprecation_warnings[LONG_TEXT_WARNING] = True
     encoder.eval()
     return tokenizer, encoder.to(device=place.device, dtype=place.torch_dtype())
 
