@@ -27,6 +27,8 @@ from evalkit.align.costs import (
     EmbeddingCost,
     LengthCost,
     _spread,
+    length_ratio,
+    linked_ratio,
     mutual_nearest,
 )
 from evalkit.align.dp import Link
@@ -277,3 +279,16 @@ def test_a_cut_paragraph_swallowed_by_a_merge_shows_in_the_links_evidence():
         Link((2,), (), 0.0), 0.1, cost.embedding, length, None, AlignParams(), 10, 9
     )
     assert left_out.unlinked and not left_out.mutual
+
+
+def test_the_length_ratio_counts_the_units_a_reference_kept_not_the_ones_it_cut():
+    """Cut paragraphs make the document's total ratio wrong for every kept paragraph; the
+    second search takes the ratio over linked units only."""
+    src_lengths, ref_lengths = [100, 400, 100, 100], [150, 150, 150]
+    links = [Link((0,), (0,), 0.0), Link((1,), (), 2.0), Link((2,), (1,), 0.0)]
+    links.append(Link((3,), (2,), 0.0))
+    assert length_ratio(src_lengths, ref_lengths) == pytest.approx(450 / 700)
+    assert linked_ratio(links, src_lengths, ref_lengths) == pytest.approx(1.5)
+    # a reference that adds notes (0:1 links) is measured on what was linked as well
+    noted = [Link((0,), (0,), 0.0), Link((), (1,), 2.0), Link((1, 2, 3), (2,), 0.0)]
+    assert linked_ratio(noted, src_lengths, ref_lengths) == pytest.approx(300 / 700)

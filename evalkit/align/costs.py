@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalkit.align.anchors import AnchorScore
+from evalkit.align.dp import Link
 from evalkit.embeddings import SentenceEncoder, embedding_text
 
 #: Gale & Church's variance of the length difference per character (1993, section 3)
@@ -97,6 +98,26 @@ def length_ratio(src_lengths: Sequence[int], ref_lengths: Sequence[int]) -> floa
     either side has no characters (a ratio of 0 would divide by zero in `LengthCost`)."""
     src_total, ref_total = sum(src_lengths), sum(ref_lengths)
     return ref_total / src_total if src_total and ref_total else 1.0
+
+
+def linked_ratio(
+    links: Sequence[Link], src_lengths: Sequence[int], ref_lengths: Sequence[int]
+) -> float:
+    """`length_ratio` over the units a first alignment linked, leaving out those it skipped.
+
+    Why: a reference that cuts whole paragraphs (or adds notes) makes the document's total
+    ratio wrong for every paragraph it kept, and the length cost then pulls each link
+    towards a neighbour's. Counting only linked units gives the ratio of what was
+    translated; the aligner searches again with it (once: a third pass changed no link in
+    the bench). In `make bench-align` it raised verse-cuts F1 from 0.861 to 0.901 and
+    legal-cuts from 0.961 to 0.988, cost verse-notes one link (0.958 to 0.949) and left the
+    other corpora as they were.
+    """
+    linked = [link for link in links if link.src and link.ref]
+    return length_ratio(
+        [src_lengths[i] for link in linked for i in link.src],
+        [ref_lengths[j] for link in linked for j in link.ref],
+    )
 
 
 @dataclass

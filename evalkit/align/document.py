@@ -25,6 +25,7 @@ from evalkit.align.costs import (
     EmbeddingCost,
     LengthCost,
     length_ratio,
+    linked_ratio,
 )
 from evalkit.align.dp import DEFAULT_STEPS, Link, LinkCost, align_sequences, link_margins
 from evalkit.align.judging import (
@@ -54,7 +55,7 @@ Method = Literal["embedding", "length"]
 #: 3: distances normalised by each span's nearest units, a unit nothing claims cheaper to
 #: leave out, and the confidence model's mutual-nearest, neighbour and merge features.
 #: The length method is unchanged (scripts compare its signature).
-ALIGNER_VERSION = {"length": 1, "embedding": 3}
+ALIGNER_VERSION = {"length": 1, "embedding": 4}
 
 
 @dataclass
@@ -131,6 +132,7 @@ class Aligner:
                 f"encoder:{name}",
                 self.params.signature(),
                 "span-weight:units-product",
+                "length-ratio:linked-units",
             ]
         else:
             parts += [
@@ -182,6 +184,12 @@ class Aligner:
         anchors = AnchorScore(src, ref) if embedding is not None else None
         cost = _memoised(CombinedCost(length, embedding, params, anchors))
         found = align_sequences(len(src), len(ref), cost)
+        if embedding is not None and ratio is None:
+            refit = linked_ratio(found, length.src_lengths, length.ref_lengths)
+            if refit != length.ratio:
+                length = LengthCost(length.src_lengths, length.ref_lengths, refit)
+                cost = _memoised(CombinedCost(length, embedding, params, anchors))
+                found = align_sequences(len(src), len(ref), cost)
         margins = link_margins(len(src), len(ref), cost, found)
         scale = MARGIN_SCALE[self.method]
         sizes = (len(src), len(ref))
