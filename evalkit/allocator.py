@@ -1,41 +1,42 @@
 """Freed tensor memory goes back to the system, so a long scoring run's memory stays flat.
 
 Why: glibc's malloc raises its mmap threshold each time a large block it mapped is freed
-(up to 32 MB). After the first batches, torch's activation tensors on the CPU therefore
-come from the heap arenas, where fragmentation keeps freed memory resident: scoring
-2,000 segments × 3 systems with BERTScore alone grew to 1.39 GiB of resident memory and
-was still growing. With the threshold fixed at 1 MB, each large tensor is mapped and
-unmapped on its own, and the same run peaked at 0.84 GiB (bench/growth.py measures whole
-runs; docs/speed.md has the figures).
+(up to 32 MB), so after the first batches torch's activation tensors on the CPU come from
+the heap, among the small tensors a metric keeps (a text's token embeddings). Freed, they
+leave holes that stay resident: BERTScore alone on 1,500 segments × 3 systems reached
+1.33 GiB of resident memory, and the neural metrics of a run added up instead of taking
+turns. Handing the heap's free pages back after each batch (`malloc_trim`) brought that
+run to 0.94 GiB for about 5% of its time.
 
-Called by each loader of a torch model; a no-op off glibc (macOS, musl) and where the user
-set `MALLOC_MMAP_THRESHOLD_` themselves.
+Fixing the mmap threshold instead (1 MB) kept the same run at 0.84 GiB but made it 23%
+slower, and the e5 encoder 12% slower: every batch's activations were then fresh pages
+the kernel had to zero. Measured with /proc's resident set on this machine's 2 cores;
+bench/growth.py measures whole runs (docs/speed.md).
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 from functools import cache
-
-#: glibc's mallopt parameter number for the mmap threshold (malloc.h)
-M_MMAP_THRESHOLD = -3
-#: blocks this large or larger are mapped apart: activations and embeddings of a batch
-MMAP_THRESHOLD = 1 << 20
-USER_SETTING = "MALLOC_MMAP_THRESHOLD_"
+from typing import Any
 
 
 @cache
-def return_freed_memory() -> bool:
-    """Fix glibc's mmap threshold once per process; True when it was set here."""
-    if not sys.platform.startswith("linux") or USER_SETTING in os.environ:
-        return False
+def _glibc() -> Any | None:
+    """glibc, or None where malloc is another (macOS, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc
-        return False
-    mallopt = getattr(libc, "mallopt", None)
-    if mallopt is None:
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+def release_free_memory() -> None:
+    """Return the heap's free pages to the system; called by the torch encoders after
+    each batch (a few milliseconds against a batch's second or so)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

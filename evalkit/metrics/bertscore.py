@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from evalkit.allocator import return_freed_memory
+from evalkit.allocator import release_free_memory
 from evalkit.embeddings import NEURAL_EXTRA, BoundedCache, length_batches, text_pieces
 from evalkit.errors import UserInputError
 from evalkit.metrics.base import (
@@ -87,7 +87,6 @@ def _load(model: str, num_layers: int, place: Placement = Placement()) -> tuple[
     from bert_score.utils import get_model, get_tokenizer
     from transformers.utils import logging as hf_logging
 
-    return_freed_memory()
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of a table
     try:
@@ -245,6 +244,7 @@ def _embed(
             weights = torch.tensor([0.0 if t in skipped else 1.0 for t in row])
             found[missing[k]] = (vectors / vectors.norm(dim=-1, keepdim=True), weights)
             _cache.put((*key, missing[k]), found[missing[k]])
+        release_free_memory()  # activations freed: their pages leave the process
     result = []
     for one_text in pieces:
         parts = [found[piece] for piece in one_text]

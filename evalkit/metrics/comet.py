@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalkit.allocator import return_freed_memory
 from evalkit.metrics.base import MeanMetric, MetricUnavailable, Stats, positive_int_from_env
 from evalkit.metrics.comet_checkpoint import (
     CHECKPOINT_IN_REPO,
@@ -105,7 +104,6 @@ def _load(checkpoint: Path, encoder: Path, place: Placement = Placement()) -> Co
 
     from evalkit.metrics.comet_model import CometNet
 
-    return_freed_memory()
     found = read_checkpoint(checkpoint)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # no notes about weights that the checkpoint brings

@@ -18,6 +18,7 @@ from typing import Literal
 
 import torch
 
+from evalkit.allocator import release_free_memory
 from evalkit.embeddings import BoundedCache, text_pieces
 from evalkit.metrics.comet_model import CometNet
 
@@ -93,6 +94,7 @@ def embed(
         for piece, result in zip(batch, _embed_batch(net, batch), strict=True):
             found[piece] = result
             _embeddings.put((cache_key, piece), result)
+        release_free_memory()  # activations freed: their pages leave the process
     combined = {}
     for text, parts in pieces.items():
         if len(parts) == 1:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from evalkit.allocator import release_free_memory
 from evalkit.embeddings import SENTENCE_END
 from evalkit.metrics.comet_checkpoint import REFERENCELESS, REGRESSION, XCOMET
 from evalkit.metrics.comet_embed import LongRule, content_limit, embed, pieces_of, token_counts
@@ -260,6 +261,7 @@ def unified_scores(
             [t[4] for t in chosen] if use_ref is not None else None,
         )
         results.update(zip(order[start : start + batch_size], batch, strict=True))
+        release_free_memory()  # activations freed: their pages leave the process
     return _combine(len(hypotheses), triples, results)
 
 
