@@ -53,6 +53,24 @@ def test_each_stage_and_metric_gets_a_line():
     assert "score mt: bleu (1/2 metrics), 50 segments in 2.0 s (25.0 segments/s)" in text
 
 
+def test_a_long_metric_reports_its_segments_at_most_once_an_interval():
+    display, buffer, clock = _display()
+    with display:
+        display.on_stage(StageEvent("score", "3 systems", "xqe", done=0, total=1))
+        for chunk in range(1, 11):  # ten chunks of 300 segments, 20 s each
+            clock.now = 20.0 * chunk
+            display.on_stage(
+                StageEvent(
+                    "score", "3 systems", "xqe", 0, 1,
+                    segments=300 * chunk, segments_total=3000, elapsed=20.0 * chunk,
+                )
+            )  # fmt: skip
+    lines = buffer.getvalue().splitlines()[1:]
+    # 200 s of chunks: the first sets the clock, then a line every 30 s at most
+    assert len(lines) == 4
+    assert "score 3 systems: xqe 900/3000 segments, 15.0 segments/s, eta 2m20s" in lines[0]
+
+
 def test_quiet_prints_nothing():
     display, buffer, _ = _display(quiet=True)
     with display:

@@ -165,8 +165,10 @@ def test_systems_are_scored_together_a_chunk_of_units_at_a_time(monkeypatch):
     units = scoring_units(test_set).units
     outputs = [[f"first {'x' * k}" for k in range(5)], [f"second {'yy' * k}" for k in range(5)]]
     metric = _ReferenceReads()
-    together = system.score_systems(units, outputs, [metric])
+    told: list[tuple[int, int]] = []
+    together = system.score_systems(units, outputs, [metric], on_chunk=lambda *n: told.append(n))
     assert metric.calls == [6, 4]  # 3 units x 2 systems, then 2 x 2
+    assert told == [(6, 10), (10, 10)]  # segments done of all, after each chunk
     for call in metric.references:
         half = len(call) // 2
         assert call[:half] == call[half:]  # the same units' references, one per system

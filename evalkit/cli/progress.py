@@ -153,6 +153,8 @@ class RunDisplay:
                 self._line(f"align: done in {event.seconds:.1f} s")
         elif event.stage == "translate":
             self._line(f"translate {label}: started")
+        elif event.stage == "score" and event.seconds is None and event.segments_total:
+            self._log_metric_progress(label, event)
         elif event.stage == "score" and event.seconds is not None:
             rate = event.segments / event.seconds if event.seconds > 0 else 0.0
             self._line(
@@ -161,6 +163,22 @@ class RunDisplay:
             )
         elif event.stage == "score" and event.done == 0:
             self._line(f"score {label}: {event.total} metric(s), starting with {event.metric}")
+
+    def _log_metric_progress(self, label: str, event: StageEvent) -> None:
+        """A line at most every `LOG_INTERVAL` while one metric works through its chunks:
+        a neural metric on a large set takes minutes."""
+        key = f"score {label}"
+        now = self.clock()
+        if now - self.last_line.get(key, now) < LOG_INTERVAL:
+            self.last_line.setdefault(key, now)
+            return
+        self.last_line[key] = now
+        per_second = event.segments / event.elapsed if event.elapsed > 0 else 0.0
+        left = (event.segments_total - event.segments) / per_second if per_second else None
+        self._line(
+            f"{key}: {event.metric} {event.segments}/{event.segments_total} segments, "
+            f"{per_second:.1f} segments/s, eta {_duration(left) if left is not None else '?'}"
+        )
 
     def _bar_stage(self, event: StageEvent) -> None:
         assert self.bar is not None
@@ -171,6 +189,10 @@ class RunDisplay:
         rate = ""
         if event.seconds:
             rate = f"{event.segments / event.seconds:.1f} seg/s"
+        elif event.segments_total:  # within a metric: how far it is
+            description += f" {event.segments}/{event.segments_total}"
+            if event.elapsed > 0:
+                rate = f"{event.segments / event.elapsed:.1f} seg/s"
         if key not in self.tasks:
             self.tasks[key] = self.bar.add_task(description, total=event.total, rate=rate)
         self.bar.update(self.tasks[key], description=description, completed=event.done, rate=rate)

@@ -45,7 +45,8 @@ class StageEvent:
     """A stage of the run starting or ending, for progress shown in a terminal or a log:
     `stage` is "align", "translate" or "score"; `label` the system (empty for align);
     `metric` the metric being computed (score only); `done`/`total` count metrics for
-    score, documents for align; `seconds` and `segments` are set when a step ends."""
+    score, documents for align; `seconds` and `segments` are set when a step ends. While
+    a metric runs: `segments` done of `segments_total`, `elapsed` seconds so far."""
 
     stage: str
     label: str = ""
@@ -54,6 +55,8 @@ class StageEvent:
     total: int = 0
     seconds: float | None = None
     segments: int = 0
+    segments_total: int = 0
+    elapsed: float = 0.0
 
 
 StageCallback = Callable[[StageEvent], None]
@@ -219,7 +222,15 @@ def score_stage(
     def heard(event: MetricEvent) -> None:
         clock.tell(
             StageEvent(
-                "score", label, event.metric, event.done, event.total, event.seconds, event.segments
+                "score",
+                label,
+                event.metric,
+                event.done,
+                event.total,
+                event.seconds,
+                event.segments,
+                event.segments_total,
+                event.elapsed,
             )
         )
 

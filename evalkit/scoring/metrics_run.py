@@ -19,13 +19,17 @@ from evalkit.scoring.system import StatisticsStore, SystemScores, empty_scores, 
 @dataclass(frozen=True)
 class MetricEvent:
     """A metric starting (`seconds` None) or ending on the systems' units: `done`/`total`
-    count metrics; `segments` is how many units it scored, all systems together."""
+    count metrics; `segments` is how many units it scored, all systems together. While a
+    per-segment metric runs, one event per chunk: `seconds` None, `segments` done so far
+    of `segments_total`, `elapsed` seconds since the metric started."""
 
     metric: str
     done: int
     total: int
     seconds: float | None = None
     segments: int = 0
+    segments_total: int = 0
+    elapsed: float = 0.0
 
 
 MetricCallback = Callable[[MetricEvent], None]
@@ -63,8 +67,21 @@ def score_available(
         started = time.perf_counter()
         event = MetricEvent(metric.name, done=number - 1, total=total_metrics)
         tell(event)
+
+        def chunk_done(
+            done: int, total: int, event: MetricEvent = event, started: float = started
+        ) -> None:
+            tell(
+                replace(
+                    event,
+                    segments=done,
+                    segments_total=total,
+                    elapsed=time.perf_counter() - started,
+                )
+            )
+
         try:
-            parts = score_systems(units, hypotheses, [metric], store)
+            parts = score_systems(units, hypotheses, [metric], store, on_chunk=chunk_done)
         except MetricUnavailable as reason:
             metrics.remove(metric)
             skipped.append(reason)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -146,11 +146,17 @@ def segment_statistics(
     return [list(found[key]) for key in keys]
 
 
+#: told (segments done, segments in all) after each chunk of a per-segment metric, all
+#: systems counted: what a progress line during a long neural metric reports
+ChunkCallback = Callable[[int, int], None]
+
+
 def score_systems(
     units: Sequence[ScoringUnit],
     hypotheses: Sequence[Sequence[str]],
     metrics: Sequence[Metric],
     store: StatisticsStore | None = None,
+    on_chunk: ChunkCallback | None = None,
 ) -> list[SystemScores]:
     """Corpus, per-document and per-unit scores of each system (one list of hypotheses per
     system, one per unit); None where not applicable. With a `store`, statistics computed
@@ -165,7 +171,7 @@ def score_systems(
         for result, system_hyps, stats in zip(
             results,
             hypotheses,
-            _statistics_of_systems(metric, units, rows, hypotheses, store),
+            _statistics_of_systems(metric, units, rows, hypotheses, store, on_chunk),
             strict=True,
         ):
             _add_scores(result, metric, units, dict(zip(rows, stats, strict=True)), system_hyps)
@@ -197,6 +203,7 @@ def _statistics_of_systems(
     rows: Sequence[int],
     hypotheses: Sequence[Sequence[str]],
     store: StatisticsStore | None,
+    on_chunk: ChunkCallback | None = None,
 ) -> list[list[Stats]]:
     """Each system's statistics of the units `rows`. A per-segment metric is handed the
     systems' segments of a chunk of units together (at most CHUNK_SEGMENTS in all); a
@@ -220,6 +227,8 @@ def _statistics_of_systems(
         stats = of([(system, i) for system in range(len(hypotheses)) for i in chunk])
         for system in range(len(hypotheses)):
             out[system] += stats[system * len(chunk) : (system + 1) * len(chunk)]
+        if on_chunk is not None:
+            on_chunk(len(out[0]) * len(hypotheses), len(rows) * len(hypotheses))
     return out
 
 
