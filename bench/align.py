@@ -8,8 +8,8 @@ and method the exact-link precision, recall and F1 (micro-averaged over the corp
 true links: a link counts only when both of its sides match) and the seconds spent.
 
 Every constant of the embedding method is chosen leave-one-corpus-out (`align_fit.py`):
-the cost's constants over a grid, the confidence model and its flag threshold by
-logistic regression, each corpus's figures from constants fitted on the others only. The
+the cost's constants over a grid, the confidence trees and their flag threshold, each
+corpus's figures from constants fitted on the others only. The
 held-out table, the flags (the share of wrong links flagged, and of right ones), the
 reliability of the confidence and the pairing of documents (`evalkit pair`'s method) all
 come from those folds; the constants fitted on every corpus are printed beside the ones
@@ -23,9 +23,10 @@ prints that table alone, in seconds).
 
 Usage: python bench/align.py [--corpus NAME ...] [--method NAME ...] [--seeds 0 1 2 3 4 5]
        [--docs 2] [--paragraphs 12] [--json bench/results/align.json] [--set-aside-only]
-       [--cache FILE]
+       [--cache FILE] [--write-confidence]
 About an hour on 2 cores the first time, nearly all of it the encoder; with --cache, a
-rerun takes about 6 minutes (24 candidate constants × 11 corpora, then the pairing).
+rerun takes about 14 minutes (24 candidate constants × 11 corpora, the trees of every
+fold and inner fold, then the pairing).
 """
 
 from __future__ import annotations
@@ -54,16 +55,41 @@ from align_corpora import (  # noqa: E402
     build_corpus,
     line_documents,
     median_chain_share,
+    unrelated_cases,
 )
-from align_fit import GRID, Counts, Fold, LinkRecord, fit, flag_shares, leave_one_out  # noqa: E402
+from align_fit import (  # noqa: E402
+    FLAG_SHARE,
+    GRID,
+    TREE_SETTINGS,
+    Counts,
+    Fold,
+    LinkRecord,
+    TreeFits,
+    fit,
+    flag_shares,
+    leave_one_out,
+)
 
 from evalkit.align import Aligner  # noqa: E402
-from evalkit.align import confidence as link_model  # noqa: E402
-from evalkit.align.confidence import LinkEvidence  # noqa: E402
+from evalkit.align.confidence import (  # noqa: E402
+    FEATURES,
+    UNRELIABLE_WRONG_SHARE,
+    LinkEvidence,
+    unreliable,
+)
+from evalkit.align.confidence_trees import (  # noqa: E402
+    SCHEMA_VERSION,
+    TREES_FILE,
+    TreeModel,
+    shipped_model,
+)
 from evalkit.align.costs import AlignParams  # noqa: E402
-from evalkit.align.judging import ConfidenceModel  # noqa: E402
 from evalkit.align.lines import split_translatable  # noqa: E402
-from evalkit.align.pairing import DocumentFile, pair_documents  # noqa: E402
+from evalkit.align.pairing import (  # noqa: E402
+    DocumentFile,
+    embedding_alignment,
+    pair_documents,
+)
 from evalkit.cache import TranslationCache  # noqa: E402
 from evalkit.embeddings import (  # noqa: E402
     DEFAULT_ENCODER,
@@ -85,6 +111,8 @@ class LinkOutcome:
     correct: bool
     #: what the search saw (embedding method): refitted leave-one-corpus-out
     evidence: LinkEvidence | None = None
+    #: the document the link belongs to
+    document: str = ""
 
 
 @dataclass
@@ -148,7 +176,9 @@ def align_case(aligner: Aligner, case: AlignCase) -> tuple[list[LinkOutcome], fl
     seconds = time.perf_counter() - started
     truth = set(case.links)
     outcomes = [
-        LinkOutcome(link.confidence, link.low_confidence, found in truth, link.evidence)
+        LinkOutcome(
+            link.confidence, link.low_confidence, found in truth, link.evidence, case.doc_id
+        )
         for link, found in zip(alignment.links, zero_based(alignment.links), strict=True)
     ]
     return outcomes, seconds
@@ -404,7 +434,7 @@ def pairing_check(
         )
     ]
     src_lang, ref_lang = chosen[0].src_lang, chosen[0].ref_lang
-    pairing = pair_documents(documents, src_lang, ref_lang, encoder, aligner=aligner)
+    pairing = pair_documents(documents, src_lang, ref_lang, embedding_alignment(encoder, aligner))
     right = sum(
         s.path.name.removesuffix(".src.txt") == r.path.name.removesuffix(".ref.txt")
         for s, r, _ in pairing.pairs
@@ -425,7 +455,7 @@ def fold_aligner(fold: Fold) -> Aligner:
     return Aligner(
         "embedding",
         params=fold.params,
-        confidence=ConfidenceModel(fold.coefficients, fold.threshold),
+        confidence=fold.model,
     )
 
 
@@ -433,31 +463,40 @@ def run_grid(
     corpora: Sequence[tuple[CorpusSpec, list[AlignCase]]], encoder: SentenceEncoder
 ) -> tuple[
     dict[AlignParams, dict[str, Counts]],
-    dict[AlignParams, dict[str, list[LinkRecord]]],
+    TreeFits,
     dict[str, MethodResult],
 ]:
     """Every corpus aligned with every candidate of `align_fit.GRID`, the shipped
     constants first (so their pass pays for the embeddings and its seconds are the ones
-    reported). Also the shipped constants' results, as the other methods report them."""
+    reported), and its documents' sources with other documents' references
+    (`unrelated_cases`), which the confidence model learns from. Also the shipped
+    constants' results, as the other methods report them."""
     counts: dict[AlignParams, dict[str, Counts]] = {}
     links: dict[AlignParams, dict[str, list[LinkRecord]]] = {}
+    unrelated: dict[AlignParams, dict[str, list[LinkRecord]]] = {}
     shipped: dict[str, MethodResult] = {}
     for params in dict.fromkeys((AlignParams(), *GRID)):
         aligner = Aligner("embedding", params=params)
         aligner.use_encoder(encoder)
-        counts[params], links[params] = {}, {}
+        counts[params], links[params], unrelated[params] = {}, {}, {}
         for spec, cases in corpora:
+            mismatched, _ = evaluate(aligner, spec.name, unrelated_cases(cases))
+            unrelated[params][spec.name] = [
+                LinkRecord(o.evidence, o.correct, o.document)
+                for o in mismatched.outcomes
+                if o.evidence
+            ]
             total, _ = evaluate(aligner, spec.name, cases)
             counts[params][spec.name] = Counts(
                 total.true_links, total.found_links, total.correct_links, total.seconds
             )
             links[params][spec.name] = [
-                LinkRecord(o.evidence, o.correct) for o in total.outcomes if o.evidence
+                LinkRecord(o.evidence, o.correct, o.document) for o in total.outcomes if o.evidence
             ]
             if params == AlignParams():
                 shipped[spec.name] = total
                 print(f"  {spec.name} / embedding: F1 {total.f1:.3f}", file=sys.stderr)
-    return counts, links, shipped
+    return counts, TreeFits(links, unrelated), shipped
 
 
 def fold_table(folds: Sequence[Fold], length: dict[str, MethodResult], first_seconds) -> list[str]:
@@ -468,8 +507,7 @@ def fold_table(folds: Sequence[Fold], length: dict[str, MethodResult], first_sec
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for fold in folds:
-        flagged = np.array(fold.chances) < fold.threshold
-        caught, false = flag_shares(flagged, np.array(fold.correct, dtype=bool))
+        caught, false = flag_shares(fold.flagged, np.array(fold.correct, dtype=bool))
         wrong = sum(not c for c in fold.correct)
         other = length.get(fold.corpus)
         length_f1 = f"{other.f1:.3f}" if other else "–"
@@ -486,7 +524,7 @@ def held_out_flags(folds: Sequence[Fold], stretch: Sequence[str]) -> dict[str, o
     kept = [f for f in folds if f.corpus not in stretch]
     chances = np.array([c for f in kept for c in f.chances])
     correct = np.array([c for f in kept for c in f.correct], dtype=bool)
-    flagged = np.concatenate([np.array(f.chances) < f.threshold for f in kept])
+    flagged = np.concatenate([f.flagged for f in kept])
     caught, false = flag_shares(flagged, correct)
     outcomes = [
         LinkOutcome(float(p), bool(g), bool(c))
@@ -503,32 +541,81 @@ def held_out_flags(folds: Sequence[Fold], stretch: Sequence[str]) -> dict[str, o
     }
 
 
+def held_out_documents(folds: Sequence[Fold], stretch: Sequence[str]) -> dict[str, int]:
+    """Each held-out document judged as evalkit judges it (`confidence.unreliable`, from
+    its fold's probabilities) against the share of its links truly wrong: documents with
+    more than `UNRELIABLE_WRONG_SHARE` of them wrong should be warned of, the rest not."""
+    figures = {"bad": 0, "bad_warned": 0, "sound": 0, "sound_warned": 0}
+    for fold in folds:
+        if fold.corpus in stretch:
+            continue
+        by_document: dict[str, list[tuple[float, bool, bool]]] = {}
+        for chance, correct, flagged, document in zip(
+            fold.chances, fold.correct, fold.flagged, fold.documents, strict=True
+        ):
+            by_document.setdefault(document, []).append((chance, correct, bool(flagged)))
+        for links in by_document.values():
+            chances = [c for c, _, _ in links]
+            warned = unreliable("embedding", chances, sum(f for _, _, f in links))
+            wrong_share = 1 - sum(r for _, r, _ in links) / len(links)
+            kind = "bad" if wrong_share > UNRELIABLE_WRONG_SHARE else "sound"
+            figures[kind] += 1
+            figures[f"{kind}_warned"] += bool(warned)
+    return figures
+
+
 def shipped_constants(
     counts: dict[AlignParams, dict[str, Counts]],
-    links: dict[AlignParams, dict[str, list[LinkRecord]]],
+    fits: TreeFits,
     fit_on: Sequence[str],
+    write: bool,
 ) -> tuple[dict[str, object], list[str]]:
-    """The constants fitted on every (non-stretch) corpus, against those in the code."""
-    params, coefficients, threshold = fit(counts, links, fit_on)
+    """The constants fitted on every (non-stretch) corpus, against those in the code;
+    with `write`, the fitted trees replace the shipped ones."""
+    params, model = fit(counts, fits, fit_on)
+    weight = fits.weights[(params, frozenset(fit_on))]
     fitted = {
         "params": params.signature(),
-        "coefficients": list(coefficients),
-        "flag_below": threshold,
+        "trees": model.trees.fingerprint(),
+        "flag_below": model.flag_below,
     }
+    shipped = shipped_model()
     in_code = {
         "params": AlignParams().signature(),
-        "coefficients": list(link_model.COEFFICIENTS),
-        "flag_below": link_model.FLAG_BELOW,
+        "trees": shipped.trees.fingerprint(),
+        "flag_below": shipped.flag_below,
     }
     lines = [
         f"constants fitted on {', '.join(fit_on)}:",
         *(f"  {k}: {v}" for k, v in fitted.items()),
-        "in evalkit/align (costs.py, confidence.py):",
+        "in evalkit/align (costs.py, data/confidence_trees.json):",
         *(f"  {k}: {v}" for k, v in in_code.items()),
     ]
-    if fitted != in_code:
-        lines.append("  (they differ: update the code, or say why not)")
+    lines.append(f"  (the trees weighed each link of an unrelated document {weight:g})")
+    if write:
+        write_trees(model, fit_on, weight)
+        lines.append(f"  written to {TREES_FILE}")
+    elif fitted != in_code:
+        lines.append("  (they differ: update the code or rerun with --write-confidence)")
     return {"fitted": fitted, "in_code": in_code}, lines
+
+
+def write_trees(model: TreeModel, fit_on: Sequence[str], unrelated_weight: float) -> None:
+    """The shipped confidence model, atomically (a crash leaves the old file whole)."""
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "features": [name for name, _ in FEATURES],
+        "monotonic": [direction for _, direction in FEATURES],
+        "fitted_on": list(fit_on),
+        "settings": {**TREE_SETTINGS, "unrelated_weight": unrelated_weight},
+        "right_flag_share": FLAG_SHARE,
+        "flag_below": model.flag_below,
+        "fingerprint": model.trees.fingerprint(),
+        **model.trees.as_json(),
+    }
+    temp = TREES_FILE.with_suffix(".tmp")
+    temp.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    temp.replace(TREES_FILE)
 
 
 def main() -> None:
@@ -550,6 +637,12 @@ def main() -> None:
         type=Path,
         help="keep the embeddings in this cache file (evalkit's format): a rerun embeds "
         "nothing again; seconds then count the alignment only",
+    )
+    parser.add_argument(
+        "--write-confidence",
+        action="store_true",
+        help="write the confidence trees fitted on every corpus to evalkit/align/data "
+        "(what evalkit ships)",
     )
     parser.add_argument(
         "--encoder",
@@ -591,7 +684,7 @@ def main() -> None:
             encoder.encode(["warm-up"])
         load_seconds[method] = round(time.perf_counter() - started, 2)
         if method == "embedding":
-            counts, links, shipped = run_grid(corpora, encoder)
+            counts, fits, shipped = run_grid(corpora, encoder)
             results += shipped.values()
             continue
         for spec, cases in corpora:
@@ -610,17 +703,28 @@ def main() -> None:
     if "embedding" in args.method:
         corpus_names = [spec.name for spec, _ in corpora]
         fit_on = [c for c in corpus_names if c not in stretch]
-        folds = leave_one_out(counts, links, corpus_names, stretch)
+        folds = leave_one_out(counts, fits, corpus_names, stretch)
         length = {r.corpus: r for r in results if r.method == "length"}
         seconds = {name: counts[AlignParams()][name].seconds for name in corpus_names}
         print()
         print("\n".join(fold_table(folds, length, seconds)))
         held = held_out_flags(folds, stretch)
+        held["documents"] = held_out_documents(folds, stretch)
+        held["documents"]["unrelated"] = sum(f.unrelated for f in folds)
+        held["documents"]["unrelated_warned"] = sum(f.unrelated_warned for f in folds)
         print()
         print("\n".join(calibration_table("embedding, held out", held)))
         print(
             f"wrong links flagged: {held['wrong_links_flagged_share']:.2f}, right links "
             f"flagged: {held['right_links_flagged_share']:.2f} (stretch corpora apart)"
+        )
+        documents = held["documents"]
+        print(
+            f"documents with more than {UNRELIABLE_WRONG_SHARE:.0%} of their links wrong: "
+            f"{documents['bad']}, warned of {documents['bad_warned']}; the others: "
+            f"{documents['sound']}, warned of {documents['sound_warned']}; aligned with "
+            f"another document's reference: {documents['unrelated']}, warned of "
+            f"{documents['unrelated_warned']}"
         )
         # each corpus paired with the constants of its held-out fold
         fold_of = {f.corpus: f for f in folds}
@@ -637,7 +741,7 @@ def main() -> None:
                 f"{figure['missing']} unpaired of {figure['docs']}"
             )
         payload["pairing"] = pairing
-        constants, lines = shipped_constants(counts, links, fit_on)
+        constants, lines = shipped_constants(counts, fits, fit_on, args.write_confidence)
         print()
         print("\n".join(lines))
         payload["held_out"] = {
@@ -650,16 +754,12 @@ def main() -> None:
                     "found_links": f.counts.found_links,
                     "correct_links": f.counts.correct_links,
                     "params": f.params.signature(),
-                    "coefficients": list(f.coefficients),
-                    "flag_below": f.threshold,
+                    "trees": f.model.trees.fingerprint(),
+                    "unrelated_weight": f.unrelated_weight,
+                    "flag_below": f.model.flag_below,
                     "wrong_links": sum(not c for c in f.correct),
-                    "wrong_links_flagged": sum(
-                        (not c) and p < f.threshold
-                        for p, c in zip(f.chances, f.correct, strict=True)
-                    ),
-                    "right_links_flagged": sum(
-                        c and p < f.threshold for p, c in zip(f.chances, f.correct, strict=True)
-                    ),
+                    "wrong_links_flagged": int((f.flagged & ~np.array(f.correct, bool)).sum()),
+                    "right_links_flagged": int((f.flagged & np.array(f.correct, bool)).sum()),
                 }
                 for f in folds
             ],

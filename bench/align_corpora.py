@@ -39,6 +39,7 @@ from __future__ import annotations
 import csv
 import gzip
 import importlib.util
+import itertools
 import json
 import random
 import re
@@ -557,6 +558,27 @@ def build_corpus(
             case.seed = seed
             cases.append(case)
     return cases
+
+
+#: documents per corpus aligned with another document's reference (`unrelated_cases`)
+UNRELATED_DOCS = 4
+
+
+def unrelated_cases(cases: Sequence[AlignCase], count: int = UNRELATED_DOCS) -> list[AlignCase]:
+    """Each of the first `count` documents' source with the next document's reference: a
+    pair that translates nothing, so the truth leaves every unit out. The confidence model
+    learns from them what a document aligned with the wrong reference looks like, which
+    no true pair shows (its links stay near the median of their own document)."""
+    out = []
+    for a, b in itertools.pairwise(cases[: count + 1]):
+        truth = [((i,), ()) for i in range(len(a.src))] + [((), (j,)) for j in range(len(b.ref))]
+        out.append(
+            AlignCase(
+                a.corpus, f"{a.doc_id}+{b.doc_id}", a.src_lang, b.ref_lang, a.src, b.ref, truth,
+                seed=a.seed,
+            )
+        )  # fmt: skip
+    return out
 
 
 # --- one unit a line: where lone short lines are most common ----------------------------

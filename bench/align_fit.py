@@ -2,12 +2,15 @@
 
 The cost's constants (`AlignParams`: the price of leaving a unit out and its share for a
 unit nothing claims, the price of a merge no better than its part, the weight of names
-and numbers) are searched over `GRID`; the confidence model's coefficients and
-its flag threshold are fitted by logistic regression. For each corpus, both are chosen on
-the *other* corpora only, and that corpus's figures come from them: a figure never comes
-from constants that saw its corpus. The constants evalkit ships are the same choice made
-on every corpus; the bench prints them beside the ones in the code, so a stale constant
-shows.
+and numbers) are searched over `GRID`; the confidence model is boosted trees
+(scikit-learn's HistGradientBoosting, each feature held to its known direction), and its
+flag threshold is the probability below which `FLAG_SHARE` of the right links fall, as
+seen on predictions for corpora the trees did not see (an inner leave-one-corpus-out):
+the trees' predictions on their own training links are too sure to set it. For each
+corpus, all of it is chosen on the *other* corpora only, and that corpus's figures come
+from them: a figure never comes from constants that saw its corpus. The constants evalkit
+ships are the same choice made on every corpus; the bench prints them beside the ones in
+the code, so a stale constant shows.
 
 Corpora marked as a stretch (reordering, which no monotonic search can reach) are
 reported but never fitted on.
@@ -19,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
-from evalkit.align.confidence import RIGHT_FLAG_SHARE, LinkEvidence
+from evalkit.align.confidence import FEATURES, LinkEvidence, unreliable
+from evalkit.align.confidence_trees import TreeModel, Trees
 from evalkit.align.costs import AlignParams
 
 #: candidate cost constants: the price per unit left out, its share for a unit nobody
@@ -34,12 +37,21 @@ GRID: tuple[AlignParams, ...] = tuple(
     for gain in (2.0, 5.0)
     for anchor in (0.0, 0.5)
 )
-#: L2 penalty of the logistic fit: keeps the weights finite when a fold separates cleanly
-RIDGE = 0.01
-#: the share of right links the flag threshold may flag on the corpora it is fitted on:
-#: the goal's own figure (at most 0.2 of right links flagged), which is also what the
-#: aligner's judgement of a whole document assumes of a sound one
-RIGHT_FLAG_BUDGET = RIGHT_FLAG_SHARE
+#: the trees' settings: shallow and slow-learning, as the links are few (about a thousand)
+TREE_SETTINGS = {
+    "max_depth": 3,
+    "learning_rate": 0.05,
+    "max_iter": 200,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+    "random_state": 0,
+}
+#: weights of a link of a document aligned with another's reference, against 1 for a
+#: link of a true pair; each fit picks one on its inner folds (`TreeFits`)
+UNRELATED_WEIGHTS = (1.0, 3.0, 9.0)
+#: the share of right links the threshold flags on predictions for unseen corpora: a little
+#: under the goal's ceiling (`RIGHT_FLAG_SHARE`, 0.2), so that held out it stays under
+FLAG_SHARE = 0.18
 
 
 @dataclass
@@ -48,6 +60,8 @@ class LinkRecord:
 
     evidence: LinkEvidence
     correct: bool
+    #: the document the link belongs to (the bench judges whole documents too)
+    document: str = ""
 
 
 @dataclass
@@ -72,40 +86,50 @@ def choose_params(f1: dict[AlignParams, dict[str, float]], corpora: Sequence[str
 
 
 def _vectors(records: Sequence[LinkRecord]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.array([[1.0, *r.evidence.vector()] for r in records])
-    y = np.array([1.0 if r.correct else 0.0 for r in records])
+    x = np.array([r.evidence.vector() for r in records])
+    y = np.array([r.correct for r in records], dtype=bool)
     return x, y
 
 
-def fit_logistic(records: Sequence[LinkRecord]) -> tuple[float, ...]:
-    """Coefficients (intercept first) maximising the likelihood of right/wrong, ridge-
-    penalised (not the intercept)."""
-    x, y = _vectors(records)
+def fit_trees(
+    records: Sequence[LinkRecord], unrelated: Sequence[LinkRecord] = (), weight: float = 1.0
+) -> Trees:
+    """Boosted trees of P(right), exported to evalkit's evaluator; `unrelated` links
+    weigh `weight` each against 1 for the others."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x @ w
-        p = 1.0 / (1.0 + np.exp(-z))
-        nll = float(np.sum(np.logaddexp(0.0, z) - y * z))
-        grad = x.T @ (p - y)
-        penalty = w.copy()
-        penalty[0] = 0.0
-        return nll + RIDGE * float(penalty @ penalty), grad + 2 * RIDGE * penalty
-
-    # converged far past the 3 decimals kept: the problem is convex, so the rounded
-    # optimum is the same from run to run (a loose stop left the last digit to chance)
-    found = minimize(
-        loss,
-        np.zeros(x.shape[1]),
-        jac=True,
-        method="L-BFGS-B",
-        options={"gtol": 1e-9, "ftol": 1e-15, "maxiter": 20_000},
+    model = HistGradientBoostingClassifier(
+        monotonic_cst=[direction for _, direction in FEATURES], **TREE_SETTINGS
     )
-    return tuple(round(float(v), 3) for v in found.x)
+    x, y = _vectors([*records, *unrelated])
+    weights = np.concatenate([np.ones(len(records)), np.full(len(unrelated), weight)])
+    model.fit(x, y, sample_weight=weights)
+    return trees_from_sklearn(model)
 
 
-def probabilities(records: Sequence[LinkRecord], coefficients: Sequence[float]) -> np.ndarray:
-    x, _ = _vectors(records)
-    return 1.0 / (1.0 + np.exp(-(x @ np.asarray(coefficients))))
+def trees_from_sklearn(model: object) -> Trees:
+    """A fitted binary HistGradientBoostingClassifier over numeric features as `Trees`
+    (its private predictor nodes: the only place the split values live)."""
+    baseline = float(model._baseline_prediction.ravel()[0])  # type: ignore[attr-defined]
+    trees = tuple(
+        tuple(
+            (
+                int(n["feature_idx"]),
+                float(n["num_threshold"]),
+                int(n["left"]),
+                int(n["right"]),
+                float(n["value"]),
+                bool(n["is_leaf"]),
+            )
+            for n in predictor.nodes
+        )
+        for (predictor,) in model._predictors  # type: ignore[attr-defined]
+    )
+    return Trees(baseline, trees)
+
+
+def probabilities(records: Sequence[LinkRecord], trees: Trees) -> np.ndarray:
+    return np.array([trees.probability(r.evidence.vector()) for r in records])
 
 
 def flag_shares(flagged: np.ndarray, correct: np.ndarray) -> tuple[float, float]:
@@ -116,20 +140,69 @@ def flag_shares(flagged: np.ndarray, correct: np.ndarray) -> tuple[float, float]
     return caught, false
 
 
-def choose_threshold(records: Sequence[LinkRecord], coefficients: Sequence[float]) -> float:
-    """The flag threshold that flags the most wrong links while flagging at most
-    `RIGHT_FLAG_BUDGET` of the right ones, from the probabilities seen; 0.5 when all are
-    right (nothing to learn a threshold from)."""
-    chance = probabilities(records, coefficients)
-    correct = np.array([r.correct for r in records])
-    if correct.all() or not correct.any():
-        return 0.5
-    best, best_caught = 0.0, -1.0
-    for threshold in np.unique(np.round(chance, 4)):
-        caught, false = flag_shares(chance < threshold + 1e-9, correct)
-        if false <= RIGHT_FLAG_BUDGET and caught > best_caught:
-            best, best_caught = float(threshold) + 0.00005, caught
-    return round(best, 4)
+class TreeFits:
+    """Trees fitted on sets of corpora, each fit made once (the inner folds of two outer
+    folds share most of theirs).
+
+    The trees learn from the links of every candidate of `GRID`, not only of the
+    constants chosen: the confidence model judges links whatever constants found them,
+    and the candidates' different mistakes teach it more kinds of wrong link than one set
+    of constants makes. They learn too from documents aligned with another document's
+    reference under the chosen constants (`align_corpora.unrelated_cases`: every link
+    wrong), weighted by one of `UNRELATED_WEIGHTS`: too light and such a document passes
+    for aligned, too heavy and the trees learn that a wrong link looks unrelated, which
+    the wrong links of a true pair do not. Each fit picks the weight whose inner folds
+    flag the most wrong links of true pairs. The threshold is set on the chosen
+    constants' links, the ones it will flag."""
+
+    def __init__(
+        self,
+        links: dict[AlignParams, dict[str, list[LinkRecord]]],
+        unrelated: dict[AlignParams, dict[str, list[LinkRecord]]],
+    ) -> None:
+        self.links = links
+        #: links of documents aligned with another document's reference (all wrong):
+        #: learnt from, never counted in the flag figures, which are of true pairs
+        self.unrelated = unrelated
+        self._fits: dict[tuple[AlignParams, frozenset[str], float], Trees] = {}
+        #: the unrelated documents' weight each fit chose, by (constants, corpora)
+        self.weights: dict[tuple[AlignParams, frozenset[str]], float] = {}
+
+    def trees(self, params: AlignParams, corpora: Sequence[str], weight: float) -> Trees:
+        key = (params, frozenset(corpora), weight)
+        if key not in self._fits:
+            self._fits[key] = fit_trees(
+                [r for found in self.links.values() for c in corpora for r in found[c]],
+                [r for c in corpora for r in self.unrelated[params][c]],
+                weight,
+            )
+        return self._fits[key]
+
+    def _inner(
+        self, params: AlignParams, corpora: Sequence[str], weight: float
+    ) -> tuple[float, float]:
+        """(threshold, share of wrong links it flags) from predictions for each corpus of
+        `corpora` by trees fitted on the others."""
+        chances, correct = [], []
+        for inner in corpora:
+            records = self.links[params][inner]
+            others = [c for c in corpora if c != inner]
+            chances.append(probabilities(records, self.trees(params, others, weight)))
+            correct.append(np.array([r.correct for r in records], dtype=bool))
+        chance, right = np.concatenate(chances), np.concatenate(correct)
+        if not right.any():
+            return 0.5, 0.0
+        threshold = round(float(np.quantile(chance[right], FLAG_SHARE)), 4)
+        caught, _ = flag_shares(chance < threshold, right)
+        return threshold, caught
+
+    def model(self, params: AlignParams, corpora: Sequence[str]) -> TreeModel:
+        """Trees fitted on `corpora`, with the unrelated documents' weight and the
+        threshold their inner folds chose, on the links `params` found."""
+        inner = {w: self._inner(params, corpora, w) for w in UNRELATED_WEIGHTS}
+        weight = max(UNRELATED_WEIGHTS, key=lambda w: inner[w][1])
+        self.weights[(params, frozenset(corpora))] = weight
+        return TreeModel(self.trees(params, corpora, weight), inner[weight][0])
 
 
 @dataclass
@@ -138,31 +211,50 @@ class Fold:
 
     corpus: str
     params: AlignParams
-    coefficients: tuple[float, ...]
-    threshold: float
+    model: TreeModel
     counts: Counts
     #: the held-out corpus's links with their probability under this fold's model
     chances: list[float]
     correct: list[bool]
+    documents: list[str]
+    #: the held-out corpus's documents aligned with another's reference, and how many of
+    #: them this fold's model calls unreliable
+    unrelated: int = 0
+    unrelated_warned: int = 0
+    #: the weight of the unrelated documents' links this fold's trees chose
+    unrelated_weight: float = 1.0
+
+    @property
+    def flagged(self) -> np.ndarray:
+        return np.array(self.chances) < self.model.flag_below
 
 
 def fit(
-    counts: dict[AlignParams, dict[str, Counts]],
-    links: dict[AlignParams, dict[str, list[LinkRecord]]],
-    fit_on: Sequence[str],
-) -> tuple[AlignParams, tuple[float, ...], float]:
+    counts: dict[AlignParams, dict[str, Counts]], fits: TreeFits, fit_on: Sequence[str]
+) -> tuple[AlignParams, TreeModel]:
     """Constants chosen on `fit_on`: cost constants by mean F1, then the confidence model
     and its threshold on those corpora's links under them."""
     f1 = {p: {c: counts[p][c].f1 for c in fit_on} for p in counts}
     params = choose_params(f1, fit_on)
-    records = [r for c in fit_on for r in links[params][c]]
-    coefficients = fit_logistic(records)
-    return params, coefficients, choose_threshold(records, coefficients)
+    return params, fits.model(params, fit_on)
+
+
+def judge_unrelated(records: Sequence[LinkRecord], model: TreeModel) -> tuple[int, int]:
+    """(documents, documents called unreliable) of links grouped by document."""
+    by_document: dict[str, list[LinkRecord]] = {}
+    for record in records:
+        by_document.setdefault(record.document, []).append(record)
+    warned = 0
+    for links in by_document.values():
+        chances = [float(c) for c in probabilities(links, model.trees)]
+        flagged = sum(c < model.flag_below for c in chances)
+        warned += bool(unreliable("embedding", chances, flagged))
+    return len(by_document), warned
 
 
 def leave_one_out(
     counts: dict[AlignParams, dict[str, Counts]],
-    links: dict[AlignParams, dict[str, list[LinkRecord]]],
+    fits: TreeFits,
     corpora: Sequence[str],
     stretch: Sequence[str],
 ) -> list[Fold]:
@@ -170,17 +262,19 @@ def leave_one_out(
     folds = []
     for held in corpora:
         fit_on = [c for c in corpora if c != held and c not in stretch]
-        params, coefficients, threshold = fit(counts, links, fit_on)
-        records = links[params][held]
+        params, model = fit(counts, fits, fit_on)
+        records = fits.links[params][held]
         folds.append(
             Fold(
                 held,
                 params,
-                coefficients,
-                threshold,
+                model,
                 counts[params][held],
-                [float(v) for v in probabilities(records, coefficients)] if records else [],
+                [float(v) for v in probabilities(records, model.trees)] if records else [],
                 [r.correct for r in records],
+                [r.document for r in records],
+                *judge_unrelated(fits.unrelated[params][held], model),
+                fits.weights[(params, frozenset(fit_on))],
             )
         )
     return folds

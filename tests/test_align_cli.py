@@ -133,8 +133,8 @@ def test_a_stored_run_whose_alignment_is_doubtful_warns_in_show_compare_and_repo
     data_opt = ("--data", synthetic_set.folder)
     assert cli("run", *data_opt, "--system", "copy", *CHEAP).exit_code == 0
     (folder,) = list(results_dir.iterdir())
-    # as a run whose aligner flagged three links in four would have stored it (far more
-    # than a sound alignment flags)
+    # as a run whose (length) aligner flagged three links in four would have stored it
+    # (far more than a sound alignment flags)
     record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     (alignment,) = record["alignment"]
     for k, link in enumerate(alignment["links"]):
@@ -232,19 +232,22 @@ def _write_document(path: Path, texts: list[str], per_paragraph: int = 3) -> Non
     path.write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
 
 
-@pytest.mark.slow  # documents compared by a real sentence encoder: minutes on two cores
-def test_pair_matches_documents_by_content_and_lists_the_rest(cli, tmp_path: Path):
+def _folder_to_pair(tmp_path: Path) -> tuple[Path, dict[str, list[tuple[str, str]]]]:
+    """Two Arabic documents, their English in other files, and an English one alone;
+    file names deliberately do not give the pairing away."""
     verses = verse_pairs()
     folder = tmp_path / "articles"
     folder.mkdir()
     chunks = {"a": verses[300:330], "b": verses[2000:2030], "c": verses[4000:4030]}
-    # file names deliberately do not give the pairing away
     _write_document(folder / "x1.txt", [ar for ar, _ in chunks["a"]])
     _write_document(folder / "x2.txt", [ar for ar, _ in chunks["b"]])
     _write_document(folder / "y1.txt", [en for _, en in chunks["b"]])
     _write_document(folder / "y2.txt", [en for _, en in chunks["a"]])
     _write_document(folder / "y3.txt", [en for _, en in chunks["c"]])
-    result = cli("pair", folder, "--json")
+    return folder, chunks
+
+
+def _assert_paired_by_content(result) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {(p["source"], p["reference"]) for p in data["pairs"]} == {
@@ -252,6 +255,12 @@ def test_pair_matches_documents_by_content_and_lists_the_rest(cli, tmp_path: Pat
         ("x2.txt", "y1.txt"),
     }
     assert data["unpaired"] == [{"file": "y3.txt", "lang": "en"}]
+
+
+@pytest.mark.slow  # documents compared by a real sentence encoder: minutes on two cores
+def test_pair_matches_documents_by_content_and_lists_the_rest(cli, tmp_path: Path):
+    folder, _ = _folder_to_pair(tmp_path)
+    _assert_paired_by_content(cli("pair", folder, "--json"))
     # the proposal is a manifest the loader accepts once renamed
     proposal = folder / "manifest.proposed.json"
     proposal.rename(folder / "manifest.json")
@@ -260,6 +269,34 @@ def test_pair_matches_documents_by_content_and_lists_the_rest(cli, tmp_path: Pat
         ("x1", True, False),
         ("x2", True, False),
     ]
+
+
+def _rough(text: str) -> str:
+    """A poor translation: every third word lost, the rest lower-cased."""
+    return " ".join(w.lower() for k, w in enumerate(text.split()) if k % 3 != 2)
+
+
+def test_pair_through_a_pivot_folder_pairs_by_translation_without_an_encoder(
+    cli, tmp_path: Path, monkeypatch
+):
+    import evalkit.cli.document_commands as commands
+
+    def no_encoder(*_args, **_kwargs):
+        raise AssertionError("pairing through a pivot loads no encoder")
+
+    monkeypatch.setattr(commands, "load_encoder", no_encoder)
+    folder, chunks = _folder_to_pair(tmp_path)
+    pivot = tmp_path / "pivot"
+    pivot.mkdir()
+    _write_document(pivot / "x1.txt", [_rough(en) for _, en in chunks["a"]])
+    _write_document(pivot / "x2.txt", [_rough(en) for _, en in chunks["b"]])
+    _assert_paired_by_content(cli("pair", folder, "--pivot", pivot, "--json"))
+
+    (pivot / "x2.txt").unlink()
+    result = cli("pair", folder, "--pivot", pivot, "-o", tmp_path / "again.json")
+    assert result.exit_code == 2
+    assert "no pivot translation of x2.txt" in result.stderr
+    assert not (tmp_path / "again.json").exists()
 
 
 def test_pair_refuses_to_overwrite_a_manifest(cli, tmp_path: Path):

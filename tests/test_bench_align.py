@@ -30,6 +30,7 @@ from align_corpora import (
     chain_share,
     make_case,
     reparagraph,
+    unrelated_cases,
 )
 
 #: units made for the test: unit k is "Sentence k." on both sides (a different language
@@ -148,3 +149,17 @@ def test_the_bench_scores_exact_links_and_bins_confidence():
     rates = bench.error_rates(total.outcomes)
     assert rates["flagged"]["links"] + rates["unflagged"]["links"] == total.found_links
     assert sum(r.docs for r in by_seed.values()) == len(cases)
+
+
+def test_an_unrelated_case_pairs_a_source_with_another_documents_reference_and_links_nothing():
+    cases = [
+        make_case(SPEC, random.Random(seed), f"d{seed}", ("xx", "en"), UNITS, paragraphs=6)
+        for seed in range(4)
+    ]
+    unrelated = unrelated_cases(cases, count=2)
+    assert len(unrelated) == 2
+    for case, a, b in zip(unrelated, cases[:2], cases[1:3], strict=True):
+        assert case.src == a.src and case.ref == b.ref and case.doc_id == f"{a.doc_id}+{b.doc_id}"
+        assert sorted(case.links) == sorted(
+            [((i,), ()) for i in range(len(a.src))] + [((), (j,)) for j in range(len(b.ref))]
+        )

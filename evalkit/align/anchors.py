@@ -121,6 +121,8 @@ class AnchorScore:
             return 0.0
         ref = set().union(*self._ref[j0:j1])
         src = set().union(*self._src[i0:i1])
-        shared = sum(self._weight[a] for a in ref & src)
-        both = sum(self._weight[a] for a in ref) + sum(self._weight[a] for a in src)
+        # fsum: exact, so a set's iteration order (which varies with the process's hash
+        # seed) cannot move the last bit, nor a link's confidence with it
+        shared = math.fsum(self._weight[a] for a in ref & src)
+        both = math.fsum(self._weight[a] for a in ref) + math.fsum(self._weight[a] for a in src)
         return 2 * shared / both if both > 0 else 0.0

@@ -1,4 +1,4 @@
-"""How likely each link is to be right: a logistic model over what the search saw.
+"""How likely each link is to be right: boosted trees over what the search saw.
 
 A link's margin (how much more the cheapest alignment without it costs, `dp.link_margins`)
 says whether another split or merge was nearly as good. It does not say whether the link
@@ -13,7 +13,8 @@ the search could not read. So the probability that a link is right is a logistic
 - the link's Gale–Church length cost, capped;
 - whether the unit is left unlinked, and then the distance to its nearest unit on the
   other side (a unit with a close counterpart should not be left out);
-- the median distance of the document's links (a document nothing in it matches);
+- the median distance of the document's links (a document nothing in it matches), and
+  how much further apart the link's sides are than that median;
 - the share of the link's names and numbers found on both sides (`anchors.py`);
 - whether the link merges units, and whether it sits next to a unit left out;
 - how much further the closest unit outside the link is than the link's own two sides
@@ -25,8 +26,10 @@ the search could not read. So the probability that a link is right is a logistic
 - for a merge or a split, how much further the whole is than its closest part (a
   paragraph the reference cut, swallowed by a neighbour's link).
 
-`COEFFICIENTS` and `FLAG_BELOW` are fitted by `make bench-align` on all its corpora; the
-figures it reports for a corpus come from the same fit made without that corpus.
+The model is a set of boosted trees (`confidence_trees.py`), each feature constrained to
+the direction it is known to push (a larger margin never makes a link less likely right).
+The trees and `FLAG_BELOW` are fitted by `make bench-align` on all its corpora; the figures
+it reports for a corpus come from the same fit made without that corpus.
 """
 
 from __future__ import annotations
@@ -35,30 +38,55 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from evalkit.align.confidence_trees import TreeModel, shipped_model
+
 #: the margin (link-cost units) at which the margin feature is 1 - 1/e
 MARGIN_SCALE = 0.1
 #: the length cost above which a length feature saturates
 LENGTH_FEATURE_CAP = 10.0
-#: intercept, then one weight per feature of `LinkEvidence.vector`, fitted by `make
-#: bench-align` on all its corpora (it prints them beside these). The distance weight is
-#: positive only because the rival feature holds the distance too (rival − distance).
-COEFFICIENTS: tuple[float, ...] = (
-    -6.137, 3.077, 1.073, -0.423, 0.282, -1.45, 5.689, 0.055, -0.943, -2.166, 7.047, -0.043,
-    9.961, 5.232, -5.629,
-)  # fmt: skip
+#: the features of `LinkEvidence.vector`, in order, each with the direction it may push the
+#: probability of being right (1: up, -1: down, 0: either; the fit holds the trees to it)
+FEATURES: tuple[tuple[str, int], ...] = (
+    ("margin", 1),
+    ("distance", -1),
+    ("length", -1),
+    ("unlinked", 0),
+    ("unlinked_distance", 0),
+    ("document_distance", -1),
+    ("anchor", 1),
+    ("merged", 0),
+    ("beside_unlinked", 0),
+    ("rival", 1),
+    ("mutual", 1),
+    ("neighbour_rival", 1),
+    ("offset", -1),
+    ("merge_excess", -1),
+    ("distance_above_document", -1),
+)
 #: a link whose probability of being right is below this is flagged for a human to check;
-#: fitted with the coefficients: the threshold that flags the most wrong links while
-#: flagging at most a fifth of the right ones. Most links are right, so it sits high.
-FLAG_BELOW = 0.9607
-#: the share of right links the flag threshold is fitted to flag at most (the goal's
-#: figure; `make bench-align` fits `FLAG_BELOW` under it)
+#: fitted with the trees (`data/confidence_trees.json`). Most links are right, so it sits high.
+FLAG_BELOW = shipped_model().flag_below
+#: the share of right links a sound alignment has flagged: the goal's ceiling, which the
+#: aligner's judgement of a whole document assumes (`make bench-align` fits `FLAG_BELOW`
+#: to flag a little less, so that held out it stays under)
 RIGHT_FLAG_SHARE = 0.2
 #: a document gets a warning (its reference-based scores may compare outputs with the
-#: wrong reference text) when so many of its links are flagged that a sound alignment,
-#: whose links are flagged at `RIGHT_FLAG_SHARE` each, would flag as many less often than
-#: this. Set, not fitted: the usual 5%. A fixed share cannot serve documents of 4 and of
-#: 40 links alike: a third of 4 is one unlucky link, a third of 40 would be no accident.
+#: wrong reference text) when more than this share of its links is expected wrong: the
+#: embedding method's confidences are probabilities of being right, so their mean says
+#: how many links are right, where a count of flags says only how many are doubtful (a
+#: document of many links each a little doubtful is flagged throughout and still right).
+#: Set, not fitted: a quarter of a document scored against the wrong text leaves its
+#: reference-based scores meaningless; `make bench-align` reports how well the estimate
+#: finds such documents.
+UNRELIABLE_WRONG_SHARE = 0.25
+#: methods whose confidence is a margin, not a probability (lengths, a pivot translation):
+#: a warning when so many links are flagged that a sound alignment, flagged at
+#: `RIGHT_FLAG_SHARE` each, would flag as many less often than this. Set, not fitted: the
+#: usual 5%. A fixed share cannot serve documents of 4 and of 40 links alike: a third of 4
+#: is one unlucky link, a third of 40 would be no accident.
 UNRELIABLE_CHANCE = 0.05
+#: the methods whose link confidence is the model's probability of being right
+PROBABILITY_METHODS = ("embedding",)
 
 
 @dataclass(frozen=True)
@@ -117,14 +145,15 @@ class LinkEvidence:
             max(-1.0, min(self.neighbour_rival, 1.0)),
             min(self.offset, 1.0),
             max(-1.0, min(self.merge_excess, 1.0)),
+            # how much further apart than the document's typical link: the trees split one
+            # feature at a time, and a distance means little without the document's level
+            0.0 if self.unlinked else distance - min(self.document_distance, 2.0),
         ]
 
 
-def probability(evidence: LinkEvidence, coefficients: Sequence[float] = COEFFICIENTS) -> float:
-    """P(link right) under the logistic model."""
-    x = evidence.vector()
-    z = coefficients[0] + sum(w * v for w, v in zip(coefficients[1:], x, strict=True))
-    return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+def probability(evidence: LinkEvidence, model: TreeModel | None = None) -> float:
+    """P(link right) under the trees (the shipped ones unless `model` is given)."""
+    return (model or shipped_model()).trees.probability(evidence.vector())
 
 
 def in_document(evidence: Sequence[LinkEvidence]) -> list[LinkEvidence]:
@@ -148,10 +177,27 @@ def in_document(evidence: Sequence[LinkEvidence]) -> list[LinkEvidence]:
     return out
 
 
-def unreliable(flagged: int, links: int) -> bool:
-    """Whether a document's alignment is too doubtful to score without a look: its
-    flagged links are more than a sound alignment would flag but rarely (the binomial
-    tail at `RIGHT_FLAG_SHARE` below `UNRELIABLE_CHANCE`), or all of them."""
+def unreliable(method: str, confidences: Sequence[float], flagged: int) -> bool:
+    """Whether a document's alignment is too doubtful to score without a look. For the
+    embedding method, whose confidences are probabilities: more than
+    `UNRELIABLE_WRONG_SHARE` of its links expected wrong. For the others: more links
+    flagged than a sound alignment would flag but rarely (`too_many_flagged`)."""
+    if not confidences:
+        return False
+    if method in PROBABILITY_METHODS:
+        return expected_wrong_share(confidences) > UNRELIABLE_WRONG_SHARE
+    return too_many_flagged(flagged, len(confidences))
+
+
+def expected_wrong_share(confidences: Sequence[float]) -> float:
+    """The share of links expected wrong, each link's confidence being its probability of
+    being right."""
+    return 1.0 - sum(confidences) / len(confidences) if confidences else 0.0
+
+
+def too_many_flagged(flagged: int, links: int) -> bool:
+    """More links flagged than a sound alignment would flag but rarely (the binomial tail
+    at `RIGHT_FLAG_SHARE` below `UNRELIABLE_CHANCE`), or all of them."""
     if links <= 0 or flagged <= 0:
         return False
     if flagged >= links:

@@ -19,6 +19,7 @@ import numpy as np
 from evalkit.align import confidence as link_model
 from evalkit.align.anchors import AnchorScore
 from evalkit.align.confidence import LinkEvidence
+from evalkit.align.confidence_trees import TreeModel, shipped_model
 from evalkit.align.costs import (
     AlignParams,
     CombinedCost,
@@ -32,7 +33,6 @@ from evalkit.align.judging import (
     LOW_CONFIDENCE_SHARE,
     MARGIN_SCALE,
     AlignedLink,
-    ConfidenceModel,
     judge_links,
     link_evidence,
     margin_confidence,
@@ -54,8 +54,9 @@ Method = Literal["embedding", "length"]
 #: part, names and numbers), confidence as a fitted probability of the link being right;
 #: 3: distances normalised by each span's nearest units, a unit nothing claims cheaper to
 #: leave out, and the confidence model's mutual-nearest, neighbour and merge features.
-#: The length method is unchanged (scripts compare its signature).
-ALIGNER_VERSION = {"length": 1, "embedding": 4}
+#: 4: merges priced against the document's linked length ratio; 5: the confidence model
+#: is boosted trees. The length method is unchanged (scripts compare its signature).
+ALIGNER_VERSION = {"length": 1, "embedding": 5}
 
 
 @dataclass
@@ -82,7 +83,8 @@ class DocumentAlignment:
     @property
     def unreliable(self) -> bool:
         """Too many links flagged to trust the document's reference-based scores."""
-        return link_model.unreliable(self.flagged, len(self.links))
+        confidences = [link.confidence for link in self.links]
+        return link_model.unreliable(self.method, confidences, self.flagged)
 
 
 class Aligner:
@@ -93,12 +95,12 @@ class Aligner:
         method: Method = "embedding",
         encoder: str = DEFAULT_ENCODER,
         params: AlignParams | None = None,
-        confidence: ConfidenceModel | None = None,
+        confidence: TreeModel | None = None,
     ) -> None:
         self.method = method
         #: the embedding cost's and the confidence model's constants (the bench fits others)
         self.params = params or AlignParams()
-        self.confidence = confidence or ConfidenceModel()
+        self.confidence = confidence or shipped_model()
         #: which encoder (`e5-small`, `st:MODEL`, `openai:MODEL,...`); loaded when first needed
         self.encoder_spec = encoder
         self._encoder: SentenceEncoder | None = None
@@ -125,10 +127,9 @@ class Aligner:
         if self.method == "embedding":
             # the name without loading the model: a fully stored run never loads it
             name = self._encoder.name if self._encoder else encoder_name(self.encoder_spec)
-            weights = ",".join(f"{w:g}" for w in self.confidence.coefficients)
             parts += [
                 f"flag-below:{self.confidence.flag_below:g}",
-                f"confidence:logistic({weights})",
+                f"confidence:trees({self.confidence.trees.fingerprint()})",
                 f"encoder:{name}",
                 self.params.signature(),
                 "span-weight:units-product",

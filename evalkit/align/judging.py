@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from evalkit.align import confidence as link_model
 from evalkit.align.anchors import AnchorScore
 from evalkit.align.confidence import LinkEvidence
+from evalkit.align.confidence_trees import TreeModel, shipped_model
 from evalkit.align.costs import AlignParams, EmbeddingCost, LengthCost
 from evalkit.align.dp import Link
 
@@ -53,27 +54,17 @@ class AlignedLink:
     evidence: LinkEvidence | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class ConfidenceModel:
-    """The confidence model's constants (the bench fits others, leave-one-corpus-out)."""
-
-    coefficients: tuple[float, ...] = link_model.COEFFICIENTS
-    flag_below: float = link_model.FLAG_BELOW
-
-
-def judge_links(
-    links: list[AlignedLink], model: ConfidenceModel | None = None
-) -> list[AlignedLink]:
+def judge_links(links: list[AlignedLink], model: TreeModel | None = None) -> list[AlignedLink]:
     """The same links with their confidence and flag set over the whole document: from
     the confidence model where the links carry evidence (embeddings), else from the
     margin against the document's median (`flag_low_confidence`)."""
     if not links or any(link.evidence is None for link in links):
         return flag_low_confidence(links)
-    model = model or ConfidenceModel()
+    model = model or shipped_model()
     evidence = link_model.in_document([link.evidence for link in links])  # type: ignore[misc]
     judged = []
     for link, seen in zip(links, evidence, strict=True):
-        chance = link_model.probability(seen, model.coefficients)
+        chance = link_model.probability(seen, model)
         judged.append(
             replace(
                 link,

@@ -6,29 +6,35 @@ similar as they are alignable: the mean link confidence of their paragraph align
 topic all embed alike; a translation, though, lines up paragraph after paragraph, and an
 article on the same topic does not. Pairs are then taken one-to-one by competitive
 linking: the most similar pair first, then the most similar among the rest, down to a
-threshold. A pair whose alignment would be flagged unreliable (too many doubtful links)
-is never proposed. What stays unpaired is listed, never forced.
+threshold. A pair whose alignment would be called unreliable (`confidence.unreliable`:
+too many links likely wrong) is never proposed. What stays unpaired is listed, never
+forced.
+
+The alignment is the embedding method's by default, or, given a folder of translations of
+the source files (`pivot_alignment`), the translation method's: the pivot anchors names,
+numbers and content words that a cross-lingual encoder sees only dimly.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit import atomic
-from evalkit.align.document import Aligner
+from evalkit.align.document import Aligner, DocumentAlignment
+from evalkit.align.translation import TranslationAligner, pivot_lines
 from evalkit.corpus.manifest import MANIFEST_NAME
 from evalkit.corpus.textfile import read_lines
 from evalkit.embeddings import CachedEncoder, SentenceEncoder
 from evalkit.errors import UserInputError
 from evalkit.metrics.diagnostics.language import detect_language
 
-#: below this alignability two documents are not proposed as a pair: a floor. Since link
-#: confidence is a probability, translations measure 0.96–0.98 (the bench's hadith
-#: documents) and documents of one genre that do not translate each other up to 0.93; what
-#: keeps those apart is that most of their links are flagged, so their alignment is
-#: unreliable and never proposed.
+#: below this alignability two documents are not proposed as a pair: a floor. What keeps
+#: documents of one genre that do not translate each other apart is that their alignment
+#: is unreliable (most of its links likely wrong), so they are never proposed; and where
+#: one is not, its true counterpart aligns better and is taken first.
 DEFAULT_THRESHOLD = 0.08
 #: languages considered when detecting a file's language
 _CANDIDATE_LANGUAGES = ("ar", "en", "fr", "de", "es", "fa", "ur", "tr", "ru", "zh")
@@ -66,26 +72,54 @@ def read_folder(folder: Path) -> list[DocumentFile]:
     return documents
 
 
+#: aligns a source document with a reference document (paragraphs, as `evalkit align`)
+PairAligner = Callable[["DocumentFile", "DocumentFile"], DocumentAlignment]
+
+
+def embedding_alignment(encoder: SentenceEncoder, aligner: Aligner | None = None) -> PairAligner:
+    """Pairs aligned by the embedding method. `aligner`: one with other constants (the
+    bench's held-out folds); `encoder` is handed to it, cached, since every document is
+    aligned with every other."""
+    aligner = aligner or Aligner("embedding")
+    aligner.use_encoder(CachedEncoder(encoder))
+    return lambda s, r: aligner.align_paragraphs(s.paragraphs, r.paragraphs)
+
+
+def pivot_alignment(folder: Path, sources: list[DocumentFile]) -> PairAligner:
+    """Pairs aligned through translations of the source files: `folder` holds, under each
+    source file's name, its translation into the reference's language laid out like it
+    (line for line, or one line per paragraph). One pivot label for all: the folder."""
+    pivots: dict[Path, list[str]] = {}
+    for s in sources:
+        path = folder / s.path.name
+        if not path.is_file():
+            raise UserInputError(f"no pivot translation of {s.path.name} in {folder}", path)
+        try:
+            pivots[s.path] = pivot_lines(read_lines(s.path), read_lines(path))
+        except ValueError as err:
+            raise UserInputError(str(err), path) from None
+    aligner = TranslationAligner({}, f"folder:{folder.name}")
+    return lambda s, r: aligner.align_paragraphs(
+        s.paragraphs, r.paragraphs, s.lang, r.lang, pivot=pivots[s.path]
+    )
+
+
 def pair_documents(
     documents: list[DocumentFile],
     src_lang: str,
     ref_lang: str,
-    encoder: SentenceEncoder,
+    align: PairAligner,
     threshold: float = DEFAULT_THRESHOLD,
-    aligner: Aligner | None = None,
 ) -> Pairing:
-    """`aligner`: an embedding aligner with other constants (the bench's held-out folds);
-    `encoder` is handed to it."""
+    """Source documents (`src_lang`) paired one-to-one with reference documents."""
     sources = [d for d in documents if d.lang == src_lang]
     references = [d for d in documents if d.lang == ref_lang]
-    aligner = aligner or Aligner("embedding")
-    aligner.use_encoder(CachedEncoder(encoder))
     similarity: dict[tuple[str, str], float] = {}
     #: pairs whose alignment would be flagged unreliable: never proposed
     doubtful: set[tuple[str, str]] = set()
     for s in sources:
         for r in references:
-            alignment = aligner.align_paragraphs(s.paragraphs, r.paragraphs)
+            alignment = align(s, r)
             similarity[(s.path.name, r.path.name)] = alignment.mean_confidence
             if alignment.unreliable:
                 doubtful.add((s.path.name, r.path.name))

@@ -11,12 +11,14 @@ from rich.text import Text
 from evalkit.align import Aligner
 from evalkit.align.pairing import (
     DEFAULT_THRESHOLD,
+    embedding_alignment,
     pair_documents,
+    pivot_alignment,
     proposed_manifest,
     read_folder,
     write_manifest,
 )
-from evalkit.align.reliability import unreliable_alignment_warning
+from evalkit.align.reliability import alignment_warning
 from evalkit.align.translation import TranslationAligner, file_pivot_aligner
 from evalkit.cli.common import (
     DataOpt,
@@ -100,8 +102,8 @@ def align_command(
     for line in skipped_lines(alignment):
         out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
     out.print(f"signature: {alignment.signature}", style="dim", highlight=False, soft_wrap=True)
-    if alignment.unreliable:
-        warning = unreliable_alignment_warning(doc, alignment.flagged, len(alignment.links))
+    warning = alignment_warning(doc, alignment, alignment.flagged)
+    if warning is not None:
         out.print(plain(f"warning: {warning}"), style="yellow", markup=False, soft_wrap=True)
 
 
@@ -125,13 +127,29 @@ def pair(
         ),
     ] = None,
     encoder: EncoderOpt = DEFAULT_ENCODER,
+    pivot: Annotated[
+        Path | None,
+        typer.Option(
+            "--pivot",
+            help="Pair through translations of the source files: a folder holding each "
+            "source file's translation into the reference's language under the same name, "
+            "laid out like it (method `translation`; no encoder is loaded).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Pair source and reference documents of a folder by content; propose a manifest."""
     if not folder.is_dir():
         raise UserInputError("not a folder", folder)
+    if pivot is not None and not pivot.is_dir():
+        raise UserInputError("the pivot is not a folder", pivot)
     documents = read_folder(folder)
-    pairing = pair_documents(documents, src_lang, tgt_lang, load_encoder(encoder), threshold)
+    if pivot is not None:
+        sources = [d for d in documents if d.lang == src_lang]
+        align = pivot_alignment(pivot, sources)
+    else:
+        align = embedding_alignment(load_encoder(encoder))
+    pairing = pair_documents(documents, src_lang, tgt_lang, align, threshold)
     manifest = proposed_manifest(folder, pairing, tgt_lang)
     target = output or folder / "manifest.proposed.json"
     write_manifest(target, manifest)
