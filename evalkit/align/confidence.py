@@ -6,7 +6,7 @@ is right: where the reference leaves half of every paragraph out, a whole docume
 shifted by one paragraph and every link still be the cheapest by far. What the margin
 misses, the evidence itself shows: the two sides of a wrong link are no closer to each
 other than to the rest of the document, and a document whose links are all weak is one
-the search could not read. So the probability that a link is right is a logistic model of
+the search could not read. So the probability that a link is right is a model of
 
 - the margin, as 1 - exp(-margin / scale);
 - the link's normalised embedding distance (1.0: no closer than to anything else);
