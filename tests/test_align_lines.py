@@ -29,7 +29,7 @@ from evalkit.align.lines import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-import align as bench
+import align_set_aside as bench
 from align_corpora import AlignCase
 
 AR = [
