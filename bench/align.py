@@ -66,6 +66,7 @@ from align_fit import (  # noqa: E402
     TreeFits,
     fit,
     flag_shares,
+    judged_documents,
     leave_one_out,
 )
 from align_set_aside import set_aside_counts, set_aside_table  # noqa: E402
@@ -75,7 +76,6 @@ from evalkit.align.confidence import (  # noqa: E402
     FEATURES,
     UNRELIABLE_WRONG_SHARE,
     LinkEvidence,
-    unreliable,
 )
 from evalkit.align.confidence_trees import (  # noqa: E402
     SCHEMA_VERSION,
@@ -457,18 +457,11 @@ def held_out_documents(folds: Sequence[Fold], stretch: Sequence[str]) -> dict[st
     for fold in folds:
         if fold.corpus in stretch:
             continue
-        by_document: dict[str, list[tuple[float, bool, bool]]] = {}
-        for chance, correct, flagged, document in zip(
-            fold.chances, fold.correct, fold.flagged, fold.documents, strict=True
-        ):
-            by_document.setdefault(document, []).append((chance, correct, bool(flagged)))
-        for links in by_document.values():
-            chances = [c for c, _, _ in links]
-            warned = unreliable("embedding", chances, sum(f for _, _, f in links))
-            wrong_share = 1 - sum(r for _, r, _ in links) / len(links)
+        judged = judged_documents(fold.chances, fold.correct, fold.documents, fold.model.flag_below)
+        for warned, wrong_share in judged:
             kind = "bad" if wrong_share > UNRELIABLE_WRONG_SHARE else "sound"
             figures[kind] += 1
-            figures[f"{kind}_warned"] += bool(warned)
+            figures[f"{kind}_warned"] += warned
     return figures
 
 

@@ -239,17 +239,33 @@ def fit(
     return params, fits.model(params, fit_on)
 
 
+def judged_documents(
+    chances: Sequence[float], correct: Sequence[bool], documents: Sequence[str], flag_below: float
+) -> list[tuple[bool, float]]:
+    """Per document of these links: whether evalkit calls it unreliable
+    (`confidence.unreliable`, from the links' probabilities and flags), and the share of
+    its links truly wrong."""
+    by_document: dict[str, list[tuple[float, bool]]] = {}
+    for chance, right, document in zip(chances, correct, documents, strict=True):
+        by_document.setdefault(document, []).append((float(chance), bool(right)))
+    judged = []
+    for links in by_document.values():
+        probability = [c for c, _ in links]
+        flagged = sum(c < flag_below for c in probability)
+        wrong_share = 1 - sum(r for _, r in links) / len(links)
+        judged.append((bool(unreliable("embedding", probability, flagged)), wrong_share))
+    return judged
+
+
 def judge_unrelated(records: Sequence[LinkRecord], model: TreeModel) -> tuple[int, int]:
     """(documents, documents called unreliable) of links grouped by document."""
-    by_document: dict[str, list[LinkRecord]] = {}
-    for record in records:
-        by_document.setdefault(record.document, []).append(record)
-    warned = 0
-    for links in by_document.values():
-        chances = [float(c) for c in probabilities(links, model.trees)]
-        flagged = sum(c < model.flag_below for c in chances)
-        warned += bool(unreliable("embedding", chances, flagged))
-    return len(by_document), warned
+    judged = judged_documents(
+        probabilities(records, model.trees) if records else [],
+        [r.correct for r in records],
+        [r.document for r in records],
+        model.flag_below,
+    )
+    return len(judged), sum(warned for warned, _ in judged)
 
 
 def leave_one_out(

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from evalkit import atomic
 from evalkit.align.document import Aligner, DocumentAlignment
-from evalkit.align.translation import TranslationAligner, pivot_lines
+from evalkit.align.translation import TranslationAligner, read_pivot_file
 from evalkit.corpus.manifest import MANIFEST_NAME
 from evalkit.corpus.textfile import read_lines
 from evalkit.embeddings import CachedEncoder, SentenceEncoder
@@ -94,10 +94,7 @@ def pivot_alignment(folder: Path, sources: list[DocumentFile]) -> PairAligner:
         path = folder / s.path.name
         if not path.is_file():
             raise UserInputError(f"no pivot translation of {s.path.name} in {folder}", path)
-        try:
-            pivots[s.path] = pivot_lines(read_lines(s.path), read_lines(path))
-        except ValueError as err:
-            raise UserInputError(str(err), path) from None
+        pivots[s.path] = read_pivot_file(path, read_lines(s.path))
     aligner = TranslationAligner({}, f"folder:{folder.name}")
     return lambda s, r: aligner.align_paragraphs(
         s.paragraphs, r.paragraphs, s.lang, r.lang, pivot=pivots[s.path]

@@ -308,14 +308,20 @@ def pivot_lines(source_lines: Sequence[str], pivot_lines: Sequence[str]) -> list
     return kept
 
 
+def read_pivot_file(path: Path, source_lines: Sequence[str]) -> list[str]:
+    """The pivot text of each non-empty source line from a file of translations
+    (`pivot_lines`); a file laid out otherwise is the user's error, named."""
+    try:
+        return pivot_lines(source_lines, read_lines(path))
+    except ValueError as err:
+        raise UserInputError(str(err), path) from None
+
+
 def file_pivot_aligner(path: Path, source: Side) -> TranslationAligner:
     """An aligner through a file of translations of one document's source, laid out like
     its source file (`pivot_lines`); the signature names the pivot by its file name."""
     source_lines = read_lines(Path(source.path)) if source.path else list(source.segments)
-    try:
-        lines = pivot_lines(source_lines, read_lines(path))
-    except ValueError as err:
-        raise UserInputError(str(err), path) from None
+    lines = read_pivot_file(path, source_lines)
     return TranslationAligner(
         {s.strip(): p for s, p in zip(source.segments, lines, strict=True)}, f"file:{path.name}"
     )
